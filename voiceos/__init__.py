@@ -1,0 +1,3 @@
+"""voiceos: an offline-first voice companion."""
+
+__version__ = "0.1.0"
