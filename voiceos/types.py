@@ -86,6 +86,33 @@ class TurnState(enum.Enum):
     TYPING = "waiting for text"
 
 
+class Action(enum.Enum):
+    """What a reply asks the conversation to do besides speaking."""
+
+    NONE = "none"
+    STOP = "stop"
+    """"Be quiet": stop speaking now, keep the conversation going."""
+    END = "end"
+    """"Goodbye": speak the reply, then end the session."""
+
+
+class Source(enum.Enum):
+    """Which part of the dialogue produced a reply."""
+
+    SKILL = "skill"
+    LLM = "llm"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply under way: text deltas that stream in, plus what to do afterwards."""
+
+    deltas: AsyncIterator[str]
+    source: Source
+    action: Action = Action.NONE
+
+
 class Brain(Protocol):
     """Turns a user turn into a stream of reply text deltas."""
 
