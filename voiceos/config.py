@@ -248,9 +248,7 @@ def load(
             continue
         key = by_env_name.get(name)
         if key is None:
-            raise ConfigError(
-                f"environment: unknown variable {name}{_suggest(name, by_env_name)}"
-            )
+            raise ConfigError(f"environment: unknown variable {name}{_suggest(name, by_env_name)}")
         values[key] = check(key, raw, f"environment {name}")
 
     return Config(values, path).with_overrides(flags or {}, "command line")
