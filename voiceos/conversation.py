@@ -1,0 +1,174 @@
+"""One turn at a time: reply text streams in, is cut into sentences, and is spoken as it comes.
+
+No hardware here: the speaker, the dialogue and the display are handed in, so the whole
+loop runs on text in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from voiceos.dialogue.sentences import SentenceSplitter
+from voiceos.types import Action, Reply, Source, Speaker, Spoken, Timings, TurnState, UserTurn
+
+logger = logging.getLogger(__name__)
+
+
+class Display(Protocol):
+    """What the person sees. The terminal implements it; tests record it."""
+
+    def state(self, state: TurnState) -> None: ...
+
+    def heard(self, text: str) -> None: ...
+
+    def reply_delta(self, text: str) -> None: ...
+
+    def reply_done(self, interrupted: bool) -> None: ...
+
+    def notice(self, line: str) -> None: ...
+
+    def timings(self, timings: Timings) -> None: ...
+
+
+class Responder(Protocol):
+    """The dialogue: skills, then an LLM or the offline brain."""
+
+    def respond(self, turn: UserTurn) -> Reply: ...
+
+
+class History(Protocol):
+    """Where finished turns are recorded (the memory store)."""
+
+    def add_turn(self, role: str, text: str) -> None: ...
+
+
+@dataclass
+class TurnResult:
+    """What happened in one turn."""
+
+    action: Action
+    source: Source
+    said: str
+    """The reply text as generated (printed)."""
+    heard: str
+    """The part of the reply that was actually spoken before any interruption."""
+    interrupted: bool
+    timings: Timings = field(default_factory=Timings)
+
+
+class Conversation:
+    """Runs turns: respond, stream to the display, speak sentence by sentence, record."""
+
+    def __init__(
+        self,
+        dialogue: Responder,
+        speaker: Speaker,
+        display: Display,
+        history: History | None = None,
+    ) -> None:
+        self._dialogue = dialogue
+        self._speaker = speaker
+        self._display = display
+        self._history = history
+        self._interrupted = asyncio.Event()
+        self._busy = False
+
+    @property
+    def busy(self) -> bool:
+        """True while a reply is being generated or spoken."""
+        return self._busy
+
+    def interrupt(self) -> None:
+        """Stop the reply under way: speech stops now and the rest is dropped."""
+        if self._busy:
+            self._interrupted.set()
+            self._speaker.stop()
+
+    async def say(self, text: str) -> Spoken:
+        """Speak a line that is not a reply to anything (a greeting, a notice)."""
+        self._display.reply_delta(text)
+        self._display.reply_done(False)
+        return await self._speaker.say(text)
+
+    async def turn(self, turn: UserTurn) -> TurnResult:
+        """Answer one user turn and record what was heard."""
+        self._busy = True
+        self._interrupted.clear()
+        timings = Timings(end_of_speech_s=turn.end_of_speech_s or time.monotonic())
+        try:
+            self._display.state(TurnState.THINKING)
+            reply = self._dialogue.respond(turn)
+            if reply.action is Action.STOP:
+                self._speaker.stop()
+            said, spoken = await self._stream(reply.deltas, timings)
+        finally:
+            self._busy = False
+        interrupted = self._interrupted.is_set() or any(s.interrupted for s in spoken)
+        heard = " ".join(s.text for s in spoken if s.text)
+        self._display.reply_done(interrupted)
+        if self._history is not None and turn.text:
+            self._history.add_turn("user", turn.text)
+            if heard:
+                self._history.add_turn("assistant", heard)
+        if timings.first_audio_s == 0.0 and spoken:
+            timings.first_audio_s = next((s.first_audio_s for s in spoken if s.first_audio_s), 0)
+        self._display.timings(timings)
+        return TurnResult(reply.action, reply.source, said, heard, interrupted, timings)
+
+    async def _stream(
+        self, deltas: AsyncIterator[str], timings: Timings
+    ) -> tuple[str, list[Spoken]]:
+        """Print deltas as they come while a second task speaks finished sentences."""
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        spoken: list[Spoken] = []
+        speaking = asyncio.create_task(self._speak(sentences, spoken, timings))
+        splitter = SentenceSplitter()
+        parts: list[str] = []
+        try:
+            async for delta in deltas:
+                if self._interrupted.is_set():
+                    break
+                if not timings.first_text_s:
+                    timings.first_text_s = time.monotonic()
+                parts.append(delta)
+                self._display.reply_delta(delta)
+                for sentence in splitter.feed(delta):
+                    self._queue_sentence(sentences, sentence, timings)
+            if not self._interrupted.is_set():
+                for sentence in splitter.flush():
+                    self._queue_sentence(sentences, sentence, timings)
+        finally:
+            with contextlib.suppress(Exception):
+                await deltas.aclose()  # type: ignore[attr-defined]
+            sentences.put_nowait(None)
+            await speaking
+        return "".join(parts), spoken
+
+    @staticmethod
+    def _queue_sentence(
+        sentences: asyncio.Queue[str | None], sentence: str, timings: Timings
+    ) -> None:
+        if not timings.first_sentence_s:
+            timings.first_sentence_s = time.monotonic()
+        sentences.put_nowait(sentence)
+
+    async def _speak(
+        self, sentences: asyncio.Queue[str | None], spoken: list[Spoken], timings: Timings
+    ) -> None:
+        """Speak queued sentences in order until the end marker or an interruption."""
+        while (sentence := await sentences.get()) is not None:
+            if self._interrupted.is_set():
+                continue
+            self._display.state(TurnState.SPEAKING)
+            result = await self._speaker.say(sentence)
+            if result.first_audio_s and not timings.first_audio_s:
+                timings.first_audio_s = result.first_audio_s
+            spoken.append(result)
+            if result.interrupted:
+                self._interrupted.set()

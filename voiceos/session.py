@@ -1,0 +1,99 @@
+"""Builds the parts of a conversation from settings, and closes them again.
+
+Every part that can fail for reasons outside the user's control (memory, speech output, the
+LLM) degrades to something that still works and leaves one notice explaining why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voiceos import paths
+from voiceos.config import Config
+from voiceos.dialogue.memory import Memory, MemoryStoreError
+from voiceos.dialogue.offline import OfflineBrain
+from voiceos.dialogue.persona import Persona, load_persona
+from voiceos.dialogue.router import Dialogue, build_dialogue
+from voiceos.speak.settings import VoiceState
+from voiceos.speak.speaker import open_speaker
+from voiceos.types import Speaker, VoiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """Everything a conversation needs, opened and ready."""
+
+    persona: Persona
+    memory: Memory | None
+    voice: VoiceState
+    speaker: Speaker
+    dialogue: Dialogue
+    offline: OfflineBrain
+    notices: list[str] = field(default_factory=list)
+
+
+def memory_path() -> Path:
+    return paths.user_data_dir() / "memory.sqlite3"
+
+
+def voice_settings(config: Config) -> VoiceSettings:
+    voice = config.section("voice")
+    return VoiceSettings(voice=voice["voice"], rate_wpm=voice["rate_wpm"], volume=voice["volume"])
+
+
+def _available_voices() -> list[str]:
+    from voiceos.speak.voices import list_voices
+
+    return [v.id for v in list_voices()]
+
+
+def open_memory(config: Config, notices: list[str]) -> Memory | None:
+    """The memory store, or None (with a notice) when it cannot be used."""
+    if not config["memory.enabled"]:
+        return None
+    memory = Memory(memory_path(), history_turns=config["memory.history_turns"])
+    try:
+        memory.open()
+    except MemoryStoreError as exc:
+        notices.append(f"{exc}. I won't remember this conversation.")
+        return None
+    return memory
+
+
+@contextlib.asynccontextmanager
+async def open_parts(
+    config: Config, *, mute: bool, speaker: Speaker | None = None
+) -> AsyncIterator[Parts]:
+    """Open memory, voice, speech output and the dialogue; close them on exit.
+
+    Args:
+        config: merged settings.
+        mute: print replies only.
+        speaker: use this speaker instead of opening one (file mode, tests).
+    """
+    persona = load_persona(config["persona.name"])
+    notices: list[str] = []
+    memory = open_memory(config, notices)
+    voice = VoiceState(config.user_file, voice_settings(config), _available_voices)
+    notice: str | None = None
+    if speaker is None:
+        speaker, notice = open_speaker(config, voice, mute)
+    if notice:
+        notices.append(notice)
+    offline = OfflineBrain(persona, memory, random.Random())
+    dialogue = build_dialogue(config, persona, memory, voice)
+    try:
+        yield Parts(persona, memory, voice, speaker, dialogue, offline, notices)
+    finally:
+        close = getattr(speaker, "close", None)
+        if close is not None:
+            close()
+        if memory is not None:
+            memory.close()
