@@ -1,0 +1,46 @@
+"""Shared fixtures. Test helpers for the audio lab live in tests/lab.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab import lab_available, lab_env, lab_status
+
+
+@pytest.fixture
+def audio_lab(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The virtual audio lab. Skips when it is not running, unless LAB_REQUIRED=1 (then fails).
+
+    Returns an environment for subprocesses pinned to the lab's PulseAudio server; the
+    test process itself is pinned too (PULSE_SERVER).
+    """
+    if not lab_available():
+        message = (
+            f"the virtual audio lab is not running ({lab_status()}); "
+            "start it with: scripts/audiolab.sh start"
+        )
+        if os.environ.get("LAB_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    env = lab_env()
+    monkeypatch.setenv("PULSE_SERVER", env["PULSE_SERVER"])
+    return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Config and data in temporary folders; no API keys; no VOICEOS_* settings.
+
+    Applied to this process too; returns the environment for subprocesses.
+    """
+    for name in list(os.environ):
+        if name.startswith("VOICEOS_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(name)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        folder = tmp_path / name.lower()
+        folder.mkdir()
+        monkeypatch.setenv(name, str(folder))
+    yield dict(os.environ)

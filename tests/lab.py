@@ -1,0 +1,280 @@
+"""Helpers for tests on the virtual audio lab (scripts/audiolab.sh). Not tests themselves.
+
+The lab is PulseAudio in system mode with a virtual speaker sink ``vspeaker`` (voiceos
+plays here; record it from ``vspeaker.monitor``) and a virtual microphone: clips played
+into the sink ``vmic_in`` come out of the default source ``vmic``.
+
+Usage::
+
+    from lab import SpeakerRecorder, feed_mic
+
+    with SpeakerRecorder() as rec:
+        ...                        # make voiceos speak
+        rec.wait_for_samples(16000)
+    audio = rec.samples            # int16, 16 kHz mono
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import wave
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+PULSE_SERVER = "unix:/run/pulse/native"
+SPEAKER_SINK = "vspeaker"
+SPEAKER_MONITOR = "vspeaker.monitor"
+MIC_FEED_SINK = "vmic_in"
+MIC_SOURCE = "vmic"
+RECORD_RATE_HZ = 16000
+REPO = Path(__file__).resolve().parent.parent
+AUDIOLAB = REPO / "scripts" / "audiolab.sh"
+
+Int16Array = npt.NDArray[np.int16]
+
+
+class LabError(RuntimeError):
+    """The lab is missing or misbehaves."""
+
+
+def lab_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment for subprocesses that pins PulseAudio clients to the lab server."""
+    env = dict(os.environ if base is None else base)
+    env["PULSE_SERVER"] = PULSE_SERVER
+    return env
+
+
+def lab_available() -> bool:
+    """True when the lab server answers and has the virtual speaker and microphone."""
+    if shutil.which("pactl") is None or not Path(PULSE_SERVER[5:]).exists():
+        return False
+    try:
+        sinks = subprocess.run(
+            ["pactl", "list", "short", "sinks"],
+            env=lab_env(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+        sources = subprocess.run(
+            ["pactl", "list", "short", "sources"],
+            env=lab_env(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+    except (subprocess.SubprocessError, OSError):
+        return False
+    sink_names = {line.split("\t")[1] for line in sinks.splitlines() if "\t" in line}
+    source_names = {line.split("\t")[1] for line in sources.splitlines() if "\t" in line}
+    return {SPEAKER_SINK, MIC_FEED_SINK} <= sink_names and MIC_SOURCE in source_names
+
+
+def write_wav(samples: npt.ArrayLike, rate: int, path: Path) -> None:
+    data = np.asarray(samples)
+    if data.dtype.kind == "f":
+        data = np.clip(data, -1.0, 1.0) * 32767.0
+    pcm = data.astype(np.int16)
+    if pcm.ndim != 1:
+        raise ValueError("feed_mic wants mono samples")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+
+
+def feed_mic(
+    clip: str | Path | npt.ArrayLike, rate: int = RECORD_RATE_HZ, wait: bool = True
+) -> subprocess.Popen[bytes] | None:
+    """Play a WAV file or mono samples (int16, or float in -1..1 at `rate`) into the mic.
+
+    With wait=True it returns when the clip has been played; with wait=False it returns
+    the running `paplay` (call `.wait()` or `.terminate()` on it).
+    """
+    handle: IO[bytes]
+    if isinstance(clip, str | Path):
+        handle = open(clip, "rb")  # noqa: SIM115 - handed to paplay as stdin
+    else:
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - unlinked already, fd keeps it
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "clip.wav"
+            write_wav(clip, rate, path)
+            handle.write(path.read_bytes())
+        handle.seek(0)
+    with handle:
+        proc = subprocess.Popen(
+            ["paplay", "-d", MIC_FEED_SINK],
+            stdin=handle,
+            env=lab_env(),
+            stderr=subprocess.PIPE,
+        )
+    if not wait:
+        return proc
+    _, err = proc.communicate(timeout=300)
+    if proc.returncode != 0:
+        raise LabError(f"paplay failed ({proc.returncode}): {err.decode(errors='replace')}")
+    return None
+
+
+class SpeakerRecorder:
+    """Records the virtual speaker (16 kHz mono int16) while the `with` block runs.
+
+    A reader thread collects what `parecord` delivers, so tests wait on sample counts
+    through a condition rather than sleeping. After the block, `samples` holds it all.
+    """
+
+    def __init__(self, source: str = SPEAKER_MONITOR, ready_timeout_s: float = 5.0) -> None:
+        self.source = source
+        self.ready_timeout_s = ready_timeout_s
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._eof = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self.samples: Int16Array = np.zeros(0, dtype=np.int16)
+
+    def __enter__(self) -> SpeakerRecorder:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start recording and wait until the first audio arrives (the stream is live)."""
+        self._proc = subprocess.Popen(
+            [
+                "parecord",
+                "--raw",
+                "-d",
+                self.source,
+                f"--rate={RECORD_RATE_HZ}",
+                "--channels=1",
+                "--format=s16le",
+                "--latency-msec=20",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=lab_env(),
+        )
+        self._thread = threading.Thread(target=self._read, name="speaker-recorder", daemon=True)
+        self._thread.start()
+        try:
+            self.wait_for_samples(1, self.ready_timeout_s)
+        except LabError:
+            self.stop()
+            raise
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while True:
+            block = os.read(fd, 4096)
+            with self._cond:
+                if not block:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self._buf += block
+                self._cond.notify_all()
+
+    def sample_count(self) -> int:
+        """Samples recorded so far: the lab's clock for latency measurements."""
+        with self._cond:
+            return len(self._buf) // 2
+
+    def snapshot(self) -> Int16Array:
+        """A copy of everything recorded so far."""
+        with self._cond:
+            data = bytes(self._buf[: len(self._buf) // 2 * 2])
+        return np.frombuffer(data, dtype=np.int16).copy()
+
+    def wait_for_samples(self, count: int, timeout_s: float = 10.0) -> int:
+        """Block until at least `count` samples are recorded; return the count."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self._buf) // 2 >= count or self._eof, timeout_s)
+            have = len(self._buf) // 2
+        if not ok or have < count:
+            raise LabError(
+                f"recorded {have} of {count} samples from {self.source} within {timeout_s} s"
+                + (" (parecord ended)" if self._eof else "")
+            )
+        return have
+
+    def wait_for_sound(
+        self, start_sample: int = 0, threshold: int = 300, timeout_s: float = 10.0
+    ) -> int:
+        """Block until a sample after `start_sample` exceeds `threshold` in magnitude.
+
+        Returns that sample's index (the lab's clock: 16000 samples per second).
+        """
+        scanned = start_sample
+        found: list[int] = []
+
+        def loud() -> bool:
+            nonlocal scanned
+            end = len(self._buf) // 2
+            if end > scanned:
+                tail = np.frombuffer(bytes(self._buf[scanned * 2 : end * 2]), np.int16)
+                hits = np.flatnonzero(np.abs(tail.astype(np.int32)) > threshold)
+                if hits.size:
+                    found.append(scanned + int(hits[0]))
+                    return True
+                scanned = end
+            return self._eof
+
+        with self._cond:
+            self._cond.wait_for(loud, timeout_s)
+        if not found:
+            raise LabError(
+                f"no sound above {threshold} on {self.source} within {timeout_s} s "
+                f"(from sample {start_sample})"
+            )
+        return found[0]
+
+    def stop(self) -> Int16Array:
+        """Stop recording (SIGINT, as parecord expects) and return all samples."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.send_signal(signal.SIGINT)
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            for pipe in (self._proc.stdout, self._proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self._proc = None
+        self.samples = self.snapshot()
+        return self.samples
+
+
+def lab_status() -> str:
+    """The lab script's one-line status, for error messages."""
+    try:
+        result = subprocess.run(
+            [str(AUDIOLAB), "status"], capture_output=True, text=True, timeout=20
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        return f"cannot run {AUDIOLAB}: {exc}"
+    return (result.stdout + result.stderr).strip()
