@@ -96,11 +96,18 @@ class Conversation:
         self._display.reply_done(False)
         return await self._speaker.say(text)
 
-    async def turn(self, turn: UserTurn) -> TurnResult:
-        """Answer one user turn and record what was heard."""
+    async def turn(self, turn: UserTurn, transcript_s: float = 0.0) -> TurnResult:
+        """Answer one user turn and record what was heard.
+
+        Args:
+            turn: what the user said or typed.
+            transcript_s: when its transcript was ready (time.monotonic), for the timings.
+        """
         self._busy = True
         self._interrupted.clear()
-        timings = Timings(end_of_speech_s=turn.end_of_speech_s or time.monotonic())
+        timings = Timings(
+            end_of_speech_s=turn.end_of_speech_s or time.monotonic(), transcript_s=transcript_s
+        )
         try:
             self._display.state(TurnState.THINKING)
             reply = self._dialogue.respond(turn)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, build_dialogue
 from voiceos.speak.settings import VoiceState
 from voiceos.speak.speaker import open_speaker
-from voiceos.types import Speaker, VoiceSettings
+from voiceos.types import Speaker, VoiceControl, VoiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,21 +69,26 @@ def open_memory(config: Config, notices: list[str]) -> Memory | None:
 
 @contextlib.asynccontextmanager
 async def open_parts(
-    config: Config, *, mute: bool, speaker: Speaker | None = None
+    config: Config,
+    *,
+    mute: bool,
+    make_speaker: Callable[[VoiceControl], Speaker] | None = None,
 ) -> AsyncIterator[Parts]:
     """Open memory, voice, speech output and the dialogue; close them on exit.
 
     Args:
         config: merged settings.
         mute: print replies only.
-        speaker: use this speaker instead of opening one (file mode, tests).
+        make_speaker: builds the speaker instead of opening the output device (file mode).
     """
     persona = load_persona(config["persona.name"])
     notices: list[str] = []
     memory = open_memory(config, notices)
     voice = VoiceState(config.user_file, voice_settings(config), _available_voices)
     notice: str | None = None
-    if speaker is None:
+    if make_speaker is not None:
+        speaker = make_speaker(voice)
+    else:
         speaker, notice = open_speaker(config, voice, mute)
     if notice:
         notices.append(notice)

@@ -33,8 +33,8 @@ async def _text_chat(ctx: Context) -> int:
         for notice in parts.notices:
             display.notice(notice)
         conversation = Conversation(parts.dialogue, parts.speaker, display, parts.memory)
-        main = asyncio.create_task(_text_loop(conversation, parts, display, interactive))
-        _on_interrupt(conversation, main)
+        main = asyncio.create_task(text_loop(conversation, parts, display, interactive))
+        on_interrupt(conversation, main)
         with contextlib.suppress(asyncio.CancelledError):
             await main
         if main.cancelled() and interactive:
@@ -42,10 +42,16 @@ async def _text_chat(ctx: Context) -> int:
     return 0
 
 
-async def _text_loop(
-    conversation: Conversation, parts: Parts, display: TerminalDisplay, interactive: bool
+async def text_loop(
+    conversation: Conversation,
+    parts: Parts,
+    display: TerminalDisplay,
+    interactive: bool,
+    greet: bool = True,
 ) -> None:
-    await conversation.say(parts.offline.greeting())
+    """Typed turns until end of input, goodbye, or Ctrl-C at the prompt."""
+    if greet:
+        await conversation.say(parts.offline.greeting())
     reader = LineReader(sys.stdin.buffer)
     if interactive:
         display.prompt()
@@ -61,7 +67,7 @@ async def _text_loop(
             display.prompt()
 
 
-def _on_interrupt(conversation: Conversation, main: asyncio.Task[None]) -> None:
+def on_interrupt(conversation: Conversation, main: asyncio.Task[None]) -> None:
     """Ctrl-C stops a reply under way; at the prompt it ends the conversation."""
 
     def handle() -> None:

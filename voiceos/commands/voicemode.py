@@ -1,0 +1,103 @@
+"""Voice mode: talk through the microphone; falls back to text when the mic cannot be used."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from voiceos.audio.devices import AudioDeviceError, resolve_device
+from voiceos.commands import Context
+from voiceos.commands.textmode import on_interrupt, text_loop
+from voiceos.config import Config
+from voiceos.conversation import Conversation
+from voiceos.listening import Listener, ListenOptions
+from voiceos.session import open_parts
+from voiceos.stt.base import TranscriberError
+from voiceos.ui import TerminalDisplay
+
+logger = logging.getLogger(__name__)
+
+
+def microphone_problem(config: Config) -> str | None:
+    """Why voice mode cannot start (no input device), or None when it can."""
+    try:
+        resolve_device(config["audio.input_device"], "input")
+    except AudioDeviceError as exc:
+        return str(exc)
+    return None
+
+
+def build_endpointer(config: Config):  # type: ignore[no-untyped-def]
+    """Silero behind the pure endpointer, with the [listen] settings."""
+    from voiceos.listen.endpointer import Endpointer
+    from voiceos.listen.vad import SileroVad
+
+    listen = config.section("listen")
+    vad = SileroVad(listen["vad_threshold"])
+    vad.start()
+    return Endpointer(
+        vad,
+        sample_rate_hz=16000,
+        threshold=listen["vad_threshold"],
+        end_silence_ms=listen["end_silence_ms"],
+        min_speech_ms=listen["min_speech_ms"],
+        max_utterance_s=listen["max_utterance_s"],
+        pre_roll_ms=listen["pre_roll_ms"],
+    )
+
+
+def run(ctx: Context) -> int:
+    return asyncio.run(_voice_chat(ctx))
+
+
+async def _voice_chat(ctx: Context) -> int:
+    from voiceos.audio.mic import MicSource
+    from voiceos.stt.factory import start_with_fallback
+
+    config = ctx.config
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceos-stt")
+    interactive = sys.stdin.isatty()
+    async with open_parts(config, mute=config["conversation.mute"]) as parts:
+        display = TerminalDisplay(
+            ctx.out, ctx.err, parts.persona.name, show_state=True, show_timings=config["ui.timings"]
+        )
+        for notice in parts.notices:
+            display.notice(notice)
+        conversation = Conversation(parts.dialogue, parts.speaker, display, parts.memory)
+        main = asyncio.current_task()
+        assert main is not None
+        on_interrupt(conversation, main)
+        try:
+            try:
+                transcriber, notice = await loop.run_in_executor(
+                    executor, start_with_fallback, config
+                )
+                endpointer = await loop.run_in_executor(executor, build_endpointer, config)
+            except TranscriberError as exc:
+                display.notice(f"{exc} — switching to text mode.")
+                await text_loop(conversation, parts, display, interactive)
+                return 0
+            if notice:
+                display.notice(notice)
+            options = ListenOptions(barge_in=config["conversation.barge_in"])
+            listener = Listener(conversation, endpointer, transcriber, executor, display, options)
+            await conversation.say(parts.offline.greeting())
+            try:
+                async with MicSource(
+                    config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]
+                ) as mic:
+                    await listener.run(mic.chunks())
+            except AudioDeviceError as exc:
+                display.notice(f"{exc} — continuing in text mode. Type to talk; Ctrl-D to leave.")
+                await text_loop(conversation, parts, display, interactive, greet=False)
+        except asyncio.CancelledError:
+            if interactive:
+                ctx.say()
+        finally:
+            with contextlib.suppress(Exception):
+                executor.shutdown(wait=False, cancel_futures=True)
+    return 0

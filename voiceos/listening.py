@@ -1,0 +1,139 @@
+"""The spoken conversation: audio chunks → utterances → transcripts → turns, with barge-in.
+
+Runs on any AudioSource: the microphone, or a WAV file in file mode. No device code here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from voiceos.conversation import Conversation, Display, TurnResult
+from voiceos.listen.endpointer import Endpointer, SpeechEnded, SpeechStarted
+from voiceos.stt.base import clean_transcript
+from voiceos.types import PCM16, Action, AudioChunk, Transcriber, TurnState, UserTurn
+
+logger = logging.getLogger(__name__)
+
+ECHO_GUARD_S = 0.3
+"""Speech starting this soon after a reply ends is taken as the reply's own tail."""
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    barge_in: bool = False
+    """Speech during a reply stops it. Otherwise voiceos ignores what it hears while speaking."""
+    sequential: bool = False
+    """Wait for each turn before reading more audio (file mode: deterministic, no overlap)."""
+    sample_rate_hz: int = 16000
+
+
+class Listener:
+    """Feeds audio to the endpointer and hands finished utterances to the conversation."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        endpointer: Endpointer,
+        transcriber: Transcriber,
+        executor: Executor,
+        display: Display,
+        options: ListenOptions,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._conversation = conversation
+        self._endpointer = endpointer
+        self._transcriber = transcriber
+        self._executor = executor
+        self._display = display
+        self._options = options
+        self._clock = clock
+        self._reply_ended_s = 0.0
+        self._ignoring = False
+        self.results: list[TurnResult] = []
+
+    async def run(self, chunks: AsyncIterator[AudioChunk]) -> Action:
+        """Converse until the audio ends or the user says goodbye."""
+        turns: asyncio.Queue[tuple[PCM16, float]] = asyncio.Queue()
+        worker = asyncio.create_task(self._turn_worker(turns))
+        self._display.state(TurnState.LISTENING)
+        try:
+            async for chunk in chunks:
+                if worker.done():
+                    break
+                for event in self._endpointer.feed(chunk):
+                    self._on_event(event, turns)
+                if self._options.sequential:
+                    await self._settle(turns, worker)
+            await self._settle(turns, worker)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        return Action.END if any(r.action is Action.END for r in self.results) else Action.NONE
+
+    @staticmethod
+    async def _settle(
+        turns: asyncio.Queue[tuple[PCM16, float]], worker: asyncio.Task[None]
+    ) -> None:
+        """Wait until queued turns are answered, or the worker ended (goodbye)."""
+        joined = asyncio.ensure_future(turns.join())
+        await asyncio.wait({joined, worker}, return_when=asyncio.FIRST_COMPLETED)
+        joined.cancel()
+
+    def _on_event(self, event: object, turns: asyncio.Queue[tuple[PCM16, float]]) -> None:
+        speaking = self._conversation.busy
+        if isinstance(event, SpeechStarted):
+            recent_reply = self._clock() - self._reply_ended_s < ECHO_GUARD_S
+            if speaking and self._options.barge_in:
+                logger.info("barge-in: stopping the reply")
+                self._conversation.interrupt()
+                self._ignoring = False
+            else:
+                self._ignoring = speaking or recent_reply
+            if not self._ignoring:
+                self._display.state(TurnState.HEARING)
+        elif isinstance(event, SpeechEnded):
+            if self._ignoring:
+                logger.debug("ignored %.1f s of speech heard while speaking", self._seconds(event))
+                self._ignoring = False
+                return
+            turns.put_nowait((event.audio, self._clock()))
+
+    def _seconds(self, event: SpeechEnded) -> float:
+        return len(event.audio) / self._options.sample_rate_hz
+
+    async def _turn_worker(self, turns: asyncio.Queue[tuple[PCM16, float]]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            audio, ended_s = await turns.get()
+            try:
+                self._display.state(TurnState.TRANSCRIBING)
+                transcript = await loop.run_in_executor(
+                    self._executor,
+                    self._transcriber.transcribe,
+                    audio,
+                    self._options.sample_rate_hz,
+                )
+                transcribed_s = self._clock()
+                text = clean_transcript(transcript.text)
+                if not text:
+                    logger.info("nothing intelligible in %.1f s of audio", len(audio) / 16000)
+                    continue
+                self._display.heard(text)
+                result = await self._conversation.turn(
+                    UserTurn(text, spoken=True, end_of_speech_s=ended_s),
+                    transcript_s=transcribed_s,
+                )
+                self._reply_ended_s = self._clock()
+                self.results.append(result)
+                if result.action is Action.END:
+                    return
+            finally:
+                turns.task_done()
+                self._display.state(TurnState.LISTENING)
