@@ -14,14 +14,31 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from voiceos.conversation import Conversation, Display, TurnResult
-from voiceos.listen.endpointer import Endpointer, SpeechEnded, SpeechStarted
+from voiceos.listen.endpointer import (
+    Endpointer,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
 from voiceos.stt.base import clean_transcript
-from voiceos.types import PCM16, Action, AudioChunk, Transcriber, TurnState, UserTurn
+from voiceos.types import PCM16, Action, AudioChunk, Transcriber, Transcript, TurnState, UserTurn
 
 logger = logging.getLogger(__name__)
 
 ECHO_GUARD_S = 0.3
 """Speech starting this soon after a reply ends is taken as the reply's own tail."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A finished utterance waiting for its turn."""
+
+    audio: PCM16
+    ended_s: float
+    """When the speech stopped (time.monotonic), before the end-of-speech silence."""
+    early: asyncio.Future[Transcript] | None = None
+    """A transcript started during the end-of-speech silence, if any."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +72,12 @@ class Listener:
         self._clock = clock
         self._reply_ended_s = 0.0
         self._ignoring = False
+        self._early: asyncio.Future[Transcript] | None = None
         self.results: list[TurnResult] = []
 
     async def run(self, chunks: AsyncIterator[AudioChunk]) -> Action:
         """Converse until the audio ends or the user says goodbye."""
-        turns: asyncio.Queue[tuple[PCM16, float]] = asyncio.Queue()
+        turns: asyncio.Queue[Heard] = asyncio.Queue()
         worker = asyncio.create_task(self._turn_worker(turns))
         self._display.state(TurnState.LISTENING)
         try:
@@ -78,15 +96,13 @@ class Listener:
         return Action.END if any(r.action is Action.END for r in self.results) else Action.NONE
 
     @staticmethod
-    async def _settle(
-        turns: asyncio.Queue[tuple[PCM16, float]], worker: asyncio.Task[None]
-    ) -> None:
+    async def _settle(turns: asyncio.Queue[Heard], worker: asyncio.Task[None]) -> None:
         """Wait until queued turns are answered, or the worker ended (goodbye)."""
         joined = asyncio.ensure_future(turns.join())
         await asyncio.wait({joined, worker}, return_when=asyncio.FIRST_COMPLETED)
         joined.cancel()
 
-    def _on_event(self, event: object, turns: asyncio.Queue[tuple[PCM16, float]]) -> None:
+    def _on_event(self, event: object, turns: asyncio.Queue[Heard]) -> None:
         speaking = self._conversation.busy
         if isinstance(event, SpeechStarted):
             recent_reply = self._clock() - self._reply_ended_s < ECHO_GUARD_S
@@ -98,36 +114,41 @@ class Listener:
                 self._ignoring = speaking or recent_reply
             if not self._ignoring:
                 self._display.state(TurnState.HEARING)
+        elif isinstance(event, SpeechPaused) and not self._ignoring:
+            # Probably the end: transcribe during the rest of the silence, to save its time.
+            self._early = self._transcribe(event.audio)
+        elif isinstance(event, SpeechResumed):
+            self._early = None  # the user went on; that guess is discarded
         elif isinstance(event, SpeechEnded):
+            early, self._early = self._early, None
             if self._ignoring:
-                logger.debug("ignored %.1f s of speech heard while speaking", self._seconds(event))
+                seconds = len(event.audio) / self._options.sample_rate_hz
+                logger.debug("ignored %.1f s of speech heard while speaking", seconds)
                 self._ignoring = False
                 return
-            turns.put_nowait((event.audio, self._clock()))
+            turns.put_nowait(Heard(event.audio, event.captured_s or self._clock(), early))
 
-    def _seconds(self, event: SpeechEnded) -> float:
-        return len(event.audio) / self._options.sample_rate_hz
-
-    async def _turn_worker(self, turns: asyncio.Queue[tuple[PCM16, float]]) -> None:
+    def _transcribe(self, audio: PCM16) -> asyncio.Future[Transcript]:
         loop = asyncio.get_running_loop()
+        return loop.run_in_executor(
+            self._executor, self._transcriber.transcribe, audio, self._options.sample_rate_hz
+        )
+
+    async def _turn_worker(self, turns: asyncio.Queue[Heard]) -> None:
         while True:
-            audio, ended_s = await turns.get()
+            heard = await turns.get()
             try:
                 self._display.state(TurnState.TRANSCRIBING)
-                transcript = await loop.run_in_executor(
-                    self._executor,
-                    self._transcriber.transcribe,
-                    audio,
-                    self._options.sample_rate_hz,
-                )
+                transcript = await (heard.early or self._transcribe(heard.audio))
                 transcribed_s = self._clock()
                 text = clean_transcript(transcript.text)
                 if not text:
-                    logger.info("nothing intelligible in %.1f s of audio", len(audio) / 16000)
+                    seconds = len(heard.audio) / self._options.sample_rate_hz
+                    logger.info("nothing intelligible in %.1f s of audio", seconds)
                     continue
                 self._display.heard(text)
                 result = await self._conversation.turn(
-                    UserTurn(text, spoken=True, end_of_speech_s=ended_s),
+                    UserTurn(text, spoken=True, end_of_speech_s=heard.ended_s),
                     transcript_s=transcribed_s,
                 )
                 self._reply_ended_s = self._clock()
