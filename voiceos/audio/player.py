@@ -1,0 +1,204 @@
+"""Playback through a sounddevice OutputStream that can be silenced within one block.
+
+The stream runs for the player's whole life, playing silence between sentences, so a
+sentence starts at the next callback instead of waiting for a stream to open. The
+PortAudio callback thread hands results back to the event loop with call_soon_threadsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voiceos.audio.devices import AudioDeviceError, resolve_device, sounddevice
+from voiceos.types import PCM16
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RATE_HZ = 22050
+"""espeak-ng's rate, so speech plays without a stream change."""
+STALL_MARGIN_S = 2.0
+"""How long past a sentence's length to wait before declaring the device dead."""
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    """What happened to one sentence's audio."""
+
+    played_samples: int
+    """Samples handed to the device before the end or the interruption."""
+    total_samples: int
+    interrupted: bool
+    first_audio_s: float
+    """When the callback first handed this audio to the device (time.monotonic), 0 if never."""
+
+
+class _Job:
+    """One sentence being played; touched by the callback thread under the player's lock."""
+
+    def __init__(self, samples: PCM16, loop: asyncio.AbstractEventLoop) -> None:
+        self.samples = samples
+        self.position = 0
+        self.first_audio_s = 0.0
+        self.stop_requested = False
+        self.loop = loop
+        self.done: asyncio.Future[PlayResult] = loop.create_future()
+
+    def finish(self, interrupted: bool, error: Exception | None = None) -> None:
+        result = PlayResult(self.position, len(self.samples), interrupted, self.first_audio_s)
+
+        def settle() -> None:
+            if self.done.done():
+                return
+            if error is not None:
+                self.done.set_exception(error)
+            else:
+                self.done.set_result(result)
+
+        # A closed loop means nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(settle)
+
+
+class Player:
+    """Plays mono int16 audio on an output device; `stop()` works from any thread."""
+
+    def __init__(self, device: str = "", rate_hz: int = DEFAULT_RATE_HZ) -> None:
+        self.device = device
+        self.rate_hz = rate_hz
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        self._job: _Job | None = None
+        self._generation = 0
+        self._device_index: int | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._stream is not None
+
+    def start(self) -> None:
+        """Open the output device. Raises AudioDeviceError when there is none or it fails."""
+        if self._stream is not None:
+            return
+        self._device_index = resolve_device(self.device, "output")
+        self._open(self.rate_hz)
+
+    def _open(self, rate_hz: int) -> None:
+        sd = sounddevice()
+        self._generation += 1
+        generation = self._generation
+        try:
+            stream = sd.OutputStream(
+                samplerate=rate_hz,
+                channels=1,
+                dtype="int16",
+                latency="low",
+                device=self._device_index,
+                callback=self._callback,
+                finished_callback=lambda: self._finished(generation),
+            )
+            stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            raise AudioDeviceError(f"cannot open the speaker: {exc}") from None
+        self._stream = stream
+        self.rate_hz = rate_hz
+        logger.debug("output stream open: device %s, %d Hz", self._device_index, rate_hz)
+
+    async def play(self, samples: PCM16, sample_rate_hz: int) -> PlayResult:
+        """Play `samples` to the end or until `stop()`; cancelling the task also stops it."""
+        if self._stream is None:
+            raise AudioDeviceError("the speaker is not open")
+        pcm = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1)
+        if sample_rate_hz != self.rate_hz:
+            await asyncio.to_thread(self._reopen, sample_rate_hz)
+        job = _Job(pcm, asyncio.get_running_loop())
+        with self._lock:
+            if self._job is not None:
+                raise RuntimeError("Player.play() called while another sentence is playing")
+            if len(pcm) == 0:
+                return PlayResult(0, 0, False, 0.0)
+            self._job = job
+        limit_s = len(pcm) / sample_rate_hz + STALL_MARGIN_S
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.done), limit_s)
+        except TimeoutError:
+            raise AudioDeviceError(
+                f"the speaker stopped taking audio ({job.position} of {len(pcm)} samples played)"
+            ) from None
+        except asyncio.CancelledError:
+            self.stop()
+            raise
+        finally:
+            with self._lock:
+                if self._job is job:
+                    self._job = None
+
+    def stop(self) -> None:
+        """Silence the sentence under way at the next callback block. Thread-safe."""
+        with self._lock:
+            if self._job is not None:
+                self._job.stop_requested = True
+
+    def close(self) -> None:
+        """Stop playback and release the device."""
+        stream, self._stream = self._stream, None
+        self._generation += 1
+        with self._lock:
+            job, self._job = self._job, None
+        if job is not None:
+            job.finish(interrupted=True)
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:  # noqa: BLE001 - closing a dead device must not fail
+                logger.debug("closing the output stream: %s", exc)
+
+    def _reopen(self, rate_hz: int) -> None:
+        old, self._stream = self._stream, None
+        self._generation += 1
+        if old is not None:
+            old.abort()
+            old.close()
+        self._open(rate_hz)
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        if status:
+            logger.debug("output status: %s", status)
+        with self._lock:
+            job = self._job
+            if job is None:
+                outdata.fill(0)
+                return
+            if job.stop_requested:
+                outdata.fill(0)
+                self._job = None
+                job.finish(interrupted=True)
+                return
+            chunk = job.samples[job.position : job.position + frames]
+            count = len(chunk)
+            outdata[:count, 0] = chunk
+            outdata[count:].fill(0)
+            if count and not job.first_audio_s:
+                job.first_audio_s = time.monotonic()
+            job.position += count
+            if job.position >= len(job.samples):
+                self._job = None
+                job.finish(interrupted=False)
+
+    def _finished(self, generation: int) -> None:
+        """A stream ended: fine when we closed or replaced it, a device failure otherwise."""
+        if generation != self._generation:
+            return
+        logger.warning("the output stream stopped unexpectedly")
+        with self._lock:
+            job, self._job = self._job, None
+        if job is not None:
+            job.finish(True, AudioDeviceError("the speaker went away during playback"))

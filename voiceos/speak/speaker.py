@@ -1,0 +1,205 @@
+"""Speakers: pyttsx3 synthesis played on a device, written to a WAV, or muted.
+
+The voice, rate and volume are read from the VoiceControl before every sentence, so a
+change takes effect on the next one. Synthesis runs on one dedicated worker thread, which
+lets a caller prepare sentence N+1 while sentence N plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import wave
+from pathlib import Path
+from typing import Any
+
+from voiceos.audio.devices import AudioDeviceError
+from voiceos.audio.player import Player
+from voiceos.config import Config
+from voiceos.speak.synth import Pyttsx3Synth, SynthError, Utterance
+from voiceos.types import Speaker, Spoken, VoiceControl, VoiceSettings
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_VOICE = "en-us"
+
+
+def heard_text(text: str, played_samples: int, total_samples: int) -> str:
+    """The words of `text` spoken in the first `played_samples` of its audio.
+
+    Assumes speech runs evenly through the audio and keeps only whole words.
+    """
+    if total_samples <= 0 or played_samples >= total_samples:
+        return text.strip()
+    cut = len(text) * max(0, played_samples) / total_samples
+    words: list[str] = []
+    position = 0
+    for word in text.split():
+        start = text.index(word, position)
+        position = start + len(word)
+        if position > cut:
+            break
+        words.append(word)
+    return " ".join(words)
+
+
+class NullSpeaker:
+    """Speaks nothing: the text counts as heard at once (muted, or no device)."""
+
+    async def say(self, sentence: str) -> Spoken:
+        return Spoken(sentence)
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _SynthWorker:
+    """A Pyttsx3Synth on its own single thread, tolerant of a voice espeak refuses."""
+
+    def __init__(self, synth: Pyttsx3Synth, voice: VoiceControl) -> None:
+        self.synth = synth
+        self.voice = voice
+        self.executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._warned: set[str] = set()
+
+    def ensure_executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self.executor is None:
+            self.executor = concurrent.futures.ThreadPoolExecutor(1, "voiceos-tts")
+        return self.executor
+
+    def _render(self, sentence: str, settings: VoiceSettings) -> Utterance:
+        try:
+            self.synth.check_voice(settings.voice)
+        except SynthError as exc:
+            if settings.voice not in self._warned:
+                self._warned.add(settings.voice)
+                logger.warning("%s; speaking with %s instead", exc, FALLBACK_VOICE)
+            settings = VoiceSettings(FALLBACK_VOICE, settings.rate_wpm, settings.volume)
+        return self.synth.synthesize(sentence, settings)
+
+    async def render(self, sentence: str) -> Utterance:
+        settings = self.voice.current()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.ensure_executor(), self._render, sentence, settings)
+
+    def close(self) -> None:
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.submit(self.synth.close).result()
+            executor.shutdown(wait=True)
+        else:
+            self.synth.close()
+
+
+class DeviceSpeaker:
+    """Synthesises each sentence and plays it on an output device; `stop()` cuts it off."""
+
+    def __init__(self, synth: Pyttsx3Synth, player: Player, voice: VoiceControl) -> None:
+        self._worker = _SynthWorker(synth, voice)
+        self._player = player
+        self._stops = 0
+        self.problem: str | None = None
+        """Why speech went silent mid-session (the device failed), else None."""
+
+    def start(self) -> None:
+        """Start the synthesiser and open the device; SynthError / AudioDeviceError if not."""
+        executor = self._worker.ensure_executor()
+        executor.submit(self._worker.synth.start).result()
+        self._player.start()
+
+    async def prepare(self, sentence: str) -> Utterance:
+        """Synthesise a sentence with the current settings, off the event loop."""
+        return await self._worker.render(sentence)
+
+    async def play(self, utterance: Utterance, text: str) -> Spoken:
+        """Play a prepared sentence; returns what was heard of `text`."""
+        if self.problem is not None:
+            return Spoken(text)
+        try:
+            result = await self._player.play(utterance.samples, utterance.sample_rate_hz)
+        except AudioDeviceError as exc:
+            self.problem = str(exc)
+            logger.warning("speech output stopped: %s; replies are printed only", exc)
+            return Spoken(text)
+        if result.interrupted:
+            heard = heard_text(text, result.played_samples, result.total_samples)
+            return Spoken(heard, interrupted=True, first_audio_s=result.first_audio_s)
+        return Spoken(text.strip(), first_audio_s=result.first_audio_s)
+
+    async def say(self, sentence: str) -> Spoken:
+        """Synthesise and play one sentence. A stop() during synthesis skips playing it."""
+        stops = self._stops
+        try:
+            utterance = await self.prepare(sentence)
+        except SynthError as exc:
+            logger.warning("could not synthesise a sentence: %s", exc)
+            return Spoken(sentence)
+        if self._stops != stops:
+            return Spoken("", interrupted=True)
+        return await self.play(utterance, sentence)
+
+    def stop(self) -> None:
+        """Silence the sentence being played within one audio block. Any thread."""
+        self._stops += 1
+        self._player.stop()
+
+    def close(self) -> None:
+        self._player.close()
+        self._worker.close()
+
+
+class WavSpeaker:
+    """Appends every sentence to a WAV file instead of playing it (file mode).
+
+    Takes ownership of a started synthesiser; the file is opened on the first sentence
+    and finished by `close()` (an empty WAV when nothing was said).
+    """
+
+    def __init__(self, synth: Pyttsx3Synth, voice: VoiceControl, path: Path) -> None:
+        self._worker = _SynthWorker(synth, voice)
+        self.path = Path(path)
+        self._wav: Any = None
+
+    async def say(self, sentence: str) -> Spoken:
+        utterance = await self._worker.render(sentence)
+        if self._wav is None:
+            self._wav = self._open(utterance.sample_rate_hz)
+        self._wav.writeframes(utterance.samples.astype("<i2").tobytes())
+        return Spoken(sentence.strip())
+
+    def stop(self) -> None:
+        pass
+
+    def _open(self, rate_hz: int) -> Any:
+        handle = wave.open(str(self.path), "wb")  # noqa: SIM115 - kept open across sentences
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate_hz)
+        return handle
+
+    def close(self) -> None:
+        if self._wav is None:
+            self._wav = self._open(22050)
+        self._wav.close()
+        self._worker.close()
+
+
+def open_speaker(config: Config, voice: VoiceControl, mute: bool) -> tuple[Speaker, str | None]:
+    """The speaker to use, and one line on why nothing will be heard (None when it will)."""
+    if mute or config["conversation.mute"]:
+        return NullSpeaker(), "Muted: replies are printed, not spoken."
+    synth = Pyttsx3Synth()
+    speaker = DeviceSpeaker(synth, Player(config["audio.output_device"]), voice)
+    try:
+        speaker.start()
+    except SynthError as exc:
+        speaker.close()
+        return NullSpeaker(), f"Speech is off ({exc}); replies are printed only."
+    except AudioDeviceError as exc:
+        speaker.close()
+        return NullSpeaker(), f"No speaker to talk through ({exc}); replies are printed only."
+    return speaker, None
