@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import threading
 import time
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RATE_HZ = 22050
 """espeak-ng's rate, so speech plays without a stream change."""
+LATENCY_S = 0.03
+"""Output buffering. PortAudio's "low" (about 9 ms here) underruns on a busy machine;
+30 ms never did in our runs and still starts speech about 35 ms after play()."""
 STALL_MARGIN_S = 2.0
 """How long past a sentence's length to wait before declaring the device dead."""
 
@@ -37,7 +42,41 @@ class PlayResult:
     total_samples: int
     interrupted: bool
     first_audio_s: float
-    """When the callback first handed this audio to the device (time.monotonic), 0 if never."""
+    """When the first sample is due at the device (time.monotonic), 0 if never: the time the
+    callback handed it over plus the device's buffer delay as PortAudio reports it."""
+
+
+_alsa_handler: Any = None
+
+
+def _route_alsa_messages() -> None:
+    """Send ALSA's own messages ("underrun occurred") to our log instead of the terminal."""
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    try:
+        asound = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+    except OSError:
+        return
+    # The real handler is variadic; the fixed arguments are all we read.
+    handler_type = ctypes.CFUNCTYPE(
+        None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+    )
+
+    def handler(file: bytes, line: int, function: bytes, err: int, fmt: bytes) -> None:
+        logger.debug("alsa: %s (%s)", (fmt or b"").decode(errors="replace"), err)
+
+    _alsa_handler = handler_type(handler)  # kept alive: ALSA holds the pointer
+    asound.snd_lib_error_set_handler(_alsa_handler)
+
+
+def _buffer_delay_s(time_info: Any) -> float:
+    """How long until this callback's first sample plays, per PortAudio (0 if unknown)."""
+    try:
+        delay = float(time_info.outputBufferDacTime - time_info.currentTime)
+    except (AttributeError, TypeError):
+        return 0.0
+    return delay if 0.0 < delay < 0.5 else 0.0
 
 
 class _Job:
@@ -47,6 +86,8 @@ class _Job:
         self.samples = samples
         self.position = 0
         self.first_audio_s = 0.0
+        self.ends_s = 0.0
+        """When the last sample is due at the device (time.monotonic)."""
         self.stop_requested = False
         self.loop = loop
         self.done: asyncio.Future[PlayResult] = loop.create_future()
@@ -70,13 +111,18 @@ class _Job:
 class Player:
     """Plays mono int16 audio on an output device; `stop()` works from any thread."""
 
-    def __init__(self, device: str = "", rate_hz: int = DEFAULT_RATE_HZ) -> None:
+    def __init__(
+        self, device: str = "", rate_hz: int = DEFAULT_RATE_HZ, latency: float | str = LATENCY_S
+    ) -> None:
         self.device = device
         self.rate_hz = rate_hz
+        self.latency = latency
         self._stream: Any = None
         self._lock = threading.Lock()
         self._job: _Job | None = None
         self._generation = 0
+        self.underruns = 0
+        """Callback blocks that reported an underflow, for diagnostics."""
         self._device_index: int | None = None
 
     @property
@@ -92,6 +138,7 @@ class Player:
 
     def _open(self, rate_hz: int) -> None:
         sd = sounddevice()
+        _route_alsa_messages()
         self._generation += 1
         generation = self._generation
         try:
@@ -99,7 +146,7 @@ class Player:
                 samplerate=rate_hz,
                 channels=1,
                 dtype="int16",
-                latency="low",
+                latency=self.latency,
                 device=self._device_index,
                 callback=self._callback,
                 finished_callback=lambda: self._finished(generation),
@@ -112,7 +159,10 @@ class Player:
         logger.debug("output stream open: device %s, %d Hz", self._device_index, rate_hz)
 
     async def play(self, samples: PCM16, sample_rate_hz: int) -> PlayResult:
-        """Play `samples` to the end or until `stop()`; cancelling the task also stops it."""
+        """Play `samples` to the end or until `stop()`; cancelling the task also stops it.
+
+        Returns once the last sample has been played by the device, not merely queued.
+        """
         if self._stream is None:
             raise AudioDeviceError("the speaker is not open")
         pcm = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1)
@@ -127,7 +177,11 @@ class Player:
             self._job = job
         limit_s = len(pcm) / sample_rate_hz + STALL_MARGIN_S
         try:
-            return await asyncio.wait_for(asyncio.shield(job.done), limit_s)
+            result = await asyncio.wait_for(asyncio.shield(job.done), limit_s)
+            if not result.interrupted:
+                # The device still holds a buffer's worth: return when it has been heard.
+                await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))
+            return result
         except TimeoutError:
             raise AudioDeviceError(
                 f"the speaker stopped taking audio ({job.position} of {len(pcm)} samples played)"
@@ -171,6 +225,7 @@ class Player:
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         if status:
+            self.underruns += 1
             logger.debug("output status: %s", status)
         with self._lock:
             job = self._job
@@ -187,9 +242,10 @@ class Player:
             outdata[:count, 0] = chunk
             outdata[count:].fill(0)
             if count and not job.first_audio_s:
-                job.first_audio_s = time.monotonic()
+                job.first_audio_s = time.monotonic() + _buffer_delay_s(time_info)
             job.position += count
             if job.position >= len(job.samples):
+                job.ends_s = time.monotonic() + _buffer_delay_s(time_info) + count / self.rate_hz
                 self._job = None
                 job.finish(interrupted=False)
 

@@ -11,17 +11,26 @@ import dataclasses
 import difflib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from voiceos import config as config_mod
-from voiceos.config import ConfigError
-from voiceos.speak.voices import resolve_voice
+from voiceos.config import Config, ConfigError
+from voiceos.speak.voices import ACCENTS, resolve_voice, split_variant
 from voiceos.types import VoiceSettings
 
 logger = logging.getLogger(__name__)
 
 ORIGIN = "voice settings"
+
+
+def settings_from_config(config: Config) -> VoiceSettings:
+    """The voice settings as merged from every config layer."""
+    return VoiceSettings(
+        voice=str(config["voice.voice"]),
+        rate_wpm=int(config["voice.rate_wpm"]),
+        volume=float(config["voice.volume"]),
+    )
 
 
 def _real_variants() -> list[str]:
@@ -30,9 +39,17 @@ def _real_variants() -> list[str]:
     return list_variants()
 
 
-def unknown_voice_message(query: str, available: list[str]) -> str:
+def unknown_voice_message(
+    query: str, available: Sequence[str], variants: Sequence[str] | None = None
+) -> str:
     """One line for a voice nobody has, with a did-you-mean when one is close."""
-    close = difflib.get_close_matches(query.lower(), available, n=1, cutoff=0.6)
+    base, variant = split_variant(query.strip())
+    if variant is not None and base.lower() in available and variants:
+        close = difflib.get_close_matches(variant, variants, n=1, cutoff=0.5)
+        hint = f" (did you mean {base.lower()}+{close[0]}?)" if close else ""
+        return f"unknown voice variant {variant!r} in {query!r}{hint}; try f1-f5 or m1-m7"
+    words = query.strip().lower()
+    close = difflib.get_close_matches(words, [*available, *ACCENTS], n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown voice {query!r}{hint}; `voiceos voices` lists them"
 
@@ -80,13 +97,17 @@ class VoiceState:
             self._variant_names = self._variants()
         found = resolve_voice(query, ids, variants=self._variant_names)
         if found is None:
-            raise ConfigError(f"{ORIGIN}: {unknown_voice_message(query, ids)}")
+            message = unknown_voice_message(query, ids, self._variant_names)
+            raise ConfigError(f"{ORIGIN}: {message}")
         return found
 
     def update(
         self, *, voice: str | None = None, rate_wpm: int | None = None, volume: float | None = None
     ) -> VoiceSettings:
         """Validate, persist and apply the given settings; returns the new settings.
+
+        Every given setting is written to the user's file, even when it equals the value
+        in use (which may come from a flag or the environment).
 
         Raises:
             ConfigError: a value is out of range, the voice is unknown, or the file
@@ -102,10 +123,8 @@ class VoiceState:
             if volume is not None:
                 changes["volume"] = config_mod.check("voice.volume", volume, ORIGIN)
             new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
-            for name in ("voice", "rate_wpm", "volume"):
-                value = getattr(new, name)
-                if value != getattr(old, name):
-                    self._persist(f"voice.{name}", value)
+            for name, value in changes.items():
+                self._persist(f"voice.{name}", value)
             self._settings = new
             logger.debug("voice settings now %s", new)
             return new
