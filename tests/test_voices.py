@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from voiceos.speak.voices import (
@@ -88,3 +91,53 @@ def test_list_voices_filters_by_language() -> None:
 def test_list_variants_has_the_female_variants() -> None:
     variants = list_variants()
     assert {"f3", "m1"} <= set(variants)
+
+
+def _voiceos(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voiceos", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_voices_command_lists_and_marks_the_current_voice(isolated_env: dict[str, str]) -> None:
+    result = _voiceos(
+        {**isolated_env, "VOICEOS_VOICE_VOICE": "en-gb-x-rp"}, "voices", "--lang", "en"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    marked = [line for line in lines if line.startswith("*")]
+    assert any("en-gb-x-rp" in line and "Received Pronunciation" in line for line in marked)
+    assert any(line.split()[0] == "en-us" for line in lines)
+    assert not any(line.split()[0] == "fr" for line in lines if line.strip())
+
+
+def test_voices_command_unknown_language_is_one_line(isolated_env: dict[str, str]) -> None:
+    result = _voiceos(isolated_env, "voices", "--lang", "tlh")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "tlh" in result.stderr
+
+
+def test_say_command_unknown_voice_suggests(isolated_env: dict[str, str]) -> None:
+    result = _voiceos(
+        {**isolated_env, "VOICEOS_AUDIO_OUTPUT_DEVICE": "none"},
+        "say",
+        "--voice",
+        "en-gb-x-pr",
+        "hi",
+    )
+    assert result.returncode == 2
+    assert (
+        "unknown voice 'en-gb-x-pr'" in result.stderr
+        and "did you mean 'en-gb-x-rp'" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_say_command_bad_rate_is_rejected(isolated_env: dict[str, str]) -> None:
+    result = _voiceos(isolated_env, "say", "--rate", "9000", "hi")
+    assert result.returncode == 2
+    assert "voice.rate_wpm = 9000" in result.stderr and "80 to 400" in result.stderr

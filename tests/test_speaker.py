@@ -1,0 +1,92 @@
+"""Speakers without a sound device: the heard-text cut, muting, WAV output, fallbacks."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from voiceos import config as config_mod
+from voiceos.speak.speaker import NullSpeaker, WavSpeaker, heard_text, open_speaker
+from voiceos.speak.synth import Pyttsx3Synth
+from voiceos.types import Spoken, VoiceSettings
+
+
+class FixedVoice:
+    def __init__(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+
+    def current(self) -> VoiceSettings:
+        return self.settings
+
+    def update(
+        self, *, voice: str | None = None, rate_wpm: int | None = None, volume: float | None = None
+    ) -> VoiceSettings:
+        raise NotImplementedError
+
+    def voice_ids(self) -> list[str]:
+        return ["en-us"]
+
+
+@pytest.mark.parametrize(
+    ("played", "expected"),
+    [
+        (0, ""),
+        (10, ""),
+        (50, "Hello there, how"),
+        (99, "Hello there, how are you doing"),
+        (100, "Hello there, how are you doing today?"),
+        (150, "Hello there, how are you doing today?"),
+    ],
+)
+def test_heard_text_keeps_whole_words_in_proportion(played: int, expected: str) -> None:
+    assert heard_text("Hello there, how are you doing today?", played, 100) == expected
+
+
+async def test_null_speaker_returns_the_text_at_once() -> None:
+    speaker = NullSpeaker()
+    assert await speaker.say("Hi.") == Spoken("Hi.")
+    speaker.stop()
+    speaker.close()
+
+
+async def test_wav_speaker_appends_every_sentence(tmp_path: Path) -> None:
+    synth = Pyttsx3Synth()
+    synth.start()
+    voice = FixedVoice(VoiceSettings("en-us", 175, 0.9))
+    expected = synth.synthesize("One sentence.", voice.current()).duration_s
+    expected += synth.synthesize("And another one.", voice.current()).duration_s
+    out = tmp_path / "out.wav"
+    speaker = WavSpeaker(synth, voice, out)
+    assert (await speaker.say("One sentence.")).text == "One sentence."
+    await speaker.say("And another one.")
+    speaker.close()
+    with wave.open(str(out), "rb") as handle:
+        assert handle.getnchannels() == 1 and handle.getframerate() == 22050
+        seconds = handle.getnframes() / handle.getframerate()
+    assert abs(seconds - expected) < 0.05
+
+
+def test_wav_speaker_with_nothing_said_writes_an_empty_wav(tmp_path: Path) -> None:
+    synth = Pyttsx3Synth()
+    synth.start()
+    out = tmp_path / "empty.wav"
+    WavSpeaker(synth, FixedVoice(VoiceSettings()), out).close()
+    with wave.open(str(out), "rb") as handle:
+        assert handle.getnframes() == 0
+
+
+def test_open_speaker_muted_says_why(isolated_env: dict[str, str]) -> None:
+    config = config_mod.load(env={})
+    speaker, notice = open_speaker(config, FixedVoice(VoiceSettings()), mute=True)
+    assert isinstance(speaker, NullSpeaker)
+    assert notice is not None and "Muted" in notice
+
+
+def test_open_speaker_without_the_device_falls_back(isolated_env: dict[str, str]) -> None:
+    config = config_mod.load(env={}, flags={"audio.output_device": "no-such-speaker-anywhere"})
+    speaker, notice = open_speaker(config, FixedVoice(VoiceSettings()), mute=False)
+    assert isinstance(speaker, NullSpeaker)
+    assert notice is not None and "printed only" in notice
+    assert "no-such-speaker-anywhere" in notice or "no audio devices" in notice

@@ -1,0 +1,179 @@
+"""Speech through PortAudio onto the virtual speaker, captured from its monitor."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lab import RECORD_RATE_HZ, SpeakerRecorder
+
+from voiceos import config as config_mod
+from voiceos.audio.player import Player
+from voiceos.speak.settings import VoiceState
+from voiceos.speak.speaker import DeviceSpeaker
+from voiceos.speak.synth import Pyttsx3Synth
+from voiceos.speak.voices import list_variants, list_voices
+from voiceos.types import VoiceSettings
+
+pytestmark = pytest.mark.audio
+
+SENTENCE = "Hello Theo, it is lovely to hear from you again this morning."
+LONG = (
+    "This is a rather long sentence that keeps going on and on, so that there is plenty "
+    "of time to interrupt it before it reaches the natural end of what it wanted to say."
+)
+FRAME_S = 0.01
+LOUD = 200
+
+
+def envelope(samples: np.ndarray, rate: int) -> np.ndarray:
+    """RMS per 10 ms frame."""
+    frame = int(rate * FRAME_S)
+    count = len(samples) // frame
+    blocks = samples[: count * frame].astype(np.float64).reshape(count, frame)
+    return np.sqrt((blocks**2).mean(axis=1))
+
+
+def best_correlation(reference: np.ndarray, captured: np.ndarray, max_lag: int = 100) -> float:
+    """Highest Pearson correlation of `reference` against `captured` over frame lags."""
+    best = -1.0
+    for lag in range(0, min(max_lag, len(captured) - len(reference)) + 1):
+        window = captured[lag : lag + len(reference)]
+        best = max(best, float(np.corrcoef(reference, window)[0, 1]))
+    return best
+
+
+def speech_span_s(samples: np.ndarray, rate: int) -> float:
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > LOUD)
+    return float(loud[-1] - loud[0]) / rate if loud.size else 0.0
+
+
+@pytest.fixture
+def voice_state(tmp_path: Path) -> VoiceState:
+    return VoiceState(
+        tmp_path / "config.toml",
+        VoiceSettings("en-us", 175, 0.9),
+        lambda: [v.id for v in list_voices()],
+        list_variants,
+    )
+
+
+@pytest.fixture
+def speaker(audio_lab: dict[str, str], voice_state: VoiceState) -> Iterator[DeviceSpeaker]:
+    device_speaker = DeviceSpeaker(Pyttsx3Synth(), Player(), voice_state)
+    device_speaker.start()
+    yield device_speaker
+    device_speaker.close()
+
+
+async def test_spoken_sentence_reaches_the_speaker_intact(speaker: DeviceSpeaker) -> None:
+    with SpeakerRecorder() as rec:
+        start = rec.sample_count()
+        utterance = await speaker.prepare(SENTENCE)
+        spoken = await speaker.play(utterance, SENTENCE)
+        rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
+    assert spoken.text == SENTENCE and not spoken.interrupted
+    assert spoken.first_audio_s > 0
+    captured = rec.samples[start:]
+    want = speech_span_s(utterance.samples, utterance.sample_rate_hz)
+    got = speech_span_s(captured, RECORD_RATE_HZ)
+    assert abs(got - want) < 0.1 * want, (got, want)
+    reference = envelope(utterance.samples, utterance.sample_rate_hz)
+    assert best_correlation(reference, envelope(captured, RECORD_RATE_HZ)) > 0.9
+
+
+async def test_stop_silences_mid_sentence_and_reports_the_words_heard(
+    speaker: DeviceSpeaker,
+) -> None:
+    with SpeakerRecorder() as rec:
+        start = rec.sample_count()
+        task = asyncio.create_task(speaker.say(LONG))
+        onset = await asyncio.to_thread(rec.wait_for_sound, start)
+        await asyncio.to_thread(rec.wait_for_samples, onset + RECORD_RATE_HZ)  # 1 s of speech
+        stopped_at = rec.sample_count()
+        speaker.stop()
+        spoken = await asyncio.wait_for(task, 5)
+        await asyncio.to_thread(rec.wait_for_samples, stopped_at + RECORD_RATE_HZ)
+    after = rec.samples[stopped_at:]
+    loud = np.flatnonzero(np.abs(after.astype(np.int32)) > LOUD)
+    tail_s = (loud[-1] + 1) / RECORD_RATE_HZ if loud.size else 0.0
+    assert tail_s < 0.15, f"sound went on {tail_s:.3f} s after stop()"
+    assert spoken.interrupted
+    words = spoken.text.split()
+    assert 1 <= len(words) < len(LONG.split()) // 2
+    assert LONG.startswith(spoken.text)
+
+
+async def test_cancelling_a_sentence_silences_it(speaker: DeviceSpeaker) -> None:
+    with SpeakerRecorder() as rec:
+        start = rec.sample_count()
+        task = asyncio.create_task(speaker.say(LONG))
+        onset = await asyncio.to_thread(rec.wait_for_sound, start)
+        await asyncio.to_thread(rec.wait_for_samples, onset + RECORD_RATE_HZ // 2)
+        cancelled_at = rec.sample_count()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(rec.wait_for_samples, cancelled_at + RECORD_RATE_HZ)
+    loud = np.flatnonzero(np.abs(rec.samples[cancelled_at:].astype(np.int32)) > LOUD)
+    assert not loud.size or loud[-1] < 0.15 * RECORD_RATE_HZ
+    # The speaker is usable again afterwards.
+    assert not (await speaker.say("Still here.")).interrupted
+
+
+async def test_rate_change_is_heard_from_the_next_sentence(
+    speaker: DeviceSpeaker, voice_state: VoiceState
+) -> None:
+    spans = []
+    for rate in (200, 100):
+        voice_state.update(rate_wpm=rate)
+        with SpeakerRecorder() as rec:
+            start = rec.sample_count()
+            await speaker.say("Testing the speaking rate of this voice.")
+            rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
+        spans.append(speech_span_s(rec.samples[start:], RECORD_RATE_HZ))
+    assert 1.6 < spans[1] / spans[0] < 2.4, spans
+
+
+async def test_next_sentence_is_prepared_while_one_plays(speaker: DeviceSpeaker) -> None:
+    first, second = "The first sentence is playing now.", "And here is the second one."
+    with SpeakerRecorder() as rec:
+        start = rec.sample_count()
+        one = await speaker.prepare(first)
+        playing = asyncio.create_task(speaker.play(one, first))
+        two = await speaker.prepare(second)
+        assert not playing.done(), "synthesis should not wait for playback"
+        assert (await playing).text == first
+        assert (await speaker.play(two, second)).text == second
+        rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
+    heard = speech_span_s(rec.samples[start:], RECORD_RATE_HZ)
+    expected = one.duration_s + speech_span_s(two.samples, two.sample_rate_hz)
+    assert abs(heard - expected) < 0.15 * expected, (heard, expected)
+
+
+def test_say_command_is_heard_and_saves(
+    audio_lab: dict[str, str], isolated_env: dict[str, str]
+) -> None:
+    env = {**isolated_env, **audio_lab}
+    command = [sys.executable, "-m", "voiceos", "say", "--rate", "150", "--save"]
+    with SpeakerRecorder() as rec:
+        start = rec.sample_count()
+        result = subprocess.run(
+            [*command, "Hello from the command line."],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "150 wpm" in result.stdout
+    assert speech_span_s(rec.samples[start:], RECORD_RATE_HZ) > 1.0
+    user_file = Path(env["XDG_CONFIG_HOME"]) / "voiceos" / "config.toml"
+    assert config_mod.read_toml(user_file)["voice.rate_wpm"] == 150
