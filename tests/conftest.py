@@ -44,3 +44,25 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         folder.mkdir()
         monkeypatch.setenv(name, str(folder))
     yield dict(os.environ)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The real llama.cpp server (voiceos[llm-test]) on 127.0.0.1, warmed up, for the session.
+
+    Skips when llama-cpp-python is not installed, unless LLM_REQUIRED=1 (then fails).
+    """
+    from llm_server import SENTINEL_KEY, LlamaServer, llama_available, model_file
+
+    if not llama_available():
+        message = "llama-cpp-python is not installed: pip install -e '.[llm-test]'"
+        if os.environ.get("LLM_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = LlamaServer(tmp_path_factory.mktemp("llama-server"), SENTINEL_KEY)
+    server.start(model_file())
+    try:
+        server.warm_up()
+        yield server
+    finally:
+        server.stop()

@@ -30,6 +30,8 @@ from typing import Any
 import httpx2
 
 PROMPT_SEPARATOR = "\n=====PROMPT=====\n"
+SENTINEL_KEY = "sk-voiceos-SENTINEL-7f3a9c1e5b2d4068"
+"""The key the test server demands; no file written during the tests may contain it."""
 READY_TIMEOUT_S = 90.0
 MODEL_ALIAS = "gemma-3-270m"
 
@@ -93,6 +95,9 @@ class LlamaServer:
     workdir: Path
     api_key: str
     port: int = field(default_factory=free_port)
+    threads: int = field(
+        default_factory=lambda: int(os.environ.get("VOICEOS_TEST_LLM_THREADS", "2"))
+    )
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -118,7 +123,7 @@ class LlamaServer:
             "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1",
             "--port", str(self.port),
-            "--n_threads", "2",
+            "--n_threads", str(self.threads),
             "--n_ctx", "2048",
             "--chat_format", "voiceos-gemma",
         ]  # fmt: skip
@@ -142,6 +147,22 @@ class LlamaServer:
             raise RuntimeError(f"llama.cpp server exited with {code}; see {self.log_file}")
         self.stop()
         raise RuntimeError(f"llama.cpp server not ready in {READY_TIMEOUT_S:g} s")
+
+    def warm_up(self) -> None:
+        """One short completion, so the first measured turn does not pay for loading."""
+        httpx2.post(
+            f"{self.base_url}/chat/completions",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            json={
+                "model": MODEL_ALIAS,
+                "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 2,
+            },
+            timeout=READY_TIMEOUT_S,
+        ).raise_for_status()
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
@@ -231,29 +252,30 @@ Handler = Callable[[Request], Response | Awaitable[Response]]
 class StubServer:
     """A tiny HTTP/1.1 server on 127.0.0.1 that answers every request through `handler`."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, port: int = 0) -> None:
         self.handler = handler
+        self.port = port
         self.requests: list[Request] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.port = 0
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     async def __aenter__(self) -> StubServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.close()
+            server, self._server = self._server, None
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._server.wait_closed()
+            await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

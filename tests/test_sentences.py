@@ -60,6 +60,20 @@ def test_lists_headings_and_newlines() -> None:
     ]
 
 
+@pytest.mark.parametrize("step", [1, 3, 100])
+def test_prose_wrapped_mid_sentence_is_joined(step: int) -> None:
+    text = (
+        "You live in the user's computer\nand talk by voice. Hello there\nHow are you?\n- tea\nmilk"
+    )
+    assert split(text, step) == [
+        "You live in the user's computer and talk by voice.",
+        "Hello there",
+        "How are you?",
+        "tea",
+        "milk",
+    ]
+
+
 def test_code_fences_are_not_spoken() -> None:
     text = "Try this:\n```python\nprint('hi. there')\nx = 1\n```\nThat's all."
     assert split(text, 4) == ["Try this:", "That's all."]

@@ -22,7 +22,8 @@ from voiceos.types import Action, Reply, Source, UserTurn
 
 if TYPE_CHECKING:
     from voiceos.config import Config
-    from voiceos.dialogue.context import MemoryView, PersonaLike
+    from voiceos.dialogue.memory import Memory
+    from voiceos.dialogue.persona import Persona
     from voiceos.types import VoiceControl
 
 logger = logging.getLogger(__name__)
@@ -189,8 +190,8 @@ def choose_backend(settings: Mapping[str, Any], env: Mapping[str, str]) -> str:
 
 def build_dialogue(
     config: Config,
-    persona: PersonaLike,
-    memory: MemoryView | None,
+    persona: Persona,
+    memory: Memory | None,
     voice: VoiceControl,
     *,
     rng: random.Random | None = None,
@@ -199,12 +200,12 @@ def build_dialogue(
     from voiceos.dialogue.offline import OfflineBrain
     from voiceos.dialogue.skills import Skills
 
+    rng = rng or random.Random()
     settings = config.section("llm")
     llm = None
     if choose_backend(settings, os.environ) == "openai":
         from voiceos.dialogue.llm import OpenAIBrain
 
         llm = OpenAIBrain(persona, memory, settings)
-    skills = Skills(persona, memory, voice)  # type: ignore[arg-type]
-    offline = OfflineBrain(persona, memory, rng or random.Random())  # type: ignore[arg-type]
-    return Dialogue(skills, offline, llm)
+    skills = Skills(memory, voice, persona, rng=rng)
+    return Dialogue(skills, OfflineBrain(persona, memory, rng), llm)

@@ -143,7 +143,13 @@ class SentenceSplitter:
         while i < n:
             char = buf[i]
             if char == "\n":
-                return i + 1
+                verdict = self._line_break(buf, i, final)
+                if verdict is None:
+                    return None
+                if verdict:
+                    return i + 1
+                i += 1
+                continue
             if char in TERMINALS or is_emoji(char):
                 run_end = i
                 while run_end < n and (buf[run_end] in TERMINALS or is_emoji(buf[run_end])):
@@ -165,6 +171,23 @@ class SentenceSplitter:
                 continue
             i += 1
         return None
+
+    def _line_break(self, buf: str, index: int, final: bool) -> bool | None:
+        """Whether the newline at `index` ends a piece (None: need the next character).
+
+        Lists, headings, fences and blank lines always do. A line of prose that wrapped
+        mid-sentence (the next line starts in lower case) does not.
+        """
+        line_start = buf.rfind("\n", 0, index) + 1
+        if line_start == 0 and not self._line_start:
+            line_start = -1  # the line began in an earlier piece: not a marker line
+        if line_start >= 0 and (
+            _LINE_MARKER.match(buf[line_start:index]) or buf[line_start:].lstrip().startswith("```")
+        ):
+            return True
+        if index + 1 == len(buf):
+            return True if final else None
+        return not buf[index + 1].islower()
 
     def _decide(self, buf: str, start: int, run_end: int, end: int, final: bool) -> bool | None:
         """Whether the punctuation run buf[start:run_end] ends a sentence (None: need more)."""
