@@ -1,0 +1,327 @@
+"""The offline brain: warm, curious conversation with no model and no network.
+
+It answers what it honestly can (sums, questions about itself), says plainly what it
+cannot do offline, and otherwise listens: it turns the user's words around, notices the
+topic and feeling, asks one follow-up question, and now and then brings back something
+the user told it before. It tracks what it said recently so it does not repeat itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import unicodedata
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+from voiceos.dialogue.memory import Fact, Memory, MemoryStoreError
+from voiceos.dialogue.offline import honest, lines, patterns
+from voiceos.dialogue.offline.arithmetic import MathError, solve
+from voiceos.dialogue.offline.topics import Topic, find_topic, topic_named
+from voiceos.dialogue.persona import Persona
+from voiceos.dialogue.skills.text import (
+    FILLERS,
+    MAX_CHARS,
+    Variety,
+    clean,
+    normalise,
+    reflect,
+    say_number,
+)
+from voiceos.types import UserTurn
+
+logger = logging.getLogger(__name__)
+
+_LEADING = re.compile(
+    r"^(?:(?:so|well|and|but|oh|ok|okay|hey|hi|actually|honestly|anyway|like|yeah|right)\s+)+"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|myself)\b")
+_YOU_ARE = re.compile(
+    r"^(?:you(?:'re| are)|you're being|you sound|you seem) (?:so |really |very |such |a |an |"
+    r"the |quite |pretty )*(?P<x>.+)"
+)
+
+
+class OfflineBrain:
+    """Implements types.Brain without any language model.
+
+    Args:
+        persona: whose name, introduction and greetings to use.
+        memory: an opened Memory for the user's name and facts, or None.
+        rng: randomness for varied wording (seed it in tests).
+    """
+
+    def __init__(
+        self, persona: Persona, memory: Memory | None, rng: random.Random | None = None
+    ) -> None:
+        self.persona = persona
+        self.memory = memory
+        self._rng = rng or random.Random()
+        self._say = Variety(self._rng, remember=60)
+        self._recent: deque[str] = deque(maxlen=20)
+        self._turn = 0
+        self._named_turn = -10
+        self._topic: Topic | None = None
+        self._mentions: list[str] = []
+        """Things the user called "my …" this session: "sister", "boss"."""
+        self._facts_brought_up: set[int] = set()
+
+    # --- public --------------------------------------------------------------------------
+
+    def greeting(self) -> str:
+        """A hello from the persona, by name when the user's name is known."""
+        name = self._user_name()
+        if name and self.persona.greetings_by_name:
+            return self._say.pick(self.persona.greetings_by_name).format(name=name)
+        return self._say.pick(self.persona.greetings)
+
+    def respond(self, text: str) -> str:
+        """The reply to one user turn. Instant, and never raises."""
+        self._turn += 1
+        try:
+            reply = self._respond(text)
+        except Exception as exc:  # a bug here must cost one reply, never the conversation
+            logger.warning(
+                "offline brain failed (%s) on %d characters", type(exc).__name__, len(text)
+            )
+            logger.debug("offline brain failure", exc_info=True)
+            reply = "Sorry, I lost my train of thought. Could you say that again?"
+        self._recent.append(reply)
+        return reply
+
+    async def reply(self, turn: UserTurn) -> AsyncIterator[str]:
+        """The reply as a few text deltas, like a streaming model would send it."""
+        for piece in _pieces(self.respond(turn.text)):
+            yield piece
+            await asyncio.sleep(0)
+
+    # --- the steps -----------------------------------------------------------------------
+
+    def _respond(self, text: str) -> str:
+        raw = clean(text)
+        if not raw:
+            return self._say.pick(lines.EMPTY)
+        if not any(ch.isalnum() for ch in raw):
+            if any(unicodedata.category(ch) == "So" for ch in raw):
+                return self._say.pick(lines.EMOJI)
+            return self._say.pick(lines.PUZZLED if "?" in raw else lines.SYMBOLS)
+        letters = [ch for ch in raw if ch.isalpha()]
+        if letters and sum(ch.isascii() for ch in letters) < len(letters) / 2:
+            return self._say.pick(lines.FOREIGN)
+        said = self._prepare(raw)
+        if not said:
+            return self._say.pick(lines.EMPTY)
+        steps: tuple[Callable[[str, str], str | None], ...] = (
+            self._crisis,
+            self._sum,
+            self._short,
+            self._hello,
+            self._thanks,
+            self._honest,
+            self._about_you,
+            self._statement,
+        )
+        reply = next(r for r in (step(said, raw) for step in steps) if r is not None)
+        if len(text) > MAX_CHARS:
+            reply = f"{self._say.pick(lines.TOO_LONG)} {reply}"
+        return self._finish(reply)
+
+    def _prepare(self, raw: str) -> str:
+        name = self.persona.name.lower()
+        words = [w for w in normalise(raw).split() if w not in FILLERS and w != name]
+        return _LEADING.sub("", " ".join(words)).strip()
+
+    def _crisis(self, said: str, raw: str) -> str | None:
+        return honest.answer((honest.CRISIS,), said, self.persona, self._say)
+
+    def _sum(self, said: str, raw: str) -> str | None:
+        try:
+            answer = solve(raw)
+        except MathError as exc:
+            return str(exc)
+        if answer is None:
+            return None
+        line = self._say.pick(("{q} is {a}.", "That's {a}.", "{a}. {q} is {a}."))
+        return line.format(
+            q=answer.spoken[:1].upper() + answer.spoken[1:], a=say_number(answer.value)
+        )
+
+    def _short(self, said: str, raw: str) -> str | None:
+        for pattern, options in lines.SHORT_ANSWERS:
+            if pattern.fullmatch(said):
+                reply = self._say.pick(options)
+                if pattern is lines.YES and self._topic is not None:
+                    reply = f"{reply} {self._say.pick(self._topic.questions)}"
+                return reply
+        return None
+
+    def _hello(self, said: str, raw: str) -> str | None:
+        if not lines.HELLO.fullmatch(said):
+            return None
+        if said.startswith("good "):
+            part = said.split()[1]
+            return f"Good {part} to you too. {self._say.pick(lines.OPENING_QUESTIONS)}"
+        return self.greeting()
+
+    def _thanks(self, said: str, raw: str) -> str | None:
+        if not lines.THANKS.fullmatch(said):
+            return None
+        return self._say.pick(lines.WELCOME)
+
+    def _honest(self, said: str, raw: str) -> str | None:
+        for rules in (honest.ABOUT_ME, honest.CANNOT):
+            reply = honest.answer(rules, said, self.persona, self._say)
+            if reply is not None:
+                return reply
+        return None
+
+    def _about_you(self, said: str, raw: str) -> str | None:
+        found = _YOU_ARE.search(said)
+        if not found:
+            return None
+        words = found["x"].split()
+        negated = any(w in ("not", "never", "no") for w in words[:2])
+        if set(words[:3]) & patterns.COMPLIMENTS:
+            return self._say.pick(lines.HURT if negated else lines.THANKED)
+        if set(words[:3]) & patterns.INSULTS:
+            return self._say.pick(lines.THANKED if negated else lines.HURT)
+        if len(words) > patterns.MAX_ECHO_WORDS:
+            return None
+        return self._say.pick(lines.ABOUT_YOU).format(x=reflect(found["x"]))
+
+    def _statement(self, said: str, raw: str) -> str:
+        words = said.split()
+        self._note_mentions(said)
+        found = patterns.match(said)
+        topic = find_topic(words)
+        if topic is None and found and found.pattern.topic:
+            topic = topic_named(found.pattern.topic)
+        if topic is not None:
+            self._topic = topic
+        opener = self._opener(words)
+        if patterns.is_wondering(said):
+            body, opener = self._say.pick(lines.WONDERING), ""
+        elif found and not (topic and self._rng.random() < 0.3):
+            body = self._pattern_line(found)
+        elif topic is not None:
+            body, opener = self._topic_line(topic, opener)
+        elif patterns.is_knowledge_question(said) or raw.rstrip().endswith("?"):
+            body = self._say.pick(lines.CANNOT_LOOK_UP)
+        else:
+            body = self._echo(said) or self._say.pick(lines.GENERIC)
+        link = self._memory_link(said)
+        if link:
+            body = link if link.endswith("?") else f"{link} {_last_sentence(body)}"
+        return f"{opener} {body}".strip()
+
+    # --- pieces of a reply ---------------------------------------------------------------
+
+    def _pattern_line(self, found: patterns.Match) -> str:
+        echo = reflect(found.captured)
+        pattern = found.pattern
+        if (
+            pattern.echo
+            and echo
+            and len(echo.split()) <= patterns.MAX_ECHO_WORDS
+            and len(echo) <= 80
+        ):
+            return self._say.pick(pattern.echo).format(x=echo)
+        return self._say.pick(pattern.plain)
+
+    def _topic_line(self, topic: Topic, opener: str) -> tuple[str, str]:
+        question = self._say.pick(topic.questions)
+        fresh = [t for t in topic.thoughts if not self._say.was_recent(t)]
+        if fresh and self._rng.random() < 0.4:
+            return f"{self._say.pick(fresh)} {question}", ""
+        return question, opener
+
+    def _opener(self, words: list[str]) -> str:
+        mood = lines.mood(words)
+        if mood < 0:
+            return self._say.pick(lines.SAD_OPENERS)
+        if mood > 0:
+            return self._say.pick(lines.HAPPY_OPENERS)
+        return self._say.pick(lines.NEUTRAL_OPENERS) if self._rng.random() < 0.3 else ""
+
+    def _echo(self, said: str) -> str | None:
+        """Sometimes say a short first-person statement back, turned around."""
+        if len(said.split()) > 10 or not _FIRST_PERSON.search(said) or self._rng.random() < 0.4:
+            return None
+        turned = reflect(said)
+        frame = self._say.pick(("{X}?", "So {x}.", "Hm. {X}."))
+        question = self._say.pick(lines.GENERIC_QUESTIONS)
+        return f"{frame.format(x=turned, X=turned[:1].upper() + turned[1:])} {question}"
+
+    def _memory_link(self, said: str) -> str | None:
+        """Now and then, bring back something the user said before."""
+        if self._rng.random() > 0.35:
+            return None
+        fact = self._related_fact(said)
+        if fact is not None:
+            self._facts_brought_up.add(fact.id)
+            return self._say.pick(lines.FACT_LINKS).format(f=reflect(fact.text))
+        mention = self._mentions[0] if len(self._mentions) > 1 else None
+        if mention and mention not in said and self._rng.random() < 0.3:
+            self._mentions.remove(mention)
+            return self._say.pick(lines.MENTION_LINKS).format(m=mention)
+        return None
+
+    def _related_fact(self, said: str) -> Fact | None:
+        if self.memory is None:
+            return None
+        try:
+            found = self.memory.recall(said)
+        except MemoryStoreError as exc:
+            logger.warning("memory unreadable: %s", exc)
+            return None
+        return next((f for f in found if f.id not in self._facts_brought_up), None)
+
+    def _note_mentions(self, said: str) -> None:
+        for thing in re.findall(r"\bmy (\w+)", said):
+            if thing not in self._mentions and len(thing) > 2:
+                self._mentions.append(thing)
+        del self._mentions[:-8]
+
+    def _user_name(self) -> str | None:
+        if self.memory is None:
+            return None
+        try:
+            return self.memory.user_name()
+        except MemoryStoreError as exc:
+            logger.warning("memory unreadable: %s", exc)
+            return None
+
+    def _finish(self, reply: str) -> str:
+        """Use the name now and then, and never say the very same thing twice running."""
+        name = self._user_name()
+        last = _last_sentence(reply)
+        if (
+            name
+            and last.endswith("?")
+            and len(last.split()) >= 3
+            and self._turn - self._named_turn >= 4
+            and self._rng.random() < 0.35
+            and name not in reply
+        ):
+            reply = f"{reply[:-1]}, {name}?"
+            self._named_turn = self._turn
+        if reply in self._recent:
+            keep = reply.startswith(("I ", "I'"))
+            reply = f"Like I said, {reply if keep else reply[:1].lower() + reply[1:]}"
+        return reply
+
+
+def _last_sentence(text: str) -> str:
+    return re.split(r"(?<=[.?!]) ", text)[-1]
+
+
+def _pieces(text: str, count: int = 3) -> list[str]:
+    """`text` cut at spaces into about `count` deltas that join back exactly."""
+    words = text.split(" ")
+    if len(words) < count:
+        return [text] if text else []
+    size = -(-len(words) // count)
+    chunks = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return [chunk + " " for chunk in chunks[:-1]] + [chunks[-1]]

@@ -1,0 +1,224 @@
+"""Statement shapes worth answering in kind: "I feel…", "I can't…", "my boss always…".
+
+Each pattern captures part of what the user said as {x}; the brain turns it around
+("my" -> "your") and fits it into a reply. Long captures use the plain lines instead,
+because echoing a paragraph back sounds like a parrot.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from voiceos.dialogue.skills.text import wordset
+
+logger = logging.getLogger(__name__)
+
+MAX_ECHO_WORDS = 10
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: re.Pattern[str]
+    echo: tuple[str, ...]
+    """Lines with {x}, the user's words turned around."""
+    plain: tuple[str, ...]
+    """Lines without {x}."""
+    topic: str | None = None
+    """A topic the pattern implies, when the words alone might not show it."""
+
+
+def _p(
+    regex: str, echo: tuple[str, ...], plain: tuple[str, ...], topic: str | None = None
+) -> Pattern:
+    return Pattern(re.compile(regex), echo, plain, topic)
+
+
+COMPLIMENTS = wordset(
+    "kind sweet funny lovely nice smart clever amazing great wonderful beautiful good helpful "
+    "cute brilliant awesome cool interesting fun adorable thoughtful"
+)
+INSULTS = wordset(
+    "stupid dumb useless annoying boring creepy weird rude wrong broken bad terrible awful "
+    "pointless dull slow idiot idiotic lame"
+)
+
+PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        r"^help(?: me)?\b|\bi need (?:some |your )?help\b|^can you help\b",
+        (),
+        ("I'll try. What's going on?", "Of course. Tell me what's happening."),
+    ),
+    _p(
+        r"^(?:i'm|i am) (?:going to|gonna|planning to|about to|hoping to) (?P<x>.+)",
+        ("You're going to {x}? How do you feel about it?", "What made you decide to {x}?"),
+        ("That sounds like a plan. How do you feel about it?",),
+        "plans",
+    ),
+    _p(
+        r"\bi(?:'m| am)? (?:worried|worrying|anxious|nervous|scared) (?:about|of) (?P<x>.+)",
+        ("What worries you most about {x}?", "What's the worst you imagine happening with {x}?"),
+        ("What's the part that worries you most?",),
+        "feelings",
+    ),
+    _p(
+        r"\bi(?:'m| am|'ve been| have been)? (?:thinking|wondering) (?:about|of) (?P<x>.+)",
+        ("What about {x} keeps coming back to you?", "What's got you thinking about {x}?"),
+        ("What's got you thinking about it?",),
+    ),
+    _p(
+        r"\bi (?:feel|'m feeling|am feeling|have been feeling|'ve been feeling|felt) (?P<x>.+)",
+        (
+            "You feel {x}. What do you think is behind that?",
+            "How long have you been feeling {x}?",
+            "When did you start feeling {x}?",
+        ),
+        ("What do you think is behind that feeling?", "How long have you felt this way?"),
+        "feelings",
+    ),
+    _p(
+        r"\bi want you to (?P<x>.+)",
+        ("I'll do my best. Why do you want me to {x}?",),
+        ("I'll do my best. Tell me more?",),
+    ),
+    _p(
+        r"\bi (?:really )?(?:want|would like|'d like) (?P<x>.+)",
+        ("What makes you want {x}?", "What would change if you got {x}?"),
+        ("What would change if you got it?", "What's drawing you to it?"),
+    ),
+    _p(
+        r"\bi wish (?P<x>.+)",
+        ("What makes you wish {x}?", "If you could have that, what would be different?"),
+        ("If you could have that, what would be different?",),
+    ),
+    _p(
+        r"\bi (?:really )?need (?P<x>.+)",
+        ("What's making you feel you need {x}?", "What would happen if you had {x}?"),
+        ("What would help most right now?",),
+    ),
+    _p(
+        r"\bi (?:can't|cannot|can not|couldn't) (?P<x>.+)",
+        ("What makes it hard to {x}?", "Have you always felt you couldn't {x}?"),
+        ("What makes it hard?", "What's in the way, do you think?"),
+    ),
+    _p(
+        r"\bi (?:think|believe|guess|suppose|reckon) (?:that )?(?P<x>.+)",
+        ("What makes you think {x}?", "Do you really think {x}?"),
+        ("What makes you think so?", "How sure are you?"),
+    ),
+    _p(
+        r"\bi (?:really )?(?:love|adore) (?P<x>.+)",
+        ("What do you love most about {x}?", "What is it about {x} that gets you?"),
+        ("What do you love most about it?",),
+    ),
+    _p(
+        r"\bi (?:really )?(?:like|enjoy|'m into|am into) (?P<x>.+)",
+        ("What do you enjoy about {x}?", "How did you get into {x}?"),
+        ("What do you enjoy about it?",),
+    ),
+    _p(
+        r"\bi (?:hate|can't stand|don't like|do not like|dislike|despise) (?P<x>.+)",
+        ("What is it about {x} that gets to you?", "Has {x} always bothered you?"),
+        ("What is it that gets to you?",),
+    ),
+    _p(
+        r"\bi miss (?P<x>.+)",
+        ("What do you miss most about {x}?", "When did you last have {x} around?"),
+        ("What do you miss most?",),
+        "loneliness",
+    ),
+    _p(
+        r"\bi (?:dreamt|dreamed|had a dream) (?:that |about )?(?P<x>.+)",
+        ("You dreamt {x}? What do you make of it?", "How did it feel, dreaming {x}?"),
+        ("What do you make of it?",),
+        "dreams",
+    ),
+    _p(
+        r"\bi (?:remember|used to) (?P<x>.+)",
+        ("What made you think of that now?", "Do you miss it?"),
+        ("What made you think of that now?",),
+    ),
+    _p(
+        r"\bmy (?P<x>\w+ (?!and\b|or\b|but\b)(?!(?:is|was|are|were) (?:called|named)\b)\w+\b.*)",
+        ("Your {x}? How do you feel about that?", "Your {x}. How does that sit with you?"),
+        ("How do you feel about that?",),
+    ),
+    _p(
+        r"^(?:i'm|i am) (?P<x>.+)",
+        (
+            "How long have you been {x}?",
+            "What's it like, being {x}?",
+            "You're {x}? Tell me more about that.",
+        ),
+        ("Tell me more about that.",),
+    ),
+    _p(
+        r"\b(?:because|cause|cos) (?P<x>.+)",
+        ("Is that the whole reason?", "And does that explain all of it?"),
+        ("Is that the whole reason?",),
+    ),
+    _p(
+        r"\bshould i (?P<x>.+)",
+        (
+            "What does your gut say about whether to {x}?",
+            "What would you tell a friend who asked that?",
+        ),
+        ("What does your gut say?",),
+    ),
+    _p(
+        r"\bwhat (?:do you think|is your opinion|are your thoughts) (?:about|of|on) (?P<x>.+)",
+        ("I'm still making up my mind about {x}. What do you think?",),
+        ("I'm still making up my mind. What do you think?",),
+    ),
+    _p(
+        r"^do you (?P<x>.+)",
+        ("I'm not sure I {x} the way you do. Do you?", "Do I {x}? I'm still finding out."),
+        ("I'm still finding that out about myself. What about you?",),
+    ),
+    _p(
+        r"^(?:why|how come) (?P<x>.+)",
+        ("That's a good question. What do you think?", "I wonder that too. What's your guess?"),
+        ("That's a good question. What do you think?",),
+    ),
+    _p(
+        r"^(?:can|could|would|will) you (?P<x>.+)",
+        ("I'd like to, but I can't {x} while I'm offline. Can we talk it through instead?",),
+        ("I'd like to, but I can't do that from here. Can we talk it through instead?",),
+    ),
+)
+
+_KNOWLEDGE = re.compile(
+    r"^(?:what|who|where|when|which|whose)\b|^how (?:many|much|far|tall|big|old|long|do|does|"
+    r"did)\b|"
+    r"^(?:is|are|was|were|does|did) (?!you\b|i\b)"
+)
+_WONDER = re.compile(
+    r"^what(?:'s| is) (?:love|life|the meaning of life|happiness|consciousness|time|death|"
+    r"a soul|beauty|friendship|the point)\b"
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    pattern: Pattern
+    captured: str
+
+
+def match(text: str) -> Match | None:
+    """The first pattern that fits normalised `text`."""
+    for pattern in PATTERNS:
+        found = pattern.regex.search(text)
+        if found:
+            return Match(pattern, found.group("x").strip())
+    return None
+
+
+def is_knowledge_question(text: str) -> bool:
+    """A question about the world, which needs the internet or a bigger brain."""
+    return bool(_KNOWLEDGE.search(text)) and not _WONDER.search(text)
+
+
+def is_wondering(text: str) -> bool:
+    """A big question worth wondering about together ("what is love")."""
+    return bool(_WONDER.search(text))
