@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT_S = 2.0
 """Longest wait for espeak to settle after a property change."""
+LEADING_SILENCE_LEVEL = 16
+"""Samples this quiet before the first sound are dropped (of 32767)."""
 
 
 class SynthError(Exception):
@@ -190,4 +192,10 @@ class Pyttsx3Synth:
             raise SynthError(f"espeak-ng wrote unreadable audio ({exc})") from None
         if width != 2:
             raise SynthError(f"espeak-ng wrote {8 * width}-bit audio; expected 16-bit")
-        return Utterance(np.frombuffer(frames, dtype="<i2").astype(np.int16), rate)
+        samples = np.frombuffer(frames, dtype="<i2").astype(np.int16)
+        # espeak sometimes leads with up to ~15 ms of digital silence: skip it, it only
+        # delays the first sound.
+        sound = np.flatnonzero(np.abs(samples.astype(np.int32)) > LEADING_SILENCE_LEVEL)
+        if sound.size:
+            samples = samples[int(sound[0]) :]
+        return Utterance(samples, rate)
