@@ -350,3 +350,20 @@ async def test_router_falls_back_once_per_failed_turn_and_tries_again(
     assert "".join(await collect(reply.deltas)) == "From the server."
     assert len(recorder.requests) == sent_before + 1
     assert dialogue.last_error is None
+
+
+async def test_warm_up_builds_the_client_early_and_keeps_errors_for_the_reply(
+    persona: Any, memory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    recorder = Recorder(lambda _: sse(reply_events(["Hi."])))
+    ready = brain(recorder, persona, memory)
+    await Dialogue(NoSkills(), Offline(), ready).warm_up()
+    assert ready._client is not None
+    keyless = brain(recorder, persona, memory, api_key=None, base_url="")
+    dialogue = Dialogue(NoSkills(), Offline(), keyless)
+    await dialogue.warm_up()  # no key: nothing raised yet
+    text = "".join(await collect(dialogue.respond(UserTurn("hi")).deltas))
+    assert text.startswith(failure_line(LLMErrorKind.NO_KEY))
+    assert recorder.requests == []

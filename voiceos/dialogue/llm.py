@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -66,6 +67,7 @@ class OpenAIBrain:
         self._http_client = http_client
         self._api_key = api_key
         self._client: openai.AsyncOpenAI | None = None
+        self._lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()
 
     @property
@@ -77,9 +79,20 @@ class OpenAIBrain:
         """Where replies come from, safe to show (no credentials, no path)."""
         return where(resolve_base_url(self.settings, os.environ))
 
+    def prepare(self) -> None:
+        """Import the openai client and build it now (blocking; run it in a thread).
+
+        The import alone takes about 0.7 s on a small machine: done at start-up, it is
+        not paid by the first reply. Problems such as a missing key wait for that reply.
+        """
+        with contextlib.suppress(LLMError):
+            self._get_client()
+
     def _get_client(self) -> openai.AsyncOpenAI:
-        if self._client is not None:
-            return self._client
+        with self._lock:
+            return self._client or self._build_client()
+
+    def _build_client(self) -> openai.AsyncOpenAI:
         import httpx2
         import openai
 

@@ -8,6 +8,7 @@ if it fails mid-reply, what was said stands and the rest is dropped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -117,6 +118,12 @@ class Dialogue:
     def backing_off(self) -> bool:
         """True while the server is being rested after repeated failures."""
         return self._clock() < self._resting_until
+
+    async def warm_up(self) -> None:
+        """Get the language server client ready off the event loop, so the first reply is fast."""
+        prepare = getattr(self._llm, "prepare", None)
+        if prepare is not None:
+            await asyncio.to_thread(prepare)
 
     def respond(self, turn: UserTurn) -> Reply:
         """Start the reply to one turn; its text streams from `Reply.deltas`."""
