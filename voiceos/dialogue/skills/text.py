@@ -51,7 +51,7 @@ _PREFIX = re.compile(
     r"i wonder if you could|i was wondering if you could|if you could|you could|"
     r"do me a favor and|do me a favour and)\b\s*"
 )
-_SUFFIX = re.compile(r"\s*\b(?:for me|thanks|thank you|now|then|ok|okay|right now|if you can)$")
+_SUFFIX = re.compile(r"(?<!\bfor)\s+(?:for me|thanks|thank you|now|then|ok|okay|if you can)$")
 
 
 def strip_fillers(text: str, names: Sequence[str] = ()) -> str:
