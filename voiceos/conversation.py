@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from voiceos.dialogue.sentences import SentenceSplitter
 from voiceos.types import Action, Reply, Source, Speaker, Spoken, Timings, TurnState, UserTurn
@@ -34,6 +34,17 @@ class Display(Protocol):
     def notice(self, line: str) -> None: ...
 
     def timings(self, timings: Timings) -> None: ...
+
+
+@runtime_checkable
+class PreparingSpeaker(Protocol):
+    """A speaker that can synthesise a sentence ahead of playing it."""
+
+    async def prepare(self, sentence: str) -> Any: ...
+
+    async def play(self, utterance: Any, text: str) -> Spoken: ...
+
+    def stop(self) -> None: ...
 
 
 class Responder(Protocol):
@@ -78,6 +89,7 @@ class Conversation:
         self._history = history
         self._interrupted = asyncio.Event()
         self._busy = False
+        self._told_problem: str | None = None
 
     @property
     def busy(self) -> bool:
@@ -119,6 +131,7 @@ class Conversation:
         interrupted = self._interrupted.is_set() or any(s.interrupted for s in spoken)
         heard = " ".join(s.text for s in spoken if s.text)
         self._display.reply_done(interrupted)
+        self._report_speaker_problem()
         if self._history is not None and turn.text:
             self._history.add_turn("user", turn.text)
             if heard:
@@ -127,6 +140,13 @@ class Conversation:
             timings.first_audio_s = next((s.first_audio_s for s in spoken if s.first_audio_s), 0)
         self._display.timings(timings)
         return TurnResult(reply.action, reply.source, said, heard, interrupted, timings)
+
+    def _report_speaker_problem(self) -> None:
+        """Say once when speech output failed mid-session (e.g. the device vanished)."""
+        problem = getattr(self._speaker, "problem", None)
+        if problem and problem != self._told_problem:
+            self._told_problem = problem
+            self._display.notice(f"{problem}; replies are printed only from now on.")
 
     async def _stream(
         self, deltas: AsyncIterator[str], timings: Timings
@@ -168,14 +188,45 @@ class Conversation:
     async def _speak(
         self, sentences: asyncio.Queue[str | None], spoken: list[Spoken], timings: Timings
     ) -> None:
-        """Speak queued sentences in order until the end marker or an interruption."""
-        while (sentence := await sentences.get()) is not None:
+        """Speak queued sentences in order, synthesising the next while one plays."""
+        speaker = self._speaker
+        if not isinstance(speaker, PreparingSpeaker):
+            while (sentence := await sentences.get()) is not None:
+                if not self._interrupted.is_set():
+                    self._display.state(TurnState.SPEAKING)
+                    self._heard(await speaker.say(sentence), spoken, timings)
+            return
+
+        async def fetch() -> tuple[str, Any] | None:
+            sentence = await sentences.get()
+            if sentence is None:
+                return None
             if self._interrupted.is_set():
-                continue
-            self._display.state(TurnState.SPEAKING)
-            result = await self._speaker.say(sentence)
-            if result.first_audio_s and not timings.first_audio_s:
-                timings.first_audio_s = result.first_audio_s
-            spoken.append(result)
-            if result.interrupted:
-                self._interrupted.set()
+                return sentence, None
+            try:
+                return sentence, await speaker.prepare(sentence)
+            except Exception as exc:  # a sentence espeak cannot render is printed, not spoken
+                logger.warning("could not synthesise %r: %s", sentence[:40], exc)
+                return sentence, None
+
+        ahead = asyncio.create_task(fetch())
+        try:
+            while (item := await ahead) is not None:
+                sentence, utterance = item
+                ahead = asyncio.create_task(fetch())
+                if self._interrupted.is_set():
+                    continue
+                if utterance is None:
+                    spoken.append(Spoken(sentence))
+                    continue
+                self._display.state(TurnState.SPEAKING)
+                self._heard(await speaker.play(utterance, sentence), spoken, timings)
+        finally:
+            ahead.cancel()
+
+    def _heard(self, result: Spoken, spoken: list[Spoken], timings: Timings) -> None:
+        if result.first_audio_s and not timings.first_audio_s:
+            timings.first_audio_s = result.first_audio_s
+        spoken.append(result)
+        if result.interrupted:
+            self._interrupted.set()
