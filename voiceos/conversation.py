@@ -161,6 +161,8 @@ class Conversation:
             async for delta in deltas:
                 if self._interrupted.is_set():
                     break
+                if not delta:
+                    continue
                 if not timings.first_text_s:
                     timings.first_text_s = time.monotonic()
                 parts.append(delta)

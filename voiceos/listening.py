@@ -26,9 +26,6 @@ from voiceos.types import PCM16, Action, AudioChunk, Transcriber, Transcript, Tu
 
 logger = logging.getLogger(__name__)
 
-ECHO_GUARD_S = 0.3
-"""Speech starting this soon after a reply ends is taken as the reply's own tail."""
-
 
 @dataclass(frozen=True)
 class Heard:
@@ -47,6 +44,8 @@ class ListenOptions:
     """Speech during a reply stops it. Otherwise voiceos ignores what it hears while speaking."""
     sequential: bool = False
     """Wait for each turn before reading more audio (file mode: deterministic, no overlap)."""
+    echo_guard_s: float = 0.3
+    """Speech starting this soon after a reply ends is taken as the reply's own tail."""
     sample_rate_hz: int = 16000
 
 
@@ -105,7 +104,7 @@ class Listener:
     def _on_event(self, event: object, turns: asyncio.Queue[Heard]) -> None:
         speaking = self._conversation.busy
         if isinstance(event, SpeechStarted):
-            recent_reply = self._clock() - self._reply_ended_s < ECHO_GUARD_S
+            recent_reply = self._clock() - self._reply_ended_s < self._options.echo_guard_s
             if speaking and self._options.barge_in:
                 logger.info("barge-in: stopping the reply")
                 self._conversation.interrupt()

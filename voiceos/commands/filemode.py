@@ -73,7 +73,7 @@ async def _file_chat(ctx: Context) -> int:
                 transcriber,
                 executor,
                 display,
-                ListenOptions(sequential=True),
+                ListenOptions(sequential=True, echo_guard_s=0.0),
             )
             await listener.run(source.chunks())
             if not listener.results:

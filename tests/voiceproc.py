@@ -1,0 +1,134 @@
+"""Run `voiceos` as a subprocess and follow what it prints. A test helper, not tests.
+
+Reader threads collect stdout and stderr lines; tests wait on patterns with timeouts.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class VoiceosProcess:
+    """`python -m voiceos ARGS` with pipes; stdin stays open until close()."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.args = args
+        self.env = env
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._cond = threading.Condition()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> VoiceosProcess:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "voiceos", *self.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+            cwd=REPO,
+        )
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        for pipe, sink in ((self._proc.stdout, self.out), (self._proc.stderr, self.err)):
+            threading.Thread(target=self._pump, args=(pipe, sink), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pump(self, pipe: IO[bytes], sink: list[str]) -> None:
+        for raw in iter(pipe.readline, b""):
+            with self._cond:
+                sink.append(raw.decode(errors="replace").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def wait_for(
+        self, pattern: str, *, stream: str = "out", after: int = 0, timeout_s: float = 30.0
+    ) -> tuple[int, str]:
+        """Wait for a line matching `pattern` at index >= `after`; returns (index, line)."""
+        lines = self.out if stream == "out" else self.err
+        regex = re.compile(pattern)
+        found: list[tuple[int, str]] = []
+
+        def seen() -> bool:
+            for i in range(after, len(lines)):
+                if regex.search(lines[i]):
+                    found.append((i, lines[i]))
+                    return True
+            return not self.running
+
+        with self._cond:
+            self._cond.wait_for(seen, timeout_s)
+        if not found:
+            raise AssertionError(
+                f"no line matching {pattern!r} on std{stream} within {timeout_s} s;\n"
+                f"stdout: {self.out[-15:]}\nstderr: {self.err[-15:]}"
+            )
+        return found[0]
+
+    def send(self, line: str) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(line.encode() + b"\n")
+        self._proc.stdin.flush()
+
+    def interrupt(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGINT)
+
+    def close(self, timeout_s: float = 20.0) -> int:
+        """End input, let it finish, and return its exit code (killing it if it hangs)."""
+        assert self._proc is not None
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+        try:
+            return self._proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self._proc.send_signal(signal.SIGINT)
+            try:
+                return self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+                raise AssertionError(f"voiceos did not exit; stderr: {self.err[-10:]}") from None
+
+    def replies(self) -> list[str]:
+        return [ln.split(": ", 1)[1] for ln in self.out if ln.startswith("Samantha: ")]
+
+    def heard(self) -> list[str]:
+        return [ln.split(": ", 1)[1] for ln in self.out if ln.startswith("you: ")]
+
+
+def synthesize_clip(text: str, voice: str = "en-us", rate_wpm: int = 150) -> npt.NDArray[np.int16]:
+    """Speech for `text` from espeak-ng at 16 kHz, with half a second of silence around it."""
+    from voiceos.audio.pcm import read_wav, resample
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", str(path), text],
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+        samples, rate = read_wav(path)
+    speech = resample(samples, rate, 16000).astype(np.int16)
+    pad = np.zeros(8000, dtype=np.int16)
+    return np.concatenate([pad, speech, pad])
