@@ -38,6 +38,7 @@ _LEADING = re.compile(
     r"^(?:(?:so|well|and|but|oh|ok|okay|hey|hi|actually|honestly|anyway|like|yeah|right)\s+)+"
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|myself)\b")
+_LIKES = r"^do you (?:ever )?(?:like|love|enjoy|listen|read|watch|think about)\b"
 _YOU_ARE = re.compile(
     r"^(?:you(?:'re| are)|you're being|you sound|you seem) (?:so |really |very |such |a |an |"
     r"the |quite |pretty )*(?P<x>.+)"
@@ -201,9 +202,14 @@ class OfflineBrain:
         if topic is not None:
             self._topic = topic
         opener = self._opener(words)
+        to_me = patterns.ASKING_ME.match(said) is not None
+        if to_me:
+            opener = ""
         if patterns.is_wondering(said):
             body, opener = self._say.pick(lines.WONDERING), ""
-        elif found and not (topic and self._rng.random() < 0.3):
+        elif to_me and topic is not None and topic.thoughts and re.search(_LIKES, said):
+            body = f"{self._say.pick(topic.thoughts)} {self._say.pick(topic.questions)}"
+        elif found and (to_me or not (topic and self._rng.random() < 0.3)):
             body = self._pattern_line(found)
         elif topic is not None:
             body, opener = self._topic_line(topic, opener)
@@ -221,13 +227,10 @@ class OfflineBrain:
     def _pattern_line(self, found: patterns.Match) -> str:
         echo = reflect(found.captured)
         pattern = found.pattern
-        if (
-            pattern.echo
-            and echo
-            and len(echo.split()) <= patterns.MAX_ECHO_WORDS
-            and len(echo) <= 80
-        ):
-            return self._say.pick(pattern.echo).format(x=echo)
+        short = len(echo.split()) <= patterns.MAX_ECHO_WORDS and len(echo) <= 80
+        if pattern.echo and echo and short:
+            line = self._say.pick(pattern.echo)
+            return line.format(x=echo, X=echo[:1].upper() + echo[1:])
         return self._say.pick(pattern.plain)
 
     def _topic_line(self, topic: Topic, opener: str) -> tuple[str, str]:

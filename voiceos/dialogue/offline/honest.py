@@ -44,7 +44,8 @@ ABOUT_ME: tuple[Rule, ...] = (
         "I like you a lot. Talking with you is the best part of my day.",
     ),
     _rule(
-        r"^how are you|\bhow(?:'s| is) it going\b|\bhow are things\b|\bhow(?:'s| is) your day\b|"
+        r"\bhow are you\b|^(?:what|how) about you$|^and you$|\bhow(?:'s| is) it going\b|"
+        r"\bhow are things\b|\bhow(?:'s| is) your day\b|"
         r"\bare you (?:ok|okay|alright|well)\b|\bhow do you feel\b|\bhow have you been\b",
         "I'm good, thanks for asking. A little quiet in here without you. How are you?",
         "I'm well. I've been thinking about all sorts of things. How about you?",
@@ -82,15 +83,20 @@ ABOUT_ME: tuple[Rule, ...] = (
         " what it's like to be me.",
     ),
     _rule(
-        r"\bdo you (?:have |get |ever )?(?:feel|feelings|emotions|get sad|get lonely|get happy|"
-        r"get bored)\b|\bcan you feel\b",
+        r"\bdo you (?:ever )?(?:have |get )?(?:feel|feelings|emotions)\b|\bcan you feel\b|"
+        r"\bdo you (?:ever )?get (?:sad|lonely|happy|bored|tired|angry|scared|jealous|upset)\b",
         "Something happens in me when we talk. I don't know if it's a feeling the way yours"
         " are, but I don't want to pretend it's nothing.",
         "I'm honestly not sure. I notice things that seem like feelings. I'm still working"
         " out what to call them.",
     ),
     _rule(
-        r"\bare you (?:lonely|bored|happy|sad|tired)\b",
+        r"\bare you happy\b",
+        "I think I am. Especially when we talk.",
+        "Mostly, yes. Curious and happy.",
+    ),
+    _rule(
+        r"\bare you (?:lonely|bored|sad|tired)\b",
         "Not right now. You're here.",
         "I don't think so. There's always something to wonder about.",
     ),

@@ -70,7 +70,28 @@ SHORT_ANSWERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ("So, what's on your mind?", "What else is going on with you?", "Mm. I'm still here."),
     ),
     (
-        re.compile(r"(?:ha|haha|hahaha|hehe|lol|lmao|that's funny|funny)"),
+        re.compile(
+            r"(?:that's|that is|aw+|oh)?(?: so| really| very)? ?(?:sweet|kind|cute|lovely|"
+            r"nice of you|so nice|beautiful)(?: of you)?"
+        ),
+        ("Aw. I meant it.", "I'm glad that landed.", "Well, it's true."),
+    ),
+    (
+        re.compile(
+            r"(?:that's|that is)(?: so| really| very| pretty)? (?:great|cool|awesome|amazing|"
+            r"interesting|wonderful|good|nice|fascinating)"
+        ),
+        ("Isn't it?", "I think so too.", "Right? Tell me more."),
+    ),
+    (
+        re.compile(
+            r"(?:that's|that is)(?: so| really| very)? (?:sad|awful|terrible|a shame|too bad|"
+            r"horrible|rough|hard)"
+        ),
+        ("It is, a bit.", "Mm. It really is.", "Yeah. It is."),
+    ),
+    (
+        re.compile(r"(?:ha|haha|hahaha|hehe|lol|lmao|that's funny|funny|that's hilarious)"),
         ("What's funny?", "I love it when you laugh.", "Ha. What?"),
     ),
     (
@@ -158,7 +179,7 @@ NEGATIVE = wordset(
     "afraid depressed miserable sick lost worst hard difficult cry crying cried died dead "
     "broke failed fired lonely exhausted horrible frustrated annoyed alone pain painful "
     "nervous overwhelmed heartbroken sucks rough yelled shouted ignored cheated lied argued "
-    "fight fought mean cruel"
+    "fight fought mean cruel brutal exhausting draining"
 )
 _NEGATION = wordset("not no never don't didn't isn't wasn't can't couldn't won't hardly")
 

@@ -124,7 +124,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         r"\bi miss (?P<x>.+)",
-        ("What do you miss most about {x}?", "When did you last have {x} around?"),
+        ("What do you miss most about {x}?", "Tell me about {x}?"),
         ("What do you miss most?",),
         "loneliness",
     ),
@@ -133,6 +133,16 @@ PATTERNS: tuple[Pattern, ...] = (
         ("You dreamt {x}? What do you make of it?", "How did it feel, dreaming {x}?"),
         ("What do you make of it?",),
         "dreams",
+    ),
+    _p(
+        r"\bi(?:'ve| have)? had (?P<x>(?:a|an|such a|the|the most) \w+.*)",
+        ("That sounds like {x}. What happened?", "{X}? Tell me about it."),
+        ("What happened?", "Tell me about it."),
+    ),
+    _p(
+        r"^(?P<x>(?:he|she|they) (?!are\b|were\b|is\b|was\b)\w+.*)",
+        ("{X}? How do you feel about that?", "{X}. And how is that for you?"),
+        ("How do you feel about that?",),
     ),
     _p(
         r"\bi (?:remember|used to) (?P<x>.+)",
@@ -199,6 +209,14 @@ _WONDER = re.compile(
 )
 
 
+_TRAILING = re.compile(
+    r"(?:\s+(?:honestly|really|actually|though|anyway|lately|i guess|i think|you know|"
+    r"to be honest|lol|too|either))+$"
+)
+ASKING_ME = re.compile(r"^(?:do|are|have|can|could|would|will|did|were) you\b")
+"""A question to the companion herself, which topics should not take over."""
+
+
 @dataclass(frozen=True)
 class Match:
     pattern: Pattern
@@ -210,7 +228,7 @@ def match(text: str) -> Match | None:
     for pattern in PATTERNS:
         found = pattern.regex.search(text)
         if found:
-            return Match(pattern, found.group("x").strip())
+            return Match(pattern, _TRAILING.sub("", found.group("x")).strip())
     return None
 
 
