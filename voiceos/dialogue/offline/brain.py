@@ -161,10 +161,14 @@ class OfflineBrain:
     def _hello(self, said: str, raw: str) -> str | None:
         if not lines.HELLO.fullmatch(said):
             return None
+        # Not greeting(): the session has usually just greeted, and saying the same
+        # greeting back would sound like a recording.
+        question = self._say.pick(lines.OPENING_QUESTIONS)
         if said.startswith("good "):
-            part = said.split()[1]
-            return f"Good {part} to you too. {self._say.pick(lines.OPENING_QUESTIONS)}"
-        return self.greeting()
+            return f"Good {said.split()[1]} to you too. {question}"
+        name = self._user_name()
+        hello = self._say.pick(("Hi", "Hello", "Hey", "Hi again"))
+        return f"{hello}, {name}. {question}" if name else f"{hello}. {question}"
 
     def _thanks(self, said: str, raw: str) -> str | None:
         if not lines.THANKS.fullmatch(said):
