@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import difflib
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from voiceos import paths
-from voiceos.config import RULES, ConfigError
+from voiceos.config import RULES, ConfigError, read_toml
 
 logger = logging.getLogger(__name__)
 
@@ -85,20 +84,6 @@ def _locate(name_or_path: str) -> Path:
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except PermissionError:
-        raise ConfigError(f"{path}: cannot read the persona file (permission denied)") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a persona file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-
 def _text_list(path: Path, key: str, value: list[Any], required: bool) -> tuple[str, ...]:
     items = tuple(v.strip() for v in value if isinstance(v, str) and v.strip())
     if len(items) != len(value):
@@ -157,7 +142,7 @@ def load_persona(name_or_path: str) -> Persona:
     if not name_or_path.strip():
         raise ConfigError(f"persona name is empty; available: {', '.join(available_personas())}")
     path = _locate(name_or_path.strip())
-    fields = _validate(path, _read(path))
+    fields = _validate(path, read_toml(path))
     logger.debug("persona %s loaded from %s", fields["name"], path)
     return Persona(
         name=fields["name"],
