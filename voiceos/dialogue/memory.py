@@ -6,6 +6,7 @@ whatever a method has returned from survives a crash or `kill -9` of the process
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -73,6 +74,11 @@ class Turn:
 
 def keywords(text: str) -> list[str]:
     """The words recall matches on: lower-case, no stop words, plurals folded."""
+    return list(_keywords(text))
+
+
+@functools.lru_cache(maxsize=4096)  # recall() looks at every fact on every call
+def _keywords(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for word in re.findall(r"[^\W_]+(?:['’][^\W_]+)?", text.lower()):
         word = word.replace("’", "'")
@@ -84,7 +90,7 @@ def keywords(text: str) -> list[str]:
             word = word[:-1]
         if word not in found:
             found.append(word)
-    return found
+    return tuple(found)
 
 
 def topic_of(text: str) -> str:
