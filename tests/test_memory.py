@@ -309,3 +309,52 @@ def test_kill_9_never_loses_an_acknowledged_write(path: Path) -> None:
     missing = [i for i in acknowledged if f"crash test fact {i}" not in stored]
     assert missing == []
     assert len(acknowledged) >= 20
+
+
+def voiceos(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voiceos", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_memory_command_shows_and_forgets(isolated_env: dict[str, str]) -> None:
+    empty = voiceos(isolated_env, "memory", "show")
+    assert empty.returncode == 0 and "Nothing remembered yet" in empty.stdout
+    path = Path(isolated_env["XDG_DATA_HOME"]) / "voiceos" / "memory.sqlite3"
+    with Memory(path) as memory:
+        memory.set_user_name("Theo")
+        memory.remember("my sister is called Ana")
+        memory.remember("I like jazz")
+        for i in range(5):
+            memory.add_turn("user", f"line {i}")
+
+    shown = voiceos(isolated_env, "memory", "show", "--history", "2")
+    assert shown.returncode == 0, shown.stderr
+    for expected in ("Name: Theo", "my sister is called Ana", "I like jazz", "5 turns", "line 4"):
+        assert expected in shown.stdout
+    assert "line 2" not in shown.stdout
+
+    forgot = voiceos(isolated_env, "memory", "forget", "my", "sister")
+    assert forgot.returncode == 0 and "Forgot 1 fact" in forgot.stdout
+    wiped = voiceos(isolated_env, "memory", "forget", "--all")
+    assert wiped.returncode == 0 and "Forgot everything" in wiped.stdout
+    with Memory(path) as memory:
+        assert memory.user_name() is None and memory.facts() == []
+        assert memory.turn_count() == 0
+
+
+def test_memory_command_errors_are_one_line(isolated_env: dict[str, str]) -> None:
+    neither = voiceos(isolated_env, "memory", "forget")
+    assert neither.returncode == 2 and "TOPIC or --all" in neither.stderr
+    path = Path(isolated_env["XDG_DATA_HOME"]) / "voiceos" / "memory.sqlite3"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all" * 50)
+    broken = voiceos(isolated_env, "memory", "show")
+    assert broken.returncode == 1
+    assert "corrupt" in broken.stderr and "Traceback" not in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
