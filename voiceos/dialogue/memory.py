@@ -271,9 +271,11 @@ class Memory:
     def _purge_old_pages(self) -> None:
         """Copy the WAL into the main file and empty it, so deleted text leaves the WAL too."""
         try:
-            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.Error as exc:
             raise self._error(exc) from None
+        if busy:  # another reader (a second voiceos) holds old pages until it lets go
+            logger.warning("memory: old pages stay in the WAL until other readers finish")
 
     # --- the user's name -----------------------------------------------------------------
 
