@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab import lab_available, lab_env, lab_status
+from lab import PrivateLab, lab_available, lab_env, lab_status
 
 
 @pytest.fixture
@@ -66,3 +66,27 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def private_lab_session() -> Iterator[PrivateLab]:
+    """One private virtual speaker and mic for this test session (see lab.PrivateLab)."""
+    if not lab_available():
+        message = "the virtual audio lab is not running; start it with: scripts/audiolab.sh start"
+        if os.environ.get("LAB_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with PrivateLab() as lab:
+        yield lab
+
+
+@pytest.fixture
+def private_lab(
+    audio_lab: dict[str, str], private_lab_session: PrivateLab, monkeypatch: pytest.MonkeyPatch
+) -> PrivateLab:
+    """A virtual speaker and mic only this test process uses, safe from other test runs
+    sharing the lab. PortAudio streams opened during the test (here, or in a subprocess
+    given `private_lab.env`) default to them; see lab.PrivateLab for recording/feeding."""
+    for name, value in private_lab_session.env.items():
+        monkeypatch.setenv(name, value)
+    return private_lab_session

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,7 +97,10 @@ def write_wav(samples: npt.ArrayLike, rate: int, path: Path) -> None:
 
 
 def feed_mic(
-    clip: str | Path | npt.ArrayLike, rate: int = RECORD_RATE_HZ, wait: bool = True
+    clip: str | Path | npt.ArrayLike,
+    rate: int = RECORD_RATE_HZ,
+    wait: bool = True,
+    sink: str = MIC_FEED_SINK,
 ) -> subprocess.Popen[bytes] | None:
     """Play a WAV file or mono samples (int16, or float in -1..1 at `rate`) into the mic.
 
@@ -115,7 +119,7 @@ def feed_mic(
         handle.seek(0)
     with handle:
         proc = subprocess.Popen(
-            ["paplay", "-d", MIC_FEED_SINK],
+            ["paplay", "-d", sink],
             stdin=handle,
             env=lab_env(),
             stderr=subprocess.PIPE,
@@ -267,6 +271,128 @@ class SpeakerRecorder:
             self._proc = None
         self.samples = self.snapshot()
         return self.samples
+
+
+PRIVATE_TAG = "_t"
+"""Private device names end in _t<pid> of the test process that made them."""
+
+
+def _pactl(*args: str) -> str:
+    result = subprocess.run(
+        ["pactl", *args], env=lab_env(), capture_output=True, text=True, timeout=10
+    )
+    if result.returncode != 0:
+        raise LabError(f"pactl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _unload_orphans() -> None:
+    """Remove private devices left behind by test processes that died."""
+    pattern = re.compile(r"(?:sink|source)_name=\w+" + PRIVATE_TAG + r"(\d+)\b")
+    for line in _pactl("list", "short", "modules").splitlines():
+        fields = line.split("\t")
+        found = pattern.search(fields[2]) if len(fields) >= 3 else None
+        if found is None:
+            continue
+        pid = int(found.group(1))
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+            _pactl("unload-module", fields[0])
+
+
+class PrivateLab:
+    """A virtual speaker and microphone of this test process's own.
+
+    Several people's test runs share the lab, and anything they play or feed lands on
+    the shared devices. Put `env` (PULSE_SINK, PULSE_SOURCE) into the environment before
+    a PortAudio stream opens, here or in a subprocess, and its default output and input
+    are these devices: record the speaker with `recorder()`, feed the mic with
+    `feed_mic()`.
+    """
+
+    def __init__(self) -> None:
+        tag = f"{PRIVATE_TAG}{os.getpid()}"
+        self.speaker = f"{SPEAKER_SINK}{tag}"
+        self.mic_feed = f"{MIC_FEED_SINK}{tag}"
+        self.mic = f"{MIC_SOURCE}{tag}"
+        self.env = {
+            "PULSE_SERVER": PULSE_SERVER,
+            "PULSE_SINK": self.speaker,
+            "PULSE_SOURCE": self.mic,
+        }
+        self._modules: list[str] = []
+        self._keepalives: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> PrivateLab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Create the devices with silent keep-alive streams; return once both deliver."""
+        _unload_orphans()
+        try:
+            self._load("module-null-sink", f"sink_name={self.speaker}", "rate=48000", "channels=2")
+            self._load("module-null-sink", f"sink_name={self.mic_feed}", "rate=16000", "channels=1")
+            self._load(
+                "module-remap-source", f"master={self.mic_feed}.monitor", f"source_name={self.mic}"
+            )
+            # An idle null sink renders in ~2 s blocks; a silent stream keeps it real-time.
+            self._keep_alive(self.speaker, 48000, 2)
+            self._keep_alive(self.mic_feed, 16000, 1)
+            for source in (f"{self.speaker}.monitor", self.mic):
+                with SpeakerRecorder(source, ready_timeout_s=10.0):
+                    pass
+        except (LabError, OSError, subprocess.SubprocessError):
+            self.stop()
+            raise
+
+    def _load(self, *args: str) -> None:
+        self._modules.append(_pactl("load-module", *args).strip())
+
+    def _keep_alive(self, sink: str, rate: int, channels: int) -> None:
+        with open("/dev/zero", "rb") as zeros:
+            self._keepalives.append(
+                subprocess.Popen(
+                    [
+                        "pacat",
+                        "--playback",
+                        "-d",
+                        sink,
+                        "--raw",
+                        "--format=s16le",
+                        f"--rate={rate}",
+                        f"--channels={channels}",
+                        "--latency-msec=20",
+                    ],
+                    stdin=zeros,
+                    env=lab_env(),
+                )
+            )
+
+    def recorder(self) -> SpeakerRecorder:
+        """Records this process's speaker (16 kHz mono)."""
+        return SpeakerRecorder(f"{self.speaker}.monitor")
+
+    def mic_recorder(self) -> SpeakerRecorder:
+        """Records this process's microphone, as a program listening to it would hear."""
+        return SpeakerRecorder(self.mic)
+
+    def feed_mic(
+        self, clip: str | Path | npt.ArrayLike, rate: int = RECORD_RATE_HZ, wait: bool = True
+    ) -> subprocess.Popen[bytes] | None:
+        """Play a clip into this process's microphone (see `feed_mic`)."""
+        return feed_mic(clip, rate, wait, sink=self.mic_feed)
+
+    def stop(self) -> None:
+        for proc in self._keepalives:
+            proc.terminate()
+            proc.wait(timeout=5)
+        self._keepalives.clear()
+        for module in reversed(self._modules):
+            _pactl("unload-module", module)
+        self._modules.clear()
 
 
 def lab_status() -> str:

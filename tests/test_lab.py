@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab import MIC_SOURCE, SPEAKER_SINK, SpeakerRecorder, feed_mic, lab_env, write_wav
+from lab import SPEAKER_SINK, PrivateLab, SpeakerRecorder, feed_mic, lab_env, write_wav
 
 pytestmark = pytest.mark.audio
 
@@ -17,11 +17,11 @@ def _tone(seconds: float, rate: int = 16000, hz: float = 440.0) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * hz * t) * 32767).astype(np.int16)
 
 
-def test_fed_mic_audio_is_captured_in_full(audio_lab: dict[str, str]) -> None:
+def test_fed_mic_audio_is_captured_in_full(private_lab: PrivateLab) -> None:
     tone = _tone(0.5)
-    with SpeakerRecorder(source=MIC_SOURCE) as rec:
+    with private_lab.mic_recorder() as rec:
         start = rec.sample_count()
-        feed_mic(tone, 16000)
+        private_lab.feed_mic(tone, 16000)
         onset = rec.wait_for_sound(start)
         rec.wait_for_samples(onset + tone.size)
     heard = rec.samples[onset : onset + tone.size]
@@ -49,3 +49,18 @@ def test_async_feed_returns_a_running_player(audio_lab: dict[str, str]) -> None:
     proc = feed_mic(_tone(0.3), 16000, wait=False)
     assert proc is not None
     assert proc.wait(timeout=10) == 0
+
+
+def test_private_speaker_hears_only_this_process(private_lab: PrivateLab, tmp_path: Path) -> None:
+    wav = tmp_path / "tone.wav"
+    write_wav(_tone(0.3), 16000, wav)
+    with private_lab.recorder() as private, SpeakerRecorder() as shared:
+        start = private.sample_count()
+        # paplay to the shared speaker must not reach the private one...
+        subprocess.run(["paplay", "-d", SPEAKER_SINK, str(wav)], env=lab_env(), check=True)
+        shared.wait_for_sound()
+        # ...and a client given the private env plays to the private one.
+        subprocess.run(["paplay", str(wav)], env=lab_env(private_lab.env), check=True)
+        onset = private.wait_for_sound(start)
+    before = private.samples[start : onset - 20]  # the tone rises for a few samples
+    assert before.size > 0.25 * 16000 and np.abs(before.astype(int)).max() == 0

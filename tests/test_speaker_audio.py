@@ -1,4 +1,8 @@
-"""Speech through PortAudio onto the virtual speaker, captured from its monitor."""
+"""Speech through PortAudio onto a virtual speaker, captured from its monitor.
+
+Each test process plays to a private virtual speaker (lab.PrivateLab), so other test runs
+sharing the lab cannot leak into the captures.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab import RECORD_RATE_HZ, SpeakerRecorder
+from lab import RECORD_RATE_HZ, PrivateLab
 
 from voiceos import config as config_mod
 from voiceos.audio.player import Player
@@ -64,15 +68,17 @@ def voice_state(tmp_path: Path) -> VoiceState:
 
 
 @pytest.fixture
-def speaker(audio_lab: dict[str, str], voice_state: VoiceState) -> Iterator[DeviceSpeaker]:
+def speaker(private_lab: PrivateLab, voice_state: VoiceState) -> Iterator[DeviceSpeaker]:
     device_speaker = DeviceSpeaker(Pyttsx3Synth(), Player(), voice_state)
     device_speaker.start()
     yield device_speaker
     device_speaker.close()
 
 
-async def test_spoken_sentence_reaches_the_speaker_intact(speaker: DeviceSpeaker) -> None:
-    with SpeakerRecorder() as rec:
+async def test_spoken_sentence_reaches_the_speaker_intact(
+    speaker: DeviceSpeaker, private_lab: PrivateLab
+) -> None:
+    with private_lab.recorder() as rec:
         start = rec.sample_count()
         utterance = await speaker.prepare(SENTENCE)
         spoken = await speaker.play(utterance, SENTENCE)
@@ -88,9 +94,9 @@ async def test_spoken_sentence_reaches_the_speaker_intact(speaker: DeviceSpeaker
 
 
 async def test_stop_silences_mid_sentence_and_reports_the_words_heard(
-    speaker: DeviceSpeaker,
+    speaker: DeviceSpeaker, private_lab: PrivateLab
 ) -> None:
-    with SpeakerRecorder() as rec:
+    with private_lab.recorder() as rec:
         start = rec.sample_count()
         task = asyncio.create_task(speaker.say(LONG))
         onset = await asyncio.to_thread(rec.wait_for_sound, start)
@@ -109,8 +115,10 @@ async def test_stop_silences_mid_sentence_and_reports_the_words_heard(
     assert LONG.startswith(spoken.text)
 
 
-async def test_cancelling_a_sentence_silences_it(speaker: DeviceSpeaker) -> None:
-    with SpeakerRecorder() as rec:
+async def test_cancelling_a_sentence_silences_it(
+    speaker: DeviceSpeaker, private_lab: PrivateLab
+) -> None:
+    with private_lab.recorder() as rec:
         start = rec.sample_count()
         task = asyncio.create_task(speaker.say(LONG))
         onset = await asyncio.to_thread(rec.wait_for_sound, start)
@@ -127,12 +135,12 @@ async def test_cancelling_a_sentence_silences_it(speaker: DeviceSpeaker) -> None
 
 
 async def test_rate_change_is_heard_from_the_next_sentence(
-    speaker: DeviceSpeaker, voice_state: VoiceState
+    speaker: DeviceSpeaker, voice_state: VoiceState, private_lab: PrivateLab
 ) -> None:
     spans = []
     for rate in (200, 100):
         voice_state.update(rate_wpm=rate)
-        with SpeakerRecorder() as rec:
+        with private_lab.recorder() as rec:
             start = rec.sample_count()
             await speaker.say("Testing the speaking rate of this voice.")
             rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
@@ -140,9 +148,11 @@ async def test_rate_change_is_heard_from_the_next_sentence(
     assert 1.6 < spans[1] / spans[0] < 2.4, spans
 
 
-async def test_next_sentence_is_prepared_while_one_plays(speaker: DeviceSpeaker) -> None:
+async def test_next_sentence_is_prepared_while_one_plays(
+    speaker: DeviceSpeaker, private_lab: PrivateLab
+) -> None:
     first, second = "The first sentence is playing now.", "And here is the second one."
-    with SpeakerRecorder() as rec:
+    with private_lab.recorder() as rec:
         start = rec.sample_count()
         one = await speaker.prepare(first)
         playing = asyncio.create_task(speaker.play(one, first))
@@ -157,11 +167,11 @@ async def test_next_sentence_is_prepared_while_one_plays(speaker: DeviceSpeaker)
 
 
 def test_say_command_is_heard_and_saves(
-    audio_lab: dict[str, str], isolated_env: dict[str, str]
+    private_lab: PrivateLab, isolated_env: dict[str, str]
 ) -> None:
-    env = {**isolated_env, **audio_lab}
+    env = {**isolated_env, **private_lab.env}
     command = [sys.executable, "-m", "voiceos", "say", "--rate", "150", "--save"]
-    with SpeakerRecorder() as rec:
+    with private_lab.recorder() as rec:
         start = rec.sample_count()
         result = subprocess.run(
             [*command, "Hello from the command line."],
@@ -177,3 +187,23 @@ def test_say_command_is_heard_and_saves(
     assert speech_span_s(rec.samples[start:], RECORD_RATE_HZ) > 1.0
     user_file = Path(env["XDG_CONFIG_HOME"]) / "voiceos" / "config.toml"
     assert config_mod.read_toml(user_file)["voice.rate_wpm"] == 150
+
+
+async def test_speaker_lost_mid_sentence_goes_quiet_without_crashing(
+    private_lab: PrivateLab, voice_state: VoiceState
+) -> None:
+    player = Player()
+    speaker = DeviceSpeaker(Pyttsx3Synth(), player, voice_state)
+    speaker.start()
+    try:
+        with private_lab.recorder() as rec:
+            start = rec.sample_count()
+            task = asyncio.create_task(speaker.say(LONG))
+            await asyncio.to_thread(rec.wait_for_sound, start)
+            player._stream.abort()  # the device disappears under the running stream
+            spoken = await asyncio.wait_for(task, 10)
+        assert spoken.text == LONG  # printed in full, since it could not all be heard
+        assert speaker.problem is not None and "went away" in speaker.problem
+        assert (await speaker.say("Anyone there?")).text == "Anyone there?"
+    finally:
+        speaker.close()

@@ -121,6 +121,8 @@ class Player:
         self._lock = threading.Lock()
         self._job: _Job | None = None
         self._generation = 0
+        self._lost: str | None = None
+        """Why the open stream died, once it has."""
         self.underruns = 0
         """Callback blocks that reported an underflow, for diagnostics."""
         self._device_index: int | None = None
@@ -155,6 +157,7 @@ class Player:
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open the speaker: {exc}") from None
         self._stream = stream
+        self._lost = None
         self.rate_hz = rate_hz
         logger.debug("output stream open: device %s, %d Hz", self._device_index, rate_hz)
 
@@ -165,6 +168,8 @@ class Player:
         """
         if self._stream is None:
             raise AudioDeviceError("the speaker is not open")
+        if self._lost is not None:
+            raise AudioDeviceError(self._lost)
         pcm = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1)
         if sample_rate_hz != self.rate_hz:
             await asyncio.to_thread(self._reopen, sample_rate_hz)
@@ -255,6 +260,7 @@ class Player:
             return
         logger.warning("the output stream stopped unexpectedly")
         with self._lock:
+            self._lost = "the speaker went away during playback"
             job, self._job = self._job, None
         if job is not None:
-            job.finish(True, AudioDeviceError("the speaker went away during playback"))
+            job.finish(True, AudioDeviceError(self._lost))

@@ -20,8 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context) -> int:
+    from voiceos.audio.devices import AudioDeviceError
     from voiceos.speak.settings import VoiceState, settings_from_config
-    from voiceos.speak.speaker import DeviceSpeaker, open_speaker
+    from voiceos.speak.speaker import start_device_speaker
+    from voiceos.speak.synth import SynthError
     from voiceos.speak.voices import VoiceError, list_voices
 
     args = ctx.args
@@ -51,19 +53,22 @@ def run(ctx: Context) -> int:
         ctx.say(f"Saved in {config.user_file}.")
 
     described = f"{settings.voice}, {settings.rate_wpm} wpm, volume {settings.volume:g}"
-    speaker, notice = open_speaker(config, state, mute=False)
-    if notice:
+    if config["conversation.mute"]:
         ctx.say(f"{described}: {text}")
-        ctx.warn(notice)
-        return 0 if config["conversation.mute"] else 1
+        ctx.warn("muted, so nothing is played (drop --mute to hear it)")
+        return 0
+    try:
+        speaker = start_device_speaker(config, state)
+    except (SynthError, AudioDeviceError) as exc:
+        ctx.say(f"{described}: {text}")
+        ctx.warn(f"this cannot be heard: {exc}")
+        return 1
     ctx.say(f"Speaking with {described}: {text}")
     try:
         asyncio.run(speaker.say(text))
     finally:
-        close = getattr(speaker, "close", None)
-        if close is not None:
-            close()
-    if isinstance(speaker, DeviceSpeaker) and speaker.problem:
-        ctx.warn(f"it could not be heard: {speaker.problem}")
+        speaker.close()
+    if speaker.problem:
+        ctx.warn(f"this could not be heard: {speaker.problem}")
         return 1
     return 0

@@ -188,18 +188,29 @@ class WavSpeaker:
         self._worker.close()
 
 
+def start_device_speaker(config: Config, voice: VoiceControl) -> DeviceSpeaker:
+    """A started DeviceSpeaker on the configured output device.
+
+    Raises:
+        SynthError: pyttsx3 or espeak-ng is missing.
+        AudioDeviceError: there is no usable output device.
+    """
+    speaker = DeviceSpeaker(Pyttsx3Synth(), Player(config["audio.output_device"]), voice)
+    try:
+        speaker.start()
+    except (SynthError, AudioDeviceError):
+        speaker.close()
+        raise
+    return speaker
+
+
 def open_speaker(config: Config, voice: VoiceControl, mute: bool) -> tuple[Speaker, str | None]:
     """The speaker to use, and one line on why nothing will be heard (None when it will)."""
     if mute or config["conversation.mute"]:
         return NullSpeaker(), "Muted: replies are printed, not spoken."
-    synth = Pyttsx3Synth()
-    speaker = DeviceSpeaker(synth, Player(config["audio.output_device"]), voice)
     try:
-        speaker.start()
+        return start_device_speaker(config, voice), None
     except SynthError as exc:
-        speaker.close()
-        return NullSpeaker(), f"Speech is off ({exc}); replies are printed only."
+        return NullSpeaker(), f"Replies are printed only; speech is unavailable: {exc}"
     except AudioDeviceError as exc:
-        speaker.close()
-        return NullSpeaker(), f"No speaker to talk through ({exc}); replies are printed only."
-    return speaker, None
+        return NullSpeaker(), f"Replies are printed only; there is no speaker: {exc}"
