@@ -1,0 +1,164 @@
+"""Voice-to-voice latency, barge-in stop latency and RSS, on the virtual audio devices.
+
+Run (with the lab up: `bash scripts/audiolab.sh start`):
+    .venv/bin/python -m bench.voice_latency [--turns 20] [--barge-ins 10] [--chart FILE.png]
+
+A question is fed into the virtual mic; the virtual speaker is recorded. Its sample count
+is the clock: latency runs from the end of speech in the fed clip to the first reply sample
+on the speaker. voiceos's own timing line (`--debug`) gives the per-stage breakdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from lab import SpeakerRecorder, feed_mic, lab_env  # noqa: E402
+from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
+
+from bench.stats import header, percentile, summary  # noqa: E402
+
+RATE = 16000
+LEVEL = 300
+TIMING = re.compile(r"timing: end of turn → (.*)")
+STAGE = re.compile(r"(transcript|first text|first sentence|first audio) (-?\d+) ms")
+
+
+def speech_bounds(clip: np.ndarray) -> tuple[int, int]:
+    """First and last sample of the clip above the detection level."""
+    loud = np.flatnonzero(np.abs(clip.astype(np.int32)) > LEVEL)
+    return int(loud[0]), int(loud[-1])
+
+
+def _env(tmp: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICEOS_", "OPENAI_"))}
+    env.update(XDG_CONFIG_HOME=f"{tmp}/cfg", XDG_DATA_HOME=f"{tmp}/data")
+    return lab_env(env)
+
+
+def _wait_listening(vo: VoiceosProcess, after: int) -> int:
+    index, _ = vo.wait_for(r"\[listening\]", stream="err", after=after, timeout_s=120)
+    return index + 1
+
+
+def voice_to_voice(turns: int) -> tuple[list[float], dict[str, list[float]], float]:
+    """External latency per turn, the internal stage times, and RSS (MB) at the end."""
+    clip = synthesize_clip("What time is it?")
+    _, speech_end = speech_bounds(clip)
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, SpeakerRecorder() as rec:
+        with VoiceosProcess(["--debug"], _env(tmp)) as vo:
+            err_at = _wait_listening(vo, 0)
+            for _ in range(turns):
+                fed_at = rec.sample_count()
+                feed_mic(clip)
+                end_of_speech = fed_at + speech_end
+                first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE))
+                totals.append((first - end_of_speech) * 1000 / RATE)
+                _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=60)
+                for name, ms in STAGE.findall(line):
+                    stages.setdefault(name, []).append(float(ms))
+                err_at = _wait_listening(vo, err_at)
+            rss_mb = _rss_mb(vo)
+    return totals, stages, rss_mb
+
+
+def _rss_mb(vo: VoiceosProcess) -> float:
+    assert vo._proc is not None
+    return psutil.Process(vo._proc.pid).memory_info().rss / 2**20
+
+
+def barge_in_stops(count: int) -> list[float]:
+    """Milliseconds from the onset of speech over a reply to the speaker going quiet."""
+    question = synthesize_clip("What can you do?")
+    interruption = synthesize_clip("Hold on.")
+    onset, _ = speech_bounds(interruption)
+    stops: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, SpeakerRecorder() as rec:
+        with VoiceosProcess(["--barge-in"], _env(tmp)) as vo:
+            err_at = _wait_listening(vo, 0)
+            for _ in range(count):
+                feed_mic(question)
+                talking = rec.wait_for_sound(rec.sample_count(), timeout_s=60)
+                rec.wait_for_samples(talking + RATE)
+                fed_at = rec.sample_count()
+                feed_mic(interruption)
+                rec.wait_for_samples(fed_at + 2 * RATE)
+                audio = rec.snapshot()
+                quiet = _quiet_from(audio, fed_at)
+                stops.append((quiet - (fed_at + onset)) * 1000 / RATE)
+                err_at = _wait_listening(vo, err_at)  # the reply to "hold on" ends too
+                err_at = _wait_listening(vo, err_at)
+    return stops
+
+
+def _quiet_from(audio: np.ndarray, start: int, quiet_ms: int = 300) -> int:
+    need = RATE * quiet_ms // 1000
+    loud = np.flatnonzero(np.abs(audio[start:].astype(np.int32)) > LEVEL) + start
+    edges = np.concatenate([[start], loud, [len(audio)]])
+    gaps = np.flatnonzero(np.diff(edges) >= need)
+    return int(edges[gaps[0]]) if gaps.size else len(audio)
+
+
+def chart(stages: dict[str, list[float]], total_p50: float, path: Path) -> None:
+    """A horizontal bar of where the median turn's time goes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p50 = {k: percentile(v, 50) for k, v in stages.items()}
+    parts = [
+        ("end-of-speech silence + STT", p50.get("transcript", 0.0)),
+        ("dialogue (first text)", p50.get("first text", 0.0) - p50.get("transcript", 0.0)),
+        ("sentence cut", p50.get("first sentence", 0.0) - p50.get("first text", 0.0)),
+        ("TTS + device", p50.get("first audio", 0.0) - p50.get("first sentence", 0.0)),
+        ("capture/playback outside voiceos", total_p50 - p50.get("first audio", 0.0)),
+    ]
+    fig, ax = plt.subplots(figsize=(9, 2.4))
+    left = 0.0
+    colours = ["#4c72b0", "#55a868", "#8172b2", "#c44e52", "#999999"]
+    for (label, ms), colour in zip(parts, colours, strict=True):
+        ms = max(ms, 0.0)
+        ax.barh([0], [ms], left=left, color=colour, label=f"{label}: {ms:.0f} ms")
+        left += ms
+    ax.set_yticks([])
+    ax.set_xlabel("milliseconds from the end of the user's speech (p50)")
+    ax.set_title(f"voice-to-voice latency, local skill answer: p50 {total_p50:.0f} ms")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=2, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--barge-ins", type=int, default=10)
+    parser.add_argument("--chart", type=Path)
+    args = parser.parse_args()
+    totals, stages, rss = voice_to_voice(args.turns)
+    stops = barge_in_stops(args.barge_ins) if args.barge_ins else []
+    print(header())
+    print(summary("voice to voice (end of speech → first reply sample)", totals))
+    for name in ("transcript", "first text", "first sentence", "first audio"):
+        print(summary(f"  voiceos: end of speech → {name}", stages.get(name, [])))
+    if stops:
+        print(summary("barge-in: speech onset → speaker silent", stops))
+    print(f"\nRSS of voiceos in voice mode after {args.turns} turns: {rss:.0f} MB")
+    if args.chart:
+        chart(stages, percentile(totals, 50), args.chart)
+        print(f"chart: {args.chart}")
+
+
+if __name__ == "__main__":
+    main()
