@@ -56,20 +56,23 @@ def voice_to_voice(turns: int) -> tuple[list[float], dict[str, list[float]], flo
     _, speech_end = speech_bounds(clip)
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp, SpeakerRecorder() as rec:
-        with VoiceosProcess(["--debug"], _env(tmp)) as vo:
-            err_at = _wait_listening(vo, 0)
-            for _ in range(turns):
-                fed_at = rec.sample_count()
-                feed_mic(clip)
-                end_of_speech = fed_at + speech_end
-                first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE))
-                totals.append((first - end_of_speech) * 1000 / RATE)
-                _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=60)
-                for name, ms in STAGE.findall(line):
-                    stages.setdefault(name, []).append(float(ms))
-                err_at = _wait_listening(vo, err_at)
-            rss_mb = _rss_mb(vo)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SpeakerRecorder() as rec,
+        VoiceosProcess(["--debug"], _env(tmp)) as vo,
+    ):
+        err_at = _wait_listening(vo, 0)
+        for _ in range(turns):
+            fed_at = rec.sample_count()
+            feed_mic(clip)
+            end_of_speech = fed_at + speech_end
+            first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE))
+            totals.append((first - end_of_speech) * 1000 / RATE)
+            _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=60)
+            for name, ms in STAGE.findall(line):
+                stages.setdefault(name, []).append(float(ms))
+            err_at = _wait_listening(vo, err_at)
+        rss_mb = _rss_mb(vo)
     return totals, stages, rss_mb
 
 
@@ -84,21 +87,24 @@ def barge_in_stops(count: int) -> list[float]:
     interruption = synthesize_clip("Hold on.")
     onset, _ = speech_bounds(interruption)
     stops: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, SpeakerRecorder() as rec:
-        with VoiceosProcess(["--barge-in"], _env(tmp)) as vo:
-            err_at = _wait_listening(vo, 0)
-            for _ in range(count):
-                feed_mic(question)
-                talking = rec.wait_for_sound(rec.sample_count(), timeout_s=60)
-                rec.wait_for_samples(talking + RATE)
-                fed_at = rec.sample_count()
-                feed_mic(interruption)
-                rec.wait_for_samples(fed_at + 2 * RATE)
-                audio = rec.snapshot()
-                quiet = _quiet_from(audio, fed_at)
-                stops.append((quiet - (fed_at + onset)) * 1000 / RATE)
-                err_at = _wait_listening(vo, err_at)  # the reply to "hold on" ends too
-                err_at = _wait_listening(vo, err_at)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SpeakerRecorder() as rec,
+        VoiceosProcess(["--barge-in"], _env(tmp)) as vo,
+    ):
+        err_at = _wait_listening(vo, 0)
+        for _ in range(count):
+            feed_mic(question)
+            talking = rec.wait_for_sound(rec.sample_count(), timeout_s=60)
+            rec.wait_for_samples(talking + RATE)
+            fed_at = rec.sample_count()
+            feed_mic(interruption)
+            rec.wait_for_samples(fed_at + 2 * RATE)
+            audio = rec.snapshot()
+            quiet = _quiet_from(audio, fed_at)
+            stops.append((quiet - (fed_at + onset)) * 1000 / RATE)
+            err_at = _wait_listening(vo, err_at)  # the reply to "hold on" ends too
+            err_at = _wait_listening(vo, err_at)
     return stops
 
 
