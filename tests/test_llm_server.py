@@ -458,6 +458,15 @@ async def test_429_and_5xx_are_retried_within_the_budget(
         assert dialogue.last_error is None
 
 
+def test_doctor_probe(llama_server: LlamaServer) -> None:
+    from voiceos.dialogue.llm import probe
+
+    assert probe(settings(llama_server.base_url), api_key=SENTINEL_KEY) is None
+    problem = probe(settings(llama_server.base_url), api_key="sk-wrong-key-123456")
+    assert problem is not None and "refused the API key" in problem
+    assert "sk-wrong-key-123456" not in problem
+
+
 # --- secrets -----------------------------------------------------------------------------
 
 

@@ -367,3 +367,17 @@ async def test_warm_up_builds_the_client_early_and_keeps_errors_for_the_reply(
     text = "".join(await collect(dialogue.respond(UserTurn("hi")).deltas))
     assert text.startswith(failure_line(LLMErrorKind.NO_KEY))
     assert recorder.requests == []
+
+
+def test_probe_reports_what_is_wrong_in_one_safe_line(
+    persona: Any, memory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceos.dialogue.llm import probe
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    problem = probe({**SETTINGS, "base_url": ""})
+    assert problem is not None and "OPENAI_API_KEY" in problem
+    port_with_nothing = {**SETTINGS, "base_url": "http://127.0.0.1:9/v1"}
+    problem = probe(port_with_nothing, api_key=KEY)
+    assert problem is not None and "cannot reach" in problem and KEY not in problem

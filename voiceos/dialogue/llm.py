@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
@@ -220,27 +221,38 @@ class OpenAIBrain:
             logger.info("%s; retry %d of %d in %.2f s", error.message, attempt, retries, delay)
             await asyncio.sleep(delay)
 
-    async def probe(self) -> list[str]:
-        """Ask the server for its models (for `voiceos doctor`); raises LLMError."""
-        client = self._get_client()
-        wait = float(self.settings.get("connect_timeout_s", 3.0)) + float(
-            self.settings.get("first_token_timeout_s", 8.0)
-        )
-        try:
-            async with asyncio.timeout(wait):
-                page = await client.models.list()
-                return [m.id for m in page.data]
-        except TimeoutError:
-            raise LLMError(
-                LLMErrorKind.TIMEOUT, f"{self.server} did not answer in {wait:g} s"
-            ) from None
-        except Exception as exc:
-            raise self._error(exc, streaming=False) from None
-
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+@dataclass(frozen=True)
+class _ProbePersona:
+    name: str = "voiceos"
+    system_prompt: str = "Answer in one word."
+
+
+def probe(settings: Mapping[str, Any], api_key: str | None = None) -> str | None:
+    """Ask the server for a few words (for `voiceos doctor`).
+
+    Returns:
+        None when words came back, else one safe line saying what went wrong.
+    """
+
+    async def ask() -> None:
+        brain = OpenAIBrain(_ProbePersona(), None, {**settings, "max_tokens": 8}, api_key=api_key)
+        try:
+            async for _ in brain.stream(UserTurn("Say hello.")):
+                break
+        finally:
+            await brain.aclose()
+
+    try:
+        asyncio.run(ask())
+    except LLMError as exc:
+        return exc.message
+    return None
 
 
 def _delta(chunk: Any) -> tuple[str, bool]:
