@@ -54,28 +54,23 @@ def lab_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _pactl(*args: str, timeout_s: float = 10) -> str:
+    result = subprocess.run(
+        ["pactl", *args], env=lab_env(), capture_output=True, text=True, timeout=timeout_s
+    )
+    if result.returncode != 0:
+        raise LabError(f"pactl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
 def lab_available() -> bool:
     """True when the lab server answers and has the virtual speaker and microphone."""
     if shutil.which("pactl") is None or not Path(PULSE_SERVER[5:]).exists():
         return False
     try:
-        sinks = subprocess.run(
-            ["pactl", "list", "short", "sinks"],
-            env=lab_env(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
-        sources = subprocess.run(
-            ["pactl", "list", "short", "sources"],
-            env=lab_env(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
-    except (subprocess.SubprocessError, OSError):
+        sinks = _pactl("list", "short", "sinks", timeout_s=5)
+        sources = _pactl("list", "short", "sources", timeout_s=5)
+    except (LabError, subprocess.SubprocessError, OSError):
         return False
     sink_names = {line.split("\t")[1] for line in sinks.splitlines() if "\t" in line}
     source_names = {line.split("\t")[1] for line in sources.splitlines() if "\t" in line}
@@ -275,15 +270,6 @@ class SpeakerRecorder:
 
 PRIVATE_TAG = "_t"
 """Private device names end in _t<pid> of the test process that made them."""
-
-
-def _pactl(*args: str) -> str:
-    result = subprocess.run(
-        ["pactl", *args], env=lab_env(), capture_output=True, text=True, timeout=10
-    )
-    if result.returncode != 0:
-        raise LabError(f"pactl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
 
 
 def _unload_orphans() -> None:

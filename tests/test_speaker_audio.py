@@ -7,6 +7,7 @@ sharing the lab cannot leak into the captures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab import RECORD_RATE_HZ, PrivateLab
+from lab import RECORD_RATE_HZ, PrivateLab, SpeakerRecorder
 
 from voiceos import config as config_mod
 from voiceos.audio.player import Player
@@ -22,7 +23,7 @@ from voiceos.speak.settings import VoiceState
 from voiceos.speak.speaker import DeviceSpeaker
 from voiceos.speak.synth import Pyttsx3Synth
 from voiceos.speak.voices import list_variants, list_voices
-from voiceos.types import VoiceSettings
+from voiceos.types import Spoken, VoiceSettings
 
 pytestmark = pytest.mark.audio
 
@@ -57,6 +58,25 @@ def speech_span_s(samples: np.ndarray, rate: int) -> float:
     return float(loud[-1] - loud[0]) / rate if loud.size else 0.0
 
 
+async def speak_for(
+    speaker: DeviceSpeaker, rec: SpeakerRecorder, seconds: float
+) -> tuple[asyncio.Task[Spoken], int]:
+    """Start saying LONG; return its task and the recorded sample count `seconds` into it."""
+    start = rec.sample_count()
+    task = asyncio.create_task(speaker.say(LONG))
+    onset = await asyncio.to_thread(rec.wait_for_sound, start)
+    await asyncio.to_thread(rec.wait_for_samples, onset + int(seconds * RECORD_RATE_HZ))
+    return task, rec.sample_count()
+
+
+def assert_silent_soon_after(rec: SpeakerRecorder, sample: int) -> None:
+    """Record one more second and check the sound ended within 150 ms of `sample`."""
+    rec.wait_for_samples(sample + RECORD_RATE_HZ)
+    loud = np.flatnonzero(np.abs(rec.snapshot()[sample:].astype(np.int32)) > LOUD)
+    tail_s = (loud[-1] + 1) / RECORD_RATE_HZ if loud.size else 0.0
+    assert tail_s < 0.15, f"sound went on {tail_s:.3f} s after the stop"
+
+
 @pytest.fixture
 def voice_state(tmp_path: Path) -> VoiceState:
     return VoiceState(
@@ -65,6 +85,14 @@ def voice_state(tmp_path: Path) -> VoiceState:
         lambda: [v.id for v in list_voices()],
         list_variants,
     )
+
+
+@contextlib.contextmanager
+def speaker_closed(speaker: DeviceSpeaker) -> Iterator[DeviceSpeaker]:
+    try:
+        yield speaker
+    finally:
+        speaker.close()
 
 
 @pytest.fixture
@@ -76,9 +104,14 @@ def speaker(private_lab: PrivateLab, voice_state: VoiceState) -> Iterator[Device
 
 
 async def test_spoken_sentence_reaches_the_speaker_intact(
-    speaker: DeviceSpeaker, private_lab: PrivateLab
+    private_lab: PrivateLab, voice_state: VoiceState
 ) -> None:
-    with private_lab.recorder() as rec:
+    # A 100 ms buffer: with the default 30 ms a busy shared machine occasionally underruns,
+    # and a 50 ms gap spoils the envelope match. Latency is bench/first_audio.py's job.
+    player = Player(latency=0.1)
+    speaker = DeviceSpeaker(Pyttsx3Synth(), player, voice_state)
+    speaker.start()
+    with speaker_closed(speaker), private_lab.recorder() as rec:
         start = rec.sample_count()
         utterance = await speaker.prepare(SENTENCE)
         spoken = await speaker.play(utterance, SENTENCE)
@@ -90,25 +123,18 @@ async def test_spoken_sentence_reaches_the_speaker_intact(
     got = speech_span_s(captured, RECORD_RATE_HZ)
     assert abs(got - want) < 0.1 * want, (got, want)
     reference = envelope(utterance.samples, utterance.sample_rate_hz)
-    assert best_correlation(reference, envelope(captured, RECORD_RATE_HZ)) > 0.9
+    correlation = best_correlation(reference, envelope(captured, RECORD_RATE_HZ))
+    assert correlation > 0.9, (correlation, got - want, player.underruns)
 
 
 async def test_stop_silences_mid_sentence_and_reports_the_words_heard(
     speaker: DeviceSpeaker, private_lab: PrivateLab
 ) -> None:
     with private_lab.recorder() as rec:
-        start = rec.sample_count()
-        task = asyncio.create_task(speaker.say(LONG))
-        onset = await asyncio.to_thread(rec.wait_for_sound, start)
-        await asyncio.to_thread(rec.wait_for_samples, onset + RECORD_RATE_HZ)  # 1 s of speech
-        stopped_at = rec.sample_count()
+        task, stopped_at = await speak_for(speaker, rec, 1.0)
         speaker.stop()
         spoken = await asyncio.wait_for(task, 5)
-        await asyncio.to_thread(rec.wait_for_samples, stopped_at + RECORD_RATE_HZ)
-    after = rec.samples[stopped_at:]
-    loud = np.flatnonzero(np.abs(after.astype(np.int32)) > LOUD)
-    tail_s = (loud[-1] + 1) / RECORD_RATE_HZ if loud.size else 0.0
-    assert tail_s < 0.15, f"sound went on {tail_s:.3f} s after stop()"
+        await asyncio.to_thread(assert_silent_soon_after, rec, stopped_at)
     assert spoken.interrupted
     words = spoken.text.split()
     assert 1 <= len(words) < len(LONG.split()) // 2
@@ -119,17 +145,11 @@ async def test_cancelling_a_sentence_silences_it(
     speaker: DeviceSpeaker, private_lab: PrivateLab
 ) -> None:
     with private_lab.recorder() as rec:
-        start = rec.sample_count()
-        task = asyncio.create_task(speaker.say(LONG))
-        onset = await asyncio.to_thread(rec.wait_for_sound, start)
-        await asyncio.to_thread(rec.wait_for_samples, onset + RECORD_RATE_HZ // 2)
-        cancelled_at = rec.sample_count()
+        task, cancelled_at = await speak_for(speaker, rec, 0.5)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await asyncio.to_thread(rec.wait_for_samples, cancelled_at + RECORD_RATE_HZ)
-    loud = np.flatnonzero(np.abs(rec.samples[cancelled_at:].astype(np.int32)) > LOUD)
-    assert not loud.size or loud[-1] < 0.15 * RECORD_RATE_HZ
+        await asyncio.to_thread(assert_silent_soon_after, rec, cancelled_at)
     # The speaker is usable again afterwards.
     assert not (await speaker.say("Still here.")).interrupted
 
