@@ -214,7 +214,7 @@ async def clear_cache(client: httpx2.AsyncClient, base_url: str) -> None:
     ).raise_for_status()
 
 
-async def run(turns: int, base_url: str, max_tokens: int, workdir: Path) -> int:
+async def run(turns: int, base_url: str, max_tokens: int, context_chars: int, workdir: Path) -> int:
     from bench.first_audio import FixedVoice
     from voiceos.dialogue.offline import OfflineBrain
     from voiceos.dialogue.skills import Skills
@@ -229,12 +229,12 @@ async def run(turns: int, base_url: str, max_tokens: int, workdir: Path) -> int:
         "first_token_timeout_s": 60.0,
         "stream_timeout_s": 30.0,
         "max_retries": 0,
-        "context_chars": 6000,
+        "context_chars": context_chars,
     }
     speaker, speaker_name = open_speaker()
     timed = TimedSpeaker(speaker)
     names = ("raw_ttft", "raw_sentence", "ttft", "sentence", "audio", "tts", "in", "out_text")
-    rows: dict[str, list[float]] = {k: [] for k in (*names, "out_sentence")}
+    rows: dict[str, list[float]] = {k: [] for k in (*names, "out_sentence", "prompt_chars")}
     mismatched = 0
     with Memory(workdir / "memory.sqlite3") as memory:
         memory.set_user_name("Theo")
@@ -253,6 +253,7 @@ async def run(turns: int, base_url: str, max_tokens: int, workdir: Path) -> int:
             for i in range(turns):
                 text = PROMPTS[i % len(PROMPTS)]
                 messages = build_messages(persona, memory, text, settings["context_chars"])
+                rows["prompt_chars"].append(sum(len(m["content"]) for m in messages))
                 await clear_cache(client, base_url)
                 raw_ttft, raw_sentence, raw_first = await raw_request(
                     client, base_url, messages, max_tokens
@@ -292,6 +293,7 @@ def report(turns: int, speaker_name: str, rows: dict[str, list[float]], mismatch
     overhead_ttft = [a - b for a, b in zip(rows["ttft"], rows["raw_ttft"], strict=True)]
     overhead_sentence = [a - b for a, b in zip(rows["sentence"], rows["raw_sentence"], strict=True)]
     print(f"{turns} turns, llama.cpp server, Gemma 3 270M Q4_K_M, temperature 0; {speaker_name}")
+    print(f"prompt {rows['prompt_chars'][0]:.0f} to {max(rows['prompt_chars']):.0f} characters")
     print(header())
     print(summary("server alone: request → first token", rows["raw_ttft"]))
     print(summary("server alone: request → first sentence complete", rows["raw_sentence"]))
@@ -321,13 +323,21 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--max-tokens", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument(
+        "--context-chars",
+        type=int,
+        default=1500,
+        help="history budget; every prompt is evaluated cold, at about 15 ms a token here",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="voiceos-bench-") as tmp:
         server = LlamaServer(Path(tmp) / "server", KEY, threads=args.threads)
         server.start(model_file())
         try:
             server.warm_up()
-            return asyncio.run(run(args.turns, server.base_url, args.max_tokens, Path(tmp)))
+            return asyncio.run(
+                run(args.turns, server.base_url, args.max_tokens, args.context_chars, Path(tmp))
+            )
         finally:
             server.stop()
 

@@ -219,6 +219,10 @@ FAILURES: dict[str, tuple[Handler, LLMErrorKind]] = {
         LLMErrorKind.MODEL,
     ),
     "no endpoint": (lambda _: status(404, b'{"detail":"Not Found"}'), LLMErrorKind.SERVER),
+    "prompt too long": (
+        lambda _: status(400, error_json("This model's maximum context length is 8192 tokens")),
+        LLMErrorKind.SERVER,
+    ),
     "first words too slow": (_stall_first, LLMErrorKind.TIMEOUT),
     "rate limited": (
         lambda _: status(429, error_json("slow down", "rate_limit"), **{"retry-after": "0"}),

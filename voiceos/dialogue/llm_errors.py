@@ -77,6 +77,10 @@ def where(base_url: str | None) -> str:
     return f"{parts.scheme}://{host}{port}" if parts.scheme else f"{host}{port}"
 
 
+_MISSING = ("not found", "does not exist", "not exist", "unknown", "invalid model", "no such")
+"""Words servers use when refusing a model name (OpenAI, Ollama, vLLM, LM Studio)."""
+
+
 def _body_text(exc: Exception) -> str:
     body = getattr(exc, "body", None)
     if body is None:
@@ -97,7 +101,8 @@ def classify(exc: Exception, *, server: str, model: str, streaming: bool) -> LLM
         return LLMError(LLMErrorKind.TIMEOUT, f"the language server at {server} timed out")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        mentions_model = "model" in _body_text(exc).lower()
+        body = _body_text(exc).lower()
+        mentions_model = "model" in body and any(hint in body for hint in _MISSING)
         if status in (401, 403):
             return LLMError(
                 LLMErrorKind.AUTH,
