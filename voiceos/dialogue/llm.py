@@ -148,7 +148,10 @@ class OpenAIBrain:
         loop = asyncio.get_running_loop()
         first_timeout = float(self.settings.get("first_token_timeout_s", 8.0))
         gap_timeout = float(self.settings.get("stream_timeout_s", 10.0))
-        client = self._get_client()
+        # The first build imports openai (~0.7 s): off the loop, unless prepare() did it.
+        client = self._client
+        if client is None:
+            client = await asyncio.to_thread(self._get_client)
         budget = int(self.settings.get("context_chars", 6000))
         try:
             messages = build_messages(self.persona, self.memory, turn.text, budget)
