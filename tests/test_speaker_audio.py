@@ -123,8 +123,13 @@ async def test_spoken_sentence_reaches_the_speaker_intact(
     got = speech_span_s(captured, RECORD_RATE_HZ)
     assert abs(got - want) < 0.1 * want, (got, want)
     reference = envelope(utterance.samples, utterance.sample_rate_hz)
-    correlation = best_correlation(reference, envelope(captured, RECORD_RATE_HZ))
-    assert correlation > 0.9, (correlation, got - want, player.underruns)
+    heard = envelope(captured, RECORD_RATE_HZ)
+    # Each half is aligned on its own, so one scheduling gap on a loaded machine (the
+    # audio arriving 50 ms late from some point on) does not count as distortion.
+    half = len(reference) // 2
+    first = best_correlation(reference[:half], heard)
+    second = best_correlation(reference[half:], heard, max_lag=len(heard))
+    assert min(first, second) > 0.9, (first, second, got - want, player.underruns)
 
 
 async def test_stop_silences_mid_sentence_and_reports_the_words_heard(
