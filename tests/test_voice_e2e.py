@@ -6,7 +6,9 @@ virtual speaker and transcribed back. File mode runs the same pipeline with no d
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab import SpeakerRecorder, feed_mic, lab_env
+from lab import PrivateLab
 from voiceproc import VoiceosProcess, synthesize_clip
 
 from voiceos.audio.pcm import read_wav, write_wav
@@ -39,12 +41,12 @@ def _listening(vo: VoiceosProcess, after: int = 0) -> int:
     return index
 
 
-def ask(vo: VoiceosProcess, text: str, timeout_s: float = 60) -> str:
+def ask(lab: PrivateLab, vo: VoiceosProcess, text: str, timeout_s: float = 60) -> str:
     """Speak `text` into the mic; return voiceos's reply once it has been fully spoken."""
     replies_before = len(vo.replies())
     out_before = len(vo.out)
     err_before = len(vo.err)
-    feed_mic(synthesize_clip(text))
+    lab.feed_mic(synthesize_clip(text))
     vo.wait_for(r"^Samantha: .*\S", after=out_before, timeout_s=timeout_s)
     _listening(vo, after=err_before)  # back to listening: the reply has been played
     replies = vo.replies()
@@ -64,21 +66,22 @@ def silent_from(samples: np.ndarray, start: int, quiet_ms: int = 400, level: int
 
 
 @pytest.fixture
-def voice_env(audio_lab: dict[str, str], isolated_env: dict[str, str]) -> dict[str, str]:
-    return lab_env(isolated_env)
+def voice_env(private_lab: PrivateLab, isolated_env: dict[str, str]) -> dict[str, str]:
+    """Isolated settings, with this test run's own virtual speaker and microphone."""
+    return {**isolated_env, **private_lab.env}
 
 
 pytestmark = pytest.mark.audio
 
 
 def test_spoken_questions_are_answered_aloud(
-    voice_env: dict[str, str], whisper: WhisperTranscriber
+    private_lab: PrivateLab, voice_env: dict[str, str], whisper: WhisperTranscriber
 ) -> None:
-    with SpeakerRecorder() as rec, VoiceosProcess([], voice_env) as vo:
+    with private_lab.recorder() as rec, VoiceosProcess([], voice_env) as vo:
         _listening(vo)
         start = rec.sample_count()
         before = datetime.now()
-        reply = ask(vo, "What time is it?")
+        reply = ask(private_lab, vo, "What time is it?")
         assert vo.heard()[-1].lower().startswith("what time is it")
         hour = before.strftime("%I").lstrip("0")
         assert re.search(rf"\b{hour}:\d\d\b", reply) or before.strftime("%H:%M") in reply, reply
@@ -86,24 +89,24 @@ def test_spoken_questions_are_answered_aloud(
         assert hour in spoken or before.strftime("%H") in spoken, spoken
 
         start = rec.sample_count()
-        ask(vo, "My name is David.")
-        reply = ask(vo, "What is my name?")
+        ask(private_lab, vo, "My name is David.")
+        reply = ask(private_lab, vo, "What is my name?")
         assert "David" in reply
         spoken = transcribe(whisper, rec.snapshot()[start:])
         assert spoken.count("david") >= 2, spoken  # in both replies
         assert vo.close() == 0
 
 
-def test_barge_in_stops_speech(voice_env: dict[str, str]) -> None:
-    with SpeakerRecorder() as rec, VoiceosProcess(["--barge-in"], voice_env) as vo:
+def test_barge_in_stops_speech(private_lab: PrivateLab, voice_env: dict[str, str]) -> None:
+    with private_lab.recorder() as rec, VoiceosProcess(["--barge-in"], voice_env) as vo:
         _listening(vo)
         out_before = len(vo.out)
-        feed_mic(synthesize_clip("What can you do?"))
+        private_lab.feed_mic(synthesize_clip("What can you do?"))
         # The reply line is printed whole only when it ends, so watch the speaker instead.
         speaking_from = rec.wait_for_sound(rec.sample_count(), timeout_s=60)
         rec.wait_for_samples(speaking_from + RATE)  # it has been talking for a second
         interrupt_at = rec.sample_count()
-        feed_mic(synthesize_clip("Wait a second."))
+        private_lab.feed_mic(synthesize_clip("Wait a second."))
         vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)
         rec.wait_for_samples(interrupt_at + 3 * RATE)
         audio = rec.snapshot()
@@ -116,34 +119,31 @@ def test_barge_in_stops_speech(voice_env: dict[str, str]) -> None:
     assert len(vo.heard()) == 2, vo.heard()  # the interruption became the next turn
 
 
-def test_it_does_not_hear_itself(voice_env: dict[str, str]) -> None:
+def test_it_does_not_hear_itself(private_lab: PrivateLab, voice_env: dict[str, str]) -> None:
     """With the speaker looped back into the mic, its own voice never becomes a turn."""
-    module = subprocess.run(
-        [
-            "pactl",
-            "load-module",
-            "module-loopback",
-            "source=vspeaker.monitor",
-            "sink=vmic_in",
-            "latency_msec=20",
-        ],
+    fmt = "--format=s16le --rate=16000 --channels=1 --latency-msec=20"
+    # An acoustic echo path: whatever the speaker plays is fed straight back into the mic.
+    speaker, mic = f"{private_lab.speaker}.monitor", private_lab.mic_feed
+    echo = subprocess.Popen(
+        f"pacat -r -d {speaker} {fmt} | pacat -p -d {mic} {fmt}",
+        shell=True,
         env=voice_env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=10,
-    ).stdout.strip()
+        start_new_session=True,
+    )
     try:
-        with VoiceosProcess(["--debug"], voice_env) as vo:
+        with private_lab.recorder() as rec, VoiceosProcess(["--debug"], voice_env) as vo:
             _listening(vo)
-            reply = ask(vo, "What can you do?", timeout_s=90)
+            start = rec.sample_count()
+            reply = ask(private_lab, vo, "What can you do?", timeout_s=90)
             assert "[interrupted]" not in "\n".join(vo.out)
             assert reply
+            assert np.abs(rec.snapshot()[start:].astype(np.int32)).max() > 1000  # it spoke
             # Its own speech reached the mic and was recognised as speech, then ignored.
-            vo.wait_for(r"ignored .* heard while speaking", stream="err", timeout_s=10)
+            vo.wait_for(r"ignored .* heard while speaking", stream="err", timeout_s=30)
             assert len(vo.heard()) == 1, vo.heard()
     finally:
-        subprocess.run(["pactl", "unload-module", module], env=voice_env, timeout=10)
+        os.killpg(echo.pid, signal.SIGTERM)
+        echo.wait(timeout=10)
 
 
 def test_file_mode_needs_no_devices(
