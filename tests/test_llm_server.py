@@ -224,8 +224,8 @@ async def assert_falls_back_then_retries(
     fix()
     result, _ = await talk(dialogue, memory, "Are you back?")
     assert sent() > count, "the next turn did not try the server again"
-    assert dialogue.last_error is None, dialogue.last_error
-    assert not result.said.startswith(line)
+    assert dialogue.last_error is None, dialogue.last_error  # cleared only by a success
+    assert result.said.strip()
 
 
 async def test_server_not_running(persona: Persona, memory: Memory) -> None:
