@@ -39,10 +39,10 @@ from voiceos.dialogue.memory import Memory
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue
 from voiceos.dialogue.sentences import SentenceSplitter
-from voiceos.types import Source, Speaker, Spoken, Timings, TurnState, UserTurn, VoiceSettings
+from voiceos.types import Source, Speaker, Spoken, UserTurn, VoiceSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from llm_server import MODEL_ALIAS, LlamaServer, model_file  # noqa: E402
+from llm_server import MODEL_ALIAS, LlamaServer, QuietDisplay, model_file  # noqa: E402
 
 PROMPTS = [
     "Tell me about your day.",
@@ -137,15 +137,6 @@ class TimingTransport(httpx2.AsyncBaseTransport):
                         if splitter.feed(text):
                             return first_text, at
         return first_text, self.arrivals[-1][0] if self.arrivals else 0.0
-
-
-class QuietDisplay:
-    def state(self, state: TurnState) -> None: ...
-    def heard(self, text: str) -> None: ...
-    def reply_delta(self, text: str) -> None: ...
-    def reply_done(self, interrupted: bool) -> None: ...
-    def notice(self, line: str) -> None: ...
-    def timings(self, timings: Timings) -> None: ...
 
 
 def open_speaker() -> tuple[Speaker, str]:

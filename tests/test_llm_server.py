@@ -21,6 +21,7 @@ from llm_server import (
     MODEL_ALIAS,
     SENTINEL_KEY,
     LlamaServer,
+    QuietDisplay,
     Request,
     Response,
     StubServer,
@@ -37,7 +38,7 @@ from voiceos.dialogue.llm_errors import LLMErrorKind
 from voiceos.dialogue.memory import Memory
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, failure_line
-from voiceos.types import Spoken, Timings, TurnState, UserTurn
+from voiceos.types import Spoken, UserTurn
 
 pytestmark = pytest.mark.llm
 
@@ -90,15 +91,6 @@ class RecordingSpeaker:
 
     def stop(self) -> None:
         pass
-
-
-class QuietDisplay:
-    def state(self, state: TurnState) -> None: ...
-    def heard(self, text: str) -> None: ...
-    def reply_delta(self, text: str) -> None: ...
-    def reply_done(self, interrupted: bool) -> None: ...
-    def notice(self, line: str) -> None: ...
-    def timings(self, timings: Timings) -> None: ...
 
 
 class TimedBrain(OpenAIBrain):
