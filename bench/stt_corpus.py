@@ -4,9 +4,10 @@ Run: .venv/bin/python -m bench.stt_corpus [--corpus DIR] [--no-mic] [--engine wh
 
 - whole clip: each clip straight into the transcriber (the engine's own accuracy);
 - file path: WavSource -> Endpointer (Silero) -> transcriber, as `--input-wav` does;
-- mic path (when the audio lab runs): each clip played into the virtual mic, captured by
-  MicSource through PortAudio, endpointed live and transcribed, with the transcription
-  started at SpeechPaused during the end-of-speech silence, as the voice loop does.
+- mic path (when the audio lab runs): each clip played into a private virtual mic (so other
+  users of the lab cannot leak in), captured by MicSource through PortAudio, endpointed
+  live and transcribed, with the transcription started at SpeechPaused during the
+  end-of-speech silence, as the voice loop does.
   Also reports end of speech -> transcript ready, measured on the capture clock.
 
 WER is normalised (voiceos.stt.wer); sentences and single keywords are reported apart.
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,11 +141,9 @@ def transcribe_timed(engine: StartableTranscriber, audio: np.ndarray) -> tuple[T
 
 
 async def mic_clip(
-    engine: StartableTranscriber, clip: Clip, pool: ThreadPoolExecutor
+    engine: StartableTranscriber, clip: Clip, pool: ThreadPoolExecutor, lab: Any
 ) -> tuple[str, float, list[float]]:
     """Play one clip into the virtual mic; transcribe as the voice loop does."""
-    from lab import feed_mic
-
     from voiceos.audio.mic import MicSource
 
     pcm, rate = read_wav(clip.path)
@@ -153,7 +153,7 @@ async def mic_clip(
     jobs: list[tuple[float, Future[tuple[Transcript, float]]]] = []
     seen = 0
     async with MicSource() as mic:
-        player = feed_mic(fed, rate, wait=False)
+        player = lab.feed_mic(fed, rate, wait=False)
         assert player is not None
         try:
             async for chunk in mic.chunks():
@@ -182,10 +182,13 @@ async def mic_clip(
 
 
 def mic_path(engine: StartableTranscriber, clips: list[Clip]) -> Tally:
+    from lab import PrivateLab
+
     tally = Tally()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with PrivateLab() as lab, ThreadPoolExecutor(max_workers=1) as pool:
+        os.environ.update(lab.env)  # PortAudio's default input is now the private mic
         for clip in clips:
-            text, compute, ready = asyncio.run(mic_clip(engine, clip, pool))
+            text, compute, ready = asyncio.run(mic_clip(engine, clip, pool, lab))
             tally.add(clip, text, compute)
             tally.ready_ms.extend(ready)
     return tally

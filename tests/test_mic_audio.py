@@ -1,7 +1,8 @@
 """The microphone through PortAudio on the virtual audio lab: devices, capture, transcription.
 
-Clips are played into the lab's virtual mic (tests/lab.py feed_mic) and captured by
-MicSource exactly as a user's speech would be.
+Clips are played into a virtual mic of this test process's own (tests/lab.py PrivateLab,
+so other test runs sharing the lab cannot leak in) and captured by MicSource exactly as a
+user's speech would be.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 import pytest
-from lab import feed_mic
+from lab import PrivateLab
 from speech_data import clip
 
 from voiceos.audio.devices import AudioDeviceError, list_devices, resolve_device
@@ -26,7 +27,7 @@ from voiceos.stt.wer import word_error_rate
 from voiceos.stt.whisper import WhisperTranscriber
 from voiceos.types import AudioChunk
 
-pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("audio_lab")]
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("private_lab")]
 
 RATE = 16000
 
@@ -52,13 +53,16 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
 
 
 async def capture_while_feeding(
-    mic: MicSource, samples: np.ndarray, on_chunk: Callable[[AudioChunk], bool] | None = None
+    lab: PrivateLab,
+    mic: MicSource,
+    samples: np.ndarray,
+    on_chunk: Callable[[AudioChunk], bool] | None = None,
 ) -> list[AudioChunk]:
     """Feed `samples` into the virtual mic and collect chunks until it has all come back
     (plus half a second), or `on_chunk` says stop."""
     got: list[AudioChunk] = []
     received: list[float] = []
-    player = feed_mic(samples, RATE, wait=False)
+    player = lab.feed_mic(samples, RATE, wait=False)
     assert player is not None
     wanted = samples.size + RATE // 2
     try:
@@ -94,7 +98,7 @@ def test_devices_are_listed_and_resolved() -> None:
         resolve_device("999", "input")
 
 
-async def test_captured_speech_matches_the_clip_and_is_transcribed() -> None:
+async def test_captured_speech_matches_the_clip_and_is_transcribed(private_lab: PrivateLab) -> None:
     speech = clip("another_engineer")
     stream = np.concatenate([np.zeros(RATE // 2, np.int16), speech.samples()])
     vad = SileroVad()
@@ -108,7 +112,7 @@ async def test_captured_speech_matches_the_clip_and_is_transcribed() -> None:
 
     async with MicSource() as mic:
         assert mic.rate_hz == RATE  # the lab's mic takes 16 kHz directly
-        chunks = await capture_while_feeding(mic, stream, listen)
+        chunks = await capture_while_feeding(private_lab, mic, stream, listen)
         dropped = mic.dropped
     captured = np.concatenate([c.samples for c in chunks])
     assert all(c.sample_rate_hz == RATE and c.samples.dtype == np.int16 for c in chunks)
@@ -124,13 +128,15 @@ async def test_captured_speech_matches_the_clip_and_is_transcribed() -> None:
     assert word_error_rate(speech.transcript, text) <= 0.1, text
 
 
-async def test_a_device_at_48k_is_resampled_to_16k(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_device_at_48k_is_resampled_to_16k(
+    private_lab: PrivateLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Open the device at 48 kHz as if it refused 16 kHz, to run the resampling path.
     monkeypatch.setattr(MicSource, "_pick_rate", staticmethod(lambda sd, index, label: 48000))
     speech = clip("testing_routine").samples()
     async with MicSource() as mic:
         assert mic.rate_hz == 48000
-        chunks = await capture_while_feeding(mic, speech)
+        chunks = await capture_while_feeding(private_lab, mic, speech)
     assert all(c.sample_rate_hz == RATE for c in chunks)
     captured = np.concatenate([c.samples for c in chunks])
     assert aligned_correlation(captured, speech) > 0.98

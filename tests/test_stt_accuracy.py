@@ -113,3 +113,19 @@ def test_a_runaway_short_window_is_decoded_again(
     item = next(c for c in clips() if c.name == "cards_004")
     text = whisper.transcribe(item.samples(), 16000).text
     assert word_error_rate(item.transcript, text) == 0.0, text
+
+
+@pytest.mark.parametrize(
+    ("text", "runaway"),
+    [
+        ("5, 5, 5, 5, 5, 5, 5, 5,", True),
+        ("10 of clubs 10 of clubs 10 of clubs 10 of clubs", True),
+        ("5 5.", False),
+        ("Yes! No. Go! Stop!", False),
+        ("1 0 0 0 1 9 0 2 1 0 0 1 8 0 3", False),
+    ],
+)
+def test_runaway_detection(text: str, runaway: bool) -> None:
+    from voiceos.stt.whisper import _runaway
+
+    assert _runaway(text) is runaway

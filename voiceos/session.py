@@ -49,9 +49,13 @@ def voice_settings(config: Config) -> VoiceSettings:
 
 
 def _available_voices() -> list[str]:
-    from voiceos.speak.voices import list_voices
+    from voiceos.speak.voices import VoiceError, list_voices
 
-    return [v.id for v in list_voices()]
+    try:
+        return [v.id for v in list_voices()]
+    except VoiceError as exc:  # no espeak-ng: replies are printed, and there is no voice to pick
+        logger.debug("no voices: %s", exc)
+        return []
 
 
 def open_memory(config: Config, notices: list[str]) -> Memory | None:

@@ -27,7 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from voiceos.speak.voices import VoiceError, list_variants, list_voices, split_variant
+from voiceos.speak.voices import (
+    VoiceError,
+    ensure_engine,
+    list_variants,
+    list_voices,
+    split_variant,
+)
 from voiceos.types import PCM16, VoiceSettings
 
 logger = logging.getLogger(__name__)
@@ -77,15 +83,12 @@ class Pyttsx3Synth:
         if self._engine is not None:
             return
         try:
+            ensure_engine()  # first: a bad espeak-ng install must not end the process
             import pyttsx3
             from pyttsx3.drivers import _espeak
             from pyttsx3.drivers import espeak as espeak_driver
-        except ImportError as exc:
-            raise SynthError(f"pyttsx3 is not installed ({exc})") from None
-        except OSError as exc:
-            raise SynthError(
-                f"espeak-ng is not available ({exc}); install it, e.g. `apt install espeak-ng`"
-            ) from None
+        except VoiceError as exc:
+            raise SynthError(str(exc)) from None
         # Bug 9: the driver announces every saved file on stdout, mid-conversation.
         espeak_driver.print = _quiet_print
         try:

@@ -116,24 +116,54 @@ def resolve_voice(
     return None
 
 
+INSTALL_HINT = "install it, e.g. `apt install espeak-ng`"
+
+
 def _engine_module() -> Any:
     """pyttsx3's espeak binding, or VoiceError when it cannot load."""
     try:
         from pyttsx3.drivers import _espeak
     except ImportError as exc:
         raise VoiceError(f"pyttsx3 is not installed ({exc})") from None
-    except OSError as exc:  # libespeak-ng missing
-        raise VoiceError(
-            f"espeak-ng is not available ({exc}); install it, e.g. `apt install espeak-ng`"
-        ) from None
+    except (OSError, RuntimeError):  # pyttsx3 raises RuntimeError when libespeak-ng is missing
+        raise VoiceError(f"espeak-ng is not installed; {INSTALL_HINT}") from None
     return _espeak
 
 
-def _ensure_initialised() -> None:
-    """pyttsx3's driver initialises espeak-ng once per process; lists need that."""
-    _engine_module()
-    import pyttsx3
+def _check_data(espeak: Any) -> None:
+    """VoiceError unless espeak-ng can load its data files.
 
+    pyttsx3 initialises espeak-ng through espeak_Initialize, which ends the whole process
+    with exit(1) when its data folder is missing or damaged. espeak-ng's own API returns
+    that failure instead, so it is asked first.
+    """
+    import ctypes
+
+    dll = espeak.dll
+    dll.espeak_ng_InitializePath.argtypes = [ctypes.c_char_p]
+    dll.espeak_ng_InitializePath.restype = None
+    dll.espeak_ng_Initialize.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    dll.espeak_ng_Initialize.restype = ctypes.c_int
+    context = ctypes.c_void_p()
+    dll.espeak_ng_InitializePath(None)
+    status = dll.espeak_ng_Initialize(ctypes.byref(context))
+    if status == 0:
+        return
+    message = ctypes.create_string_buffer(512)
+    dll.espeak_ng_GetStatusCodeMessage(ctypes.c_int(status), message, ctypes.c_size_t(512))
+    dll.espeak_ng_ClearErrorContext(ctypes.byref(context))
+    why = message.value.decode("utf-8", "replace").strip() or f"status {status:#x}"
+    raise VoiceError(f"espeak-ng's data files are missing or damaged ({why}); {INSTALL_HINT}")
+
+
+def ensure_engine() -> None:
+    """Initialise espeak-ng through pyttsx3 once per process; VoiceError when it cannot."""
+    espeak = _engine_module()
+    import pyttsx3
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    if not getattr(EspeakDriver, "_moduleInitialized", True):
+        _check_data(espeak)
     try:
         pyttsx3.init()
     except (RuntimeError, OSError) as exc:
@@ -142,7 +172,7 @@ def _ensure_initialised() -> None:
 
 def list_voices(lang: str | None = None) -> list[VoiceInfo]:
     """espeak-ng's voices, sorted by id; `lang` keeps those whose language starts with it."""
-    _ensure_initialised()
+    ensure_engine()
     espeak = _engine_module()
     voices = []
     for raw in espeak.ListVoices(None):
@@ -169,7 +199,7 @@ def list_voices(lang: str | None = None) -> list[VoiceInfo]:
 
 def list_variants() -> list[str]:
     """Variant names that can follow a "+" in a voice id ("f3", "m1", "whisperf", ...)."""
-    _ensure_initialised()
+    ensure_engine()
     import ctypes
 
     espeak = _engine_module()

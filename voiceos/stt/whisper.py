@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -85,6 +86,20 @@ def _short_window(model: Any) -> _ShortWindow | None:
 def _compression(text: str) -> float:
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _runaway(text: str) -> bool:
+    """Whisper stuck in a loop: a run of one to three words four times over, or text that
+    compresses like a loop. A false alarm only costs a second decode."""
+    if _compression(text) > MAX_COMPRESSION:
+        return True
+    words = re.findall(r"[\w']+", text.lower())
+    for size in (1, 2, 3):
+        for start in range(len(words) - 4 * size + 1):
+            unit = words[start : start + size]
+            if all(words[start + k * size : start + (k + 1) * size] == unit for k in range(4)):
+                return True
+    return False
 
 
 class WhisperTranscriber:
@@ -198,7 +213,7 @@ class WhisperTranscriber:
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < short.tokenizer.eot]
         text = str(short.tokenizer.decode(tokens))
-        if len(tokens) >= budget - 1 or _compression(text) > MAX_COMPRESSION:
+        if len(tokens) >= budget - 1 or _runaway(text):
             logger.debug("short window gave a runaway result %r; full window", text[:80])
             return None
         no_speech, logprob = float(result.no_speech_prob), float(result.scores[0])
