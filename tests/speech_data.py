@@ -53,3 +53,21 @@ def clip(name: str) -> Clip:
         if item.name == name:
             return item
     raise KeyError(name)
+
+
+def non_speech(seconds: float = 3.0) -> dict[str, npt.NDArray[np.int16]]:
+    """Sounds that must never count as speech, as 16 kHz int16."""
+    rng = np.random.default_rng(5)
+    t = np.arange(int(16000 * seconds)) / 16000
+    clicks = np.zeros(t.size)
+    clicks[::4000] = 30000  # a sharp click every 250 ms
+    clicks[1::4000] = -30000
+    sounds = {
+        "silence": np.zeros(t.size),
+        "room noise": rng.normal(0, 100, t.size),
+        "white noise": rng.normal(0, 3000, t.size),
+        "loud white noise": rng.normal(0, 10000, t.size),
+        "440 Hz tone": 16000 * np.sin(2 * np.pi * 440 * t),
+        "clicks": clicks,
+    }
+    return {name: np.clip(s, -32768, 32767).astype(np.int16) for name, s in sounds.items()}

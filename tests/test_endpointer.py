@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import numpy as np
 import pytest
-from speech_data import clip
+from speech_data import clip, non_speech
 
 from voiceos.listen.endpointer import (
     Endpointer,
@@ -145,25 +145,9 @@ def test_two_clips_a_second_apart_are_two_utterances(silero: SileroVad) -> None:
         check_utterance(stream, begin, end, (offset + on, offset + off))
 
 
-def not_speech() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(5)
-    seconds = 4
-    t = np.arange(RATE * seconds) / RATE
-    clicks = np.zeros(t.size)
-    clicks[::4000] = 30000
-    clicks[1::4000] = -30000
-    return {
-        "silence": silence(seconds),
-        "white noise": rng.normal(0, 3000, t.size),
-        "loud white noise": np.clip(rng.normal(0, 10000, t.size), -32768, 32767),
-        "440 Hz tone": 16000 * np.sin(2 * np.pi * 440 * t),
-        "clicks": clicks,
-    }
-
-
-@pytest.mark.parametrize("name", list(not_speech()))
+@pytest.mark.parametrize("name", list(non_speech(4.0)))
 def test_noise_tone_and_clicks_start_no_turn(silero: SileroVad, name: str) -> None:
-    stream = not_speech()[name].astype(np.int16)
+    stream = non_speech(4.0)[name]
     events = run(endpointer(silero), stream)
     assert not of_type(events, SpeechStarted) and not of_type(events, SpeechEnded), events
 

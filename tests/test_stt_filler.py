@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
+from speech_data import non_speech
 
 from voiceos.audio.pcm import read_wav
 from voiceos.stt.base import clean_transcript, is_filler
@@ -71,23 +71,9 @@ def whisper() -> WhisperTranscriber:
     return model
 
 
-def sounds() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(9)
-    t = np.arange(32000) / 16000
-    clicks = np.zeros(t.size)
-    clicks[::4000] = 30000
-    return {
-        "silence": np.zeros(t.size),
-        "room noise": rng.normal(0, 100, t.size),
-        "white noise": rng.normal(0, 3000, t.size),
-        "440 Hz tone": 10000 * np.sin(2 * np.pi * 440 * t),
-        "clicks": clicks,
-    }
-
-
-@pytest.mark.parametrize("name", list(sounds()))
+@pytest.mark.parametrize("name", list(non_speech(2.0)))
 def test_whisper_hears_nothing_in_non_speech(whisper: WhisperTranscriber, name: str) -> None:
-    transcript = whisper.transcribe(sounds()[name].astype(np.int16), 16000)
+    transcript = whisper.transcribe(non_speech(2.0)[name], 16000)
     assert transcript.text == ""
     assert transcript.audio_s == pytest.approx(2.0)
 

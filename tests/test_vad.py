@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from speech_data import clip
+from speech_data import clip, non_speech
 
 from voiceos.audio.pcm import to_float32
 from voiceos.listen.vad import WINDOW_SAMPLES, SileroVad, VadError
@@ -26,20 +26,6 @@ def vad() -> SileroVad:
     return model
 
 
-def noises() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(3)
-    t = np.arange(16000 * 3) / 16000
-    clicks = np.zeros(t.size, dtype=np.float32)
-    clicks[::4000] = 0.9
-    return {
-        "silence": np.zeros(t.size, dtype=np.float32),
-        "white noise": rng.normal(0, 0.1, t.size).astype(np.float32),
-        "loud white noise": np.clip(rng.normal(0, 0.3, t.size), -1, 1).astype(np.float32),
-        "440 Hz tone": (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
-        "clicks": clicks,
-    }
-
-
 def test_speech_scores_high(vad: SileroVad) -> None:
     vad.reset()
     scores = probabilities(vad, clip("another_engineer").samples())
@@ -47,10 +33,10 @@ def test_speech_scores_high(vad: SileroVad) -> None:
     assert np.mean(scores > 0.5) > 0.5  # most of a read sentence is voiced
 
 
-@pytest.mark.parametrize("name", list(noises()))
+@pytest.mark.parametrize("name", list(non_speech()))
 def test_not_speech_scores_low(vad: SileroVad, name: str) -> None:
     vad.reset()
-    scores = probabilities(vad, noises()[name])
+    scores = probabilities(vad, non_speech()[name])
     assert np.mean(scores >= 0.5) < 0.02, f"{name}: {np.round(scores, 2)}"
 
 

@@ -186,11 +186,16 @@ class WhisperTranscriber:
                 quick = self._decode_short(audio, self._short)
                 if quick is not None:
                     return quick
-            return self._decode_full(audio)
+            text, sure = self._decode_full(audio)
         except TranscriberError:
             raise
         except Exception as exc:  # a decoder failure must not kill the conversation
             raise TranscriberError(f"Whisper failed on this audio: {exc}") from None
+        if _runaway(text):
+            # Even the full window loops ("beep beep beep ..." on a tone): not speech.
+            logger.info("dropped a looping transcript: %r", text[:60])
+            return "", False
+        return text, sure
 
     def _decode_short(self, audio: np.ndarray, short: _ShortWindow) -> tuple[str, bool] | None:
         """Decode on a SHORT_FRAMES window; None when the result looks degenerate."""
