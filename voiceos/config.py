@@ -246,10 +246,10 @@ def load(
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == "VOICEOS_CONFIG":
             continue
-        key = by_env_name.get(name)
-        if key is None:
+        setting = by_env_name.get(name)
+        if setting is None:
             raise ConfigError(f"environment: unknown variable {name}{_suggest(name, by_env_name)}")
-        values[key] = check(key, raw, f"environment {name}")
+        values[setting] = check(setting, raw, f"environment {name}")
 
     return Config(values, path).with_overrides(flags or {}, "command line")
 

@@ -6,9 +6,9 @@ LLM) degrades to something that still works and leaves one notice explaining why
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,6 @@ from pathlib import Path
 from voiceos import paths
 from voiceos.config import Config
 from voiceos.dialogue.memory import Memory, MemoryStoreError
-from voiceos.dialogue.offline import OfflineBrain
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, build_dialogue
 from voiceos.speak.settings import VoiceState
@@ -35,7 +34,6 @@ class Parts:
     voice: VoiceState
     speaker: Speaker
     dialogue: Dialogue
-    offline: OfflineBrain
     notices: list[str] = field(default_factory=list)
 
 
@@ -96,11 +94,16 @@ async def open_parts(
         speaker, notice = open_speaker(config, voice, mute)
     if notice:
         notices.append(notice)
-    offline = OfflineBrain(persona, memory, random.Random())
     dialogue = build_dialogue(config, persona, memory, voice)
+    # Importing and building the LLM client takes most of a second: do it in the background.
+    warming = asyncio.create_task(dialogue.warm_up())
     try:
-        yield Parts(persona, memory, voice, speaker, dialogue, offline, notices)
+        yield Parts(persona, memory, voice, speaker, dialogue, notices)
     finally:
+        warming.cancel()
+        with contextlib.suppress(BaseException):
+            await warming
+        await dialogue.aclose()
         close = getattr(speaker, "close", None)
         if close is not None:
             close()

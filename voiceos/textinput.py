@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import threading
@@ -80,10 +81,9 @@ class LineReader:
             except (OSError, ValueError) as exc:
                 logger.debug("input closed: %s", exc)
             finally:
-                try:
+                # RuntimeError: the loop is already closed, so nobody is waiting.
+                with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(queue.put_nowait, None)
-                except RuntimeError:
-                    pass  # the loop is already closed: nobody is waiting
 
         threading.Thread(target=pump, name="voiceos-stdin", daemon=True).start()
         while (line := await queue.get()) is not None:

@@ -10,7 +10,7 @@ from voiceos.commands import Context
 logger = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chat", help="start a conversation (the default)")
     parser.set_defaults(run=run)
 

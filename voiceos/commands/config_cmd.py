@@ -10,7 +10,7 @@ from voiceos import paths
 from voiceos.commands import Context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("config", help="show or change settings")
     actions = parser.add_subparsers(dest="config_action", metavar="ACTION", required=True)
     actions.add_parser("show", help="all settings, merged from every layer")

@@ -27,7 +27,7 @@ class Check:
     fix: str = ""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("doctor", help="check devices, speech, transcription and the LLM")
     parser.add_argument(
         "--record-s", type=float, default=1.0, help="seconds of microphone to check for signal"
@@ -155,7 +155,7 @@ def _transcription(config: Config) -> Check:
     transcriber = build_transcriber(config)
     started = time.monotonic()
     try:
-        transcriber.start()  # type: ignore[attr-defined]
+        transcriber.start()
         transcript = transcriber.transcribe(utterance.samples, utterance.sample_rate_hz)
     except TranscriberError as exc:
         return Check(

@@ -62,9 +62,11 @@ async def _file_chat(ctx: Context) -> int:
             )
             for notice in parts.notices:
                 display.notice(notice)
-            transcriber, notice = await loop.run_in_executor(executor, start_with_fallback, config)
-            if notice:
-                display.notice(notice)
+            transcriber, stt_notice = await loop.run_in_executor(
+                executor, start_with_fallback, config
+            )
+            if stt_notice:
+                display.notice(stt_notice)
             endpointer = await loop.run_in_executor(executor, build_endpointer, config)
             conversation = Conversation(parts.dialogue, parts.speaker, display, parts.memory)
             listener = Listener(

@@ -51,7 +51,7 @@ async def text_loop(
 ) -> None:
     """Typed turns until end of input, goodbye, or Ctrl-C at the prompt."""
     if greet:
-        await conversation.say(parts.offline.greeting())
+        await conversation.say(parts.dialogue.greeting())
     reader = LineReader(sys.stdin.buffer)
     if interactive:
         display.prompt()

@@ -13,6 +13,7 @@ from voiceos.commands import Context
 from voiceos.commands.textmode import on_interrupt, text_loop
 from voiceos.config import Config
 from voiceos.conversation import Conversation
+from voiceos.listen.endpointer import Endpointer
 from voiceos.listening import Listener, ListenOptions
 from voiceos.session import open_parts
 from voiceos.stt.base import TranscriberError
@@ -30,9 +31,8 @@ def microphone_problem(config: Config) -> str | None:
     return None
 
 
-def build_endpointer(config: Config):  # type: ignore[no-untyped-def]
+def build_endpointer(config: Config) -> Endpointer:
     """Silero behind the pure endpointer, with the [listen] settings."""
-    from voiceos.listen.endpointer import Endpointer
     from voiceos.listen.vad import SileroVad
 
     listen = config.section("listen")
@@ -73,7 +73,7 @@ async def _voice_chat(ctx: Context) -> int:
         on_interrupt(conversation, main)
         try:
             try:
-                transcriber, notice = await loop.run_in_executor(
+                transcriber, stt_notice = await loop.run_in_executor(
                     executor, start_with_fallback, config
                 )
                 endpointer = await loop.run_in_executor(executor, build_endpointer, config)
@@ -81,11 +81,11 @@ async def _voice_chat(ctx: Context) -> int:
                 display.notice(f"{exc} — switching to text mode.")
                 await text_loop(conversation, parts, display, interactive)
                 return 0
-            if notice:
-                display.notice(notice)
+            if stt_notice:
+                display.notice(stt_notice)
             options = ListenOptions(barge_in=config["conversation.barge_in"])
             listener = Listener(conversation, endpointer, transcriber, executor, display, options)
-            await conversation.say(parts.offline.greeting())
+            await conversation.say(parts.dialogue.greeting())
             try:
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]

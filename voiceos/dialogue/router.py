@@ -61,6 +61,8 @@ class SkillsLike(Protocol):
 class BrainLike(Protocol):
     def reply(self, turn: UserTurn) -> AsyncIterator[str]: ...
 
+    def greeting(self) -> str: ...
+
 
 class StreamingLLM(Protocol):
     def stream(self, turn: UserTurn) -> AsyncIterator[str]: ...
@@ -124,6 +126,16 @@ class Dialogue:
         prepare = getattr(self._llm, "prepare", None)
         if prepare is not None:
             await asyncio.to_thread(prepare)
+
+    def greeting(self) -> str:
+        """How the session opens: the persona's greeting, by name when known."""
+        return self._offline.greeting()
+
+    async def aclose(self) -> None:
+        """Release the language server client, if one was opened."""
+        close = getattr(self._llm, "aclose", None)
+        if close is not None:
+            await close()
 
     def respond(self, turn: UserTurn) -> Reply:
         """Start the reply to one turn; its text streams from `Reply.deltas`."""
