@@ -21,7 +21,6 @@ from voiceos.listen.endpointer import (
     SpeechResumed,
     SpeechStarted,
 )
-from voiceos.stt.base import clean_transcript
 from voiceos.types import PCM16, Action, AudioChunk, Transcriber, Transcript, TurnState, UserTurn
 
 logger = logging.getLogger(__name__)
@@ -140,7 +139,7 @@ class Listener:
                 self._display.state(TurnState.TRANSCRIBING)
                 transcript = await (heard.early or self._transcribe(heard.audio))
                 transcribed_s = self._clock()
-                text = clean_transcript(transcript.text)
+                text = transcript.text.strip()  # engines already drop filler
                 if not text:
                     seconds = len(heard.audio) / self._options.sample_rate_hz
                     logger.info("nothing intelligible in %.1f s of audio", seconds)
