@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
