@@ -22,7 +22,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from lab import SpeakerRecorder, feed_mic, lab_env  # noqa: E402
+from lab import PrivateLab  # noqa: E402
 from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
 
 from bench.stats import header, percentile, summary  # noqa: E402
@@ -39,10 +39,10 @@ def speech_bounds(clip: np.ndarray) -> tuple[int, int]:
     return int(loud[0]), int(loud[-1])
 
 
-def _env(tmp: str) -> dict[str, str]:
+def _env(tmp: str, lab: PrivateLab) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICEOS_", "OPENAI_"))}
     env.update(XDG_CONFIG_HOME=f"{tmp}/cfg", XDG_DATA_HOME=f"{tmp}/data")
-    return lab_env(env)
+    return {**env, **lab.env}
 
 
 def _wait_listening(vo: VoiceosProcess, after: int) -> int:
@@ -50,7 +50,9 @@ def _wait_listening(vo: VoiceosProcess, after: int) -> int:
     return index + 1
 
 
-def voice_to_voice(turns: int) -> tuple[list[float], dict[str, list[float]], float]:
+def voice_to_voice(
+    lab: PrivateLab, turns: int
+) -> tuple[list[float], dict[str, list[float]], float]:
     """External latency per turn, the internal stage times, and RSS (MB) at the end."""
     clip = synthesize_clip("What time is it?")
     _, speech_end = speech_bounds(clip)
@@ -58,13 +60,13 @@ def voice_to_voice(turns: int) -> tuple[list[float], dict[str, list[float]], flo
     stages: dict[str, list[float]] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SpeakerRecorder() as rec,
-        VoiceosProcess(["--debug"], _env(tmp)) as vo,
+        lab.recorder() as rec,
+        VoiceosProcess(["--debug"], _env(tmp, lab)) as vo,
     ):
         err_at = _wait_listening(vo, 0)
         for _ in range(turns):
             fed_at = rec.sample_count()
-            feed_mic(clip)
+            lab.feed_mic(clip)
             end_of_speech = fed_at + speech_end
             first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE))
             totals.append((first - end_of_speech) * 1000 / RATE)
@@ -81,7 +83,7 @@ def _rss_mb(vo: VoiceosProcess) -> float:
     return psutil.Process(vo._proc.pid).memory_info().rss / 2**20
 
 
-def barge_in_stops(count: int) -> list[float]:
+def barge_in_stops(lab: PrivateLab, count: int) -> list[float]:
     """Milliseconds from the onset of speech over a reply to the speaker going quiet."""
     question = synthesize_clip("What can you do?")
     interruption = synthesize_clip("Hold on.")
@@ -89,16 +91,16 @@ def barge_in_stops(count: int) -> list[float]:
     stops: list[float] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SpeakerRecorder() as rec,
-        VoiceosProcess(["--barge-in"], _env(tmp)) as vo,
+        lab.recorder() as rec,
+        VoiceosProcess(["--barge-in"], _env(tmp, lab)) as vo,
     ):
         err_at = _wait_listening(vo, 0)
         for _ in range(count):
-            feed_mic(question)
+            lab.feed_mic(question)
             talking = rec.wait_for_sound(rec.sample_count(), timeout_s=60)
             rec.wait_for_samples(talking + RATE)
             fed_at = rec.sample_count()
-            feed_mic(interruption)
+            lab.feed_mic(interruption)
             rec.wait_for_samples(fed_at + 2 * RATE)
             audio = rec.snapshot()
             quiet = _quiet_from(audio, fed_at)
@@ -152,8 +154,9 @@ def main() -> None:
     parser.add_argument("--barge-ins", type=int, default=10)
     parser.add_argument("--chart", type=Path)
     args = parser.parse_args()
-    totals, stages, rss = voice_to_voice(args.turns)
-    stops = barge_in_stops(args.barge_ins) if args.barge_ins else []
+    with PrivateLab() as lab:
+        totals, stages, rss = voice_to_voice(lab, args.turns)
+        stops = barge_in_stops(lab, args.barge_ins) if args.barge_ins else []
     print(header())
     print(summary("voice to voice (end of speech → first reply sample)", totals))
     for name in ("transcript", "first text", "first sentence", "first audio"):
