@@ -130,40 +130,31 @@ def _engine_module() -> Any:
     return _espeak
 
 
-def _check_data(espeak: Any) -> None:
-    """VoiceError unless espeak-ng can load its data files.
-
-    pyttsx3 initialises espeak-ng through espeak_Initialize, which ends the whole process
-    with exit(1) when its data folder is missing or damaged. espeak-ng's own API returns
-    that failure instead, so it is asked first.
-    """
-    import ctypes
-
-    dll = espeak.dll
-    dll.espeak_ng_InitializePath.argtypes = [ctypes.c_char_p]
-    dll.espeak_ng_InitializePath.restype = None
-    dll.espeak_ng_Initialize.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
-    dll.espeak_ng_Initialize.restype = ctypes.c_int
-    context = ctypes.c_void_p()
-    dll.espeak_ng_InitializePath(None)
-    status = dll.espeak_ng_Initialize(ctypes.byref(context))
-    if status == 0:
-        return
-    message = ctypes.create_string_buffer(512)
-    dll.espeak_ng_GetStatusCodeMessage(ctypes.c_int(status), message, ctypes.c_size_t(512))
-    dll.espeak_ng_ClearErrorContext(ctypes.byref(context))
-    why = message.value.decode("utf-8", "replace").strip() or f"status {status:#x}"
-    raise VoiceError(f"espeak-ng's data files are missing or damaged ({why}); {INSTALL_HINT}")
+_DONT_EXIT = 0x8000
+"""espeakINITIALIZE_DONT_EXIT: report a failure instead of calling exit(1)."""
 
 
 def ensure_engine() -> None:
-    """Initialise espeak-ng through pyttsx3 once per process; VoiceError when it cannot."""
+    """Initialise espeak-ng through pyttsx3 once per process; VoiceError when it cannot.
+
+    pyttsx3 2.99 initialises espeak-ng with options that end the whole process (exit(1))
+    when espeak-ng's data files are missing or damaged. So the one initialisation a
+    process may do (a second one deadlocks espeak-ng) is done here, asking for the
+    failure to be returned, and pyttsx3's driver is told it has been done.
+    """
     espeak = _engine_module()
     import pyttsx3
     from pyttsx3.drivers.espeak import EspeakDriver
 
-    if not getattr(EspeakDriver, "_moduleInitialized", True):
-        _check_data(espeak)
+    if not EspeakDriver._moduleInitialized:
+        rate = espeak.Initialize(espeak.AUDIO_OUTPUT_RETRIEVAL, 1000, None, _DONT_EXIT)
+        if rate <= 0:
+            raise VoiceError(f"espeak-ng's data files are missing or damaged; {INSTALL_HINT}")
+        current = espeak.GetCurrentVoice()
+        name = current.contents.name if current else None
+        # What pyttsx3's driver records after its own initialisation.
+        EspeakDriver._defaultVoice = name.decode("utf-8") if name else "gmw/en"
+        EspeakDriver._moduleInitialized = True
     try:
         pyttsx3.init()
     except (RuntimeError, OSError) as exc:
