@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import os
 import re
 import threading
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -66,17 +68,7 @@ class LineReader:
 
         def pump() -> None:
             try:
-                while True:
-                    raw = self._stream.readline(_READ_LIMIT_BYTES)
-                    if not raw:
-                        break
-                    # A line past the read limit arrives in pieces: its tail is dropped,
-                    # since clean_line keeps only MAX_LINE_CHARS anyway.
-                    tail = raw
-                    while not tail.endswith(b"\n"):
-                        tail = self._stream.readline(_READ_LIMIT_BYTES)
-                        if not tail:
-                            break
+                for raw in _raw_lines(self._stream):
                     loop.call_soon_threadsafe(queue.put_nowait, clean_line(raw))
             except (OSError, ValueError) as exc:
                 logger.debug("input closed: %s", exc)
@@ -88,3 +80,42 @@ class LineReader:
         threading.Thread(target=pump, name="voiceos-stdin", daemon=True).start()
         while (line := await queue.get()) is not None:
             yield line
+
+
+def _raw_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines of at most _READ_LIMIT_BYTES; a longer line's tail is dropped, since
+    clean_line keeps only MAX_LINE_CHARS anyway.
+
+    A stream with a file descriptor (stdin) is read straight from it: a thread blocked in
+    a buffered readline holds the buffer's lock, and Python aborts at exit ("could not
+    acquire lock for <stdin> at interpreter shutdown") when the conversation ends while
+    the reader still waits for a line.
+    """
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        fd = -1
+    if fd < 0:
+        while raw := stream.readline(_READ_LIMIT_BYTES):
+            tail = raw
+            while tail and not tail.endswith(b"\n"):
+                tail = stream.readline(_READ_LIMIT_BYTES)
+            yield raw
+        return
+    pending = bytearray()
+    skipping = False  # inside the dropped tail of an over-long line
+    while block := os.read(fd, 1 << 16):
+        pending += block
+        while (end := pending.find(b"\n")) >= 0:
+            line = bytes(pending[: end + 1])
+            del pending[: end + 1]
+            if not skipping:
+                yield line[:_READ_LIMIT_BYTES]
+            skipping = False
+        if len(pending) >= _READ_LIMIT_BYTES:
+            if not skipping:
+                yield bytes(pending[:_READ_LIMIT_BYTES])
+            pending.clear()
+            skipping = True
+    if pending and not skipping:
+        yield bytes(pending)
