@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from voiceos.dialogue.memory import MemoryStoreError
 from voiceos.dialogue.sentences import SentenceSplitter
 from voiceos.types import Action, Reply, Source, Speaker, Spoken, Timings, TurnState, UserTurn
 
@@ -90,6 +91,7 @@ class Conversation:
         self._interrupted = asyncio.Event()
         self._busy = False
         self._told_problem: str | None = None
+        self._told_memory = False
 
     @property
     def busy(self) -> bool:
@@ -133,13 +135,24 @@ class Conversation:
         self._display.reply_done(interrupted)
         self._report_speaker_problem()
         if self._history is not None and turn.text:
-            self._history.add_turn("user", turn.text)
-            if heard:
-                self._history.add_turn("assistant", heard)
+            self._record(turn.text, heard)
         if timings.first_audio_s == 0.0 and spoken:
             timings.first_audio_s = next((s.first_audio_s for s in spoken if s.first_audio_s), 0)
         self._display.timings(timings)
         return TurnResult(reply.action, reply.source, said, heard, interrupted, timings)
+
+    def _record(self, said: str, heard: str) -> None:
+        """Add the turn to the history; a memory failure is said once, never fatal."""
+        assert self._history is not None
+        try:
+            self._history.add_turn("user", said)
+            if heard:
+                self._history.add_turn("assistant", heard)
+        except MemoryStoreError as exc:  # e.g. locked by another voiceos for too long
+            if not self._told_memory:
+                self._told_memory = True
+                self._display.notice(f"{exc}; this conversation may not all be remembered.")
+            logger.info("turn not recorded: %s", exc)
 
     def _report_speaker_problem(self) -> None:
         """Say once when speech output failed mid-session (e.g. the device vanished)."""
