@@ -66,7 +66,7 @@ def start_with_fallback(config: Config) -> tuple[StartableTranscriber, str | Non
         if first.name != "whisper":
             raise
         reason = str(exc)
-    logger.warning("whisper failed to start: %s", reason)
+    logger.info("whisper failed to start: %s", reason)  # the caller shows the notice
     fallback = build_transcriber(config, FALLBACK_ENGINE)
     try:
         fallback.start()
