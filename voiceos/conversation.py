@@ -171,9 +171,7 @@ class Conversation:
         splitter = SentenceSplitter()
         parts: list[str] = []
         try:
-            async for delta in deltas:
-                if self._interrupted.is_set():
-                    break
+            async for delta in self._until_interrupted(deltas):
                 if not delta:
                     continue
                 if not timings.first_text_s:
@@ -191,6 +189,26 @@ class Conversation:
             sentences.put_nowait(None)
             await speaking
         return "".join(parts), spoken
+
+    async def _until_interrupted(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        """`deltas` until the turn is interrupted, even mid-wait (a slow language server)."""
+        stop = asyncio.ensure_future(self._interrupted.wait())
+        try:
+            while not self._interrupted.is_set():
+                step = asyncio.ensure_future(anext(deltas))
+                await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    step.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await step
+                    return
+                try:
+                    delta = step.result()
+                except StopAsyncIteration:
+                    return
+                yield delta
+        finally:
+            stop.cancel()
 
     @staticmethod
     def _queue_sentence(
