@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voiceos import config as config_mod
-from voiceos.speak.speaker import NullSpeaker, WavSpeaker, heard_text, open_speaker
-from voiceos.speak.synth import Pyttsx3Synth
+from voiceos.audio.player import Player
+from voiceos.speak import worker
+from voiceos.speak.speaker import DeviceSpeaker, NullSpeaker, WavSpeaker, heard_text, open_speaker
+from voiceos.speak.synth import Pyttsx3Synth, Utterance
 from voiceos.types import Spoken, VoiceSettings
 
 
@@ -90,3 +95,36 @@ def test_open_speaker_without_the_device_falls_back(isolated_env: dict[str, str]
     assert isinstance(speaker, NullSpeaker)
     assert notice is not None and "printed only" in notice
     assert "no-such-speaker-anywhere" in notice or "no audio devices" in notice
+
+
+class WedgedSynth:
+    """Stands in for a Pyttsx3Synth whose espeak-ng never returns (espeak-ng issue #996)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def check_voice(self, voice: str) -> None:
+        pass
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Utterance:
+        self.release.wait(30)
+        return Utterance(np.zeros(10, dtype=np.int16), 22050)
+
+    def close(self) -> None:
+        pass
+
+
+async def test_wedged_synthesis_is_given_up_and_text_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker, "BASE_DEADLINE_S", 0.2)
+    synth = WedgedSynth()
+    speaker = DeviceSpeaker(synth, Player(), FixedVoice(VoiceSettings()))  # type: ignore[arg-type]
+    try:
+        assert await speaker.say("Are you there?") == Spoken("Are you there?")
+        assert speaker.problem is not None and "stopped responding" in speaker.problem
+        # Later sentences do not wait on the wedged thread again.
+        assert await asyncio.wait_for(speaker.say("Hello?"), 0.1) == Spoken("Hello?")
+    finally:
+        speaker.close()
+        synth.release.set()

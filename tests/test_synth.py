@@ -103,3 +103,19 @@ def test_nothing_is_printed(synth: Pyttsx3Synth, capfd: pytest.CaptureFixture[st
 def test_not_started_raises() -> None:
     with pytest.raises(SynthError, match="not started"):
         Pyttsx3Synth().synthesize("hello", VoiceSettings())
+
+
+def test_later_synthesisers_in_one_process_render_every_sentence() -> None:
+    """pyttsx3 bug 10: with a new engine per synthesiser, about 1 in 5 of the first
+    sentences came out as nothing at all, and some runs hung."""
+    settings = VoiceSettings("en-us", 175, 0.9)
+    lengths = []
+    for _ in range(12):
+        synth = Pyttsx3Synth()
+        synth.start()
+        try:
+            lengths.append([len(synth.synthesize(t, settings).samples) for t in ("One.", "Two.")])
+        finally:
+            synth.close()
+    for first, second in lengths:
+        assert first > 0.1 * 22050 and second > 0.1 * 22050, lengths

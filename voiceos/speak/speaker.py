@@ -7,8 +7,6 @@ lets a caller prepare sentence N+1 while sentence N plays.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import wave
 from pathlib import Path
@@ -18,11 +16,10 @@ from voiceos.audio.devices import AudioDeviceError
 from voiceos.audio.player import Player
 from voiceos.config import Config
 from voiceos.speak.synth import Pyttsx3Synth, SynthError, Utterance
-from voiceos.types import Speaker, Spoken, VoiceControl, VoiceSettings
+from voiceos.speak.worker import SynthWorker
+from voiceos.types import Speaker, Spoken, VoiceControl
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_VOICE = "en-us"
 
 
 def heard_text(text: str, played_samples: int, total_samples: int) -> str:
@@ -57,58 +54,19 @@ class NullSpeaker:
         pass
 
 
-class _SynthWorker:
-    """A Pyttsx3Synth on its own single thread, tolerant of a voice espeak refuses."""
-
-    def __init__(self, synth: Pyttsx3Synth, voice: VoiceControl) -> None:
-        self.synth = synth
-        self.voice = voice
-        self.executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._warned: set[str] = set()
-
-    def ensure_executor(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self.executor is None:
-            self.executor = concurrent.futures.ThreadPoolExecutor(1, "voiceos-tts")
-        return self.executor
-
-    def _render(self, sentence: str, settings: VoiceSettings) -> Utterance:
-        try:
-            self.synth.check_voice(settings.voice)
-        except SynthError as exc:
-            if settings.voice not in self._warned:
-                self._warned.add(settings.voice)
-                logger.warning("%s; speaking with %s instead", exc, FALLBACK_VOICE)
-            settings = VoiceSettings(FALLBACK_VOICE, settings.rate_wpm, settings.volume)
-        return self.synth.synthesize(sentence, settings)
-
-    async def render(self, sentence: str) -> Utterance:
-        settings = self.voice.current()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.ensure_executor(), self._render, sentence, settings)
-
-    def close(self) -> None:
-        executor, self.executor = self.executor, None
-        if executor is not None:
-            executor.submit(self.synth.close).result()
-            executor.shutdown(wait=True)
-        else:
-            self.synth.close()
-
-
 class DeviceSpeaker:
     """Synthesises each sentence and plays it on an output device; `stop()` cuts it off."""
 
     def __init__(self, synth: Pyttsx3Synth, player: Player, voice: VoiceControl) -> None:
-        self._worker = _SynthWorker(synth, voice)
+        self._worker = SynthWorker(synth, voice)
         self._player = player
         self._stops = 0
         self.problem: str | None = None
-        """Why speech went silent mid-session (the device failed), else None."""
+        """Why speech went silent mid-session (the device or espeak-ng failed), else None."""
 
     def start(self) -> None:
         """Start the synthesiser and open the device; SynthError / AudioDeviceError if not."""
-        executor = self._worker.ensure_executor()
-        executor.submit(self._worker.synth.start).result()
+        self._worker.run(self._worker.synth.start)
         self._player.start()
 
     async def prepare(self, sentence: str) -> Utterance:
@@ -136,7 +94,10 @@ class DeviceSpeaker:
         try:
             utterance = await self.prepare(sentence)
         except SynthError as exc:
-            logger.warning("could not synthesise a sentence: %s", exc)
+            if self._worker.broken is not None:
+                self.problem = self._worker.broken
+            else:
+                logger.warning("could not synthesise a sentence: %s", exc)
             return Spoken(sentence)
         if self._stops != stops:
             return Spoken("", interrupted=True)
@@ -160,7 +121,7 @@ class WavSpeaker:
     """
 
     def __init__(self, synth: Pyttsx3Synth, voice: VoiceControl, path: Path) -> None:
-        self._worker = _SynthWorker(synth, voice)
+        self._worker = SynthWorker(synth, voice)
         self.path = Path(path)
         self._wav: Any = None
 

@@ -4,13 +4,18 @@ Each sentence is rendered with `save_to_file` + `runAndWait` into a private fold
 back as int16 samples; playback is someone else's job. The bugs (numbered as in
 docs/audio-lab.md) and what we do about them:
 
-1. the first runAndWait returns early: run one empty runAndWait after init;
+1. the first runAndWait returns early: run one empty runAndWait after init (in
+   voices.ensure_engine, which also keeps the process's one engine alive);
 2. setProperty races with espeak: after a change, wait until espeak stops playing;
 3. after save_to_file, say() overwrites the file: we never call say();
 4. several queued items make one: exactly one item per runAndWait;
 5. getProperty is stale: the applied settings are kept here;
 6. a bad voice id does not raise: we check it against espeak's list and its current voice;
-9. save_to_file prints "Audio saved to ..." on stdout: that print is silenced.
+9. save_to_file prints "Audio saved to ..." on stdout: that print is silenced;
+10. a render sometimes comes out empty (espeak ends the message with no audio), mostly
+    an engine's first ones, and far more often on engines made after another was
+    dropped: one engine per process, a throwaway render at start, and an empty result
+    is rendered again.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT_S = 2.0
 """Longest wait for espeak to settle after a property change."""
+RENDER_ATTEMPTS = 3
+"""Renders tried before accepting that a sentence makes no sound (bug 10)."""
 LEADING_SILENCE_LEVEL = 16
 """Samples this quiet before the first sound are dropped (of 32767)."""
 
@@ -66,7 +73,10 @@ def _quiet_print(*args: object, **kwargs: Any) -> None:
 
 
 class Pyttsx3Synth:
-    """Blocking synthesis; call it from one thread at a time (an executor of one worker)."""
+    """Blocking synthesis; call it from one thread at a time (an executor of one worker).
+
+    All synthesisers in a process share espeak-ng's one engine, so use one at a time.
+    """
 
     def __init__(self) -> None:
         self._engine: Any = None
@@ -83,8 +93,7 @@ class Pyttsx3Synth:
         if self._engine is not None:
             return
         try:
-            ensure_engine()  # first: a bad espeak-ng install must not end the process
-            import pyttsx3
+            engine = ensure_engine()  # first: a bad espeak-ng install must not end the process
             from pyttsx3.drivers import _espeak
             from pyttsx3.drivers import espeak as espeak_driver
         except VoiceError as exc:
@@ -92,8 +101,6 @@ class Pyttsx3Synth:
         # Bug 9: the driver announces every saved file on stdout, mid-conversation.
         espeak_driver.print = _quiet_print
         try:
-            engine = pyttsx3.init()
-            engine.runAndWait()  # bug 1: the first runAndWait in a process returns early
             self._voice_ids = {v.id for v in list_voices()}
             self._variants = {v.lower() for v in list_variants()}
         except (RuntimeError, OSError, VoiceError) as exc:
@@ -101,6 +108,10 @@ class Pyttsx3Synth:
         self._engine, self._espeak = engine, _espeak
         self._dir = Path(tempfile.mkdtemp(prefix="voiceos-tts-"))
         self._applied = None
+        # Listing voices leaves espeak without a usable current voice (Synth then hangs),
+        # so select one before the throwaway render for bug 10.
+        self._apply(VoiceSettings())
+        self._render("a")
         logger.debug("pyttsx3 ready: %d voices, tmp %s", len(self._voice_ids), self._dir)
 
     def voice_ids(self) -> list[str]:
@@ -123,14 +134,29 @@ class Pyttsx3Synth:
             self._apply(settings)
             if not text.strip():
                 return Utterance(np.zeros(0, dtype=np.int16), 22050)
-            self._count += 1
-            path = self._dir / f"utterance-{self._count}.wav"
-            self._engine.save_to_file(text, str(path))
-            self._engine.runAndWait()  # bug 4: one item per runAndWait
-            try:
-                return self._read(path)
-            finally:
-                path.unlink(missing_ok=True)
+            for attempt in range(1, RENDER_ATTEMPTS + 1):
+                utterance = self._render(text)
+                if utterance is not None and len(utterance.samples):
+                    return utterance
+                logger.debug("espeak-ng gave no audio for %r (attempt %d)", text[:40], attempt)
+            if utterance is None:
+                raise SynthError("espeak-ng produced no audio for this sentence")
+            return utterance
+
+    def _render(self, text: str) -> Utterance | None:
+        """One save_to_file + runAndWait; None when no file was written (bug 10)."""
+        assert self._engine is not None and self._dir is not None
+        self._settle()  # a Synth queued while espeak is still busy can hang for good
+        self._count += 1
+        path = self._dir / f"utterance-{self._count}.wav"
+        self._engine.save_to_file(text, str(path))
+        self._engine.runAndWait()  # bug 4: one item per runAndWait
+        try:
+            return self._read(path)
+        except FileNotFoundError:
+            return None
+        finally:
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Drop the engine and remove the private folder."""
@@ -189,8 +215,6 @@ class Pyttsx3Synth:
                 rate = handle.getframerate()
                 width = handle.getsampwidth()
                 frames = handle.readframes(handle.getnframes())
-        except FileNotFoundError:
-            raise SynthError("espeak-ng produced no audio for this sentence") from None
         except (wave.Error, EOFError) as exc:
             raise SynthError(f"espeak-ng wrote unreadable audio ({exc})") from None
         if width != 2:

@@ -134,14 +134,21 @@ _DONT_EXIT = 0x8000
 """espeakINITIALIZE_DONT_EXIT: report a failure instead of calling exit(1)."""
 
 
-def ensure_engine() -> None:
-    """Initialise espeak-ng through pyttsx3 once per process; VoiceError when it cannot.
+_process_engine: list[Any] = []
+"""The process's one pyttsx3 engine, never dropped: espeak-ng exists once per process, and
+an engine made after an earlier one was dropped renders empty sentences or hangs."""
+
+
+def ensure_engine() -> Any:
+    """The process's pyttsx3 engine on espeak-ng, made once; VoiceError when it cannot be.
 
     pyttsx3 2.99 initialises espeak-ng with options that end the whole process (exit(1))
     when espeak-ng's data files are missing or damaged. So the one initialisation a
     process may do (a second one deadlocks espeak-ng) is done here, asking for the
     failure to be returned, and pyttsx3's driver is told it has been done.
     """
+    if _process_engine:
+        return _process_engine[0]
     espeak = _engine_module()
     import pyttsx3
     from pyttsx3.drivers.espeak import EspeakDriver
@@ -156,9 +163,12 @@ def ensure_engine() -> None:
         EspeakDriver._defaultVoice = name.decode("utf-8") if name else "gmw/en"
         EspeakDriver._moduleInitialized = True
     try:
-        pyttsx3.init()
+        engine = pyttsx3.init()
+        engine.runAndWait()  # pyttsx3 bug 1: the first runAndWait returns early
     except (RuntimeError, OSError) as exc:
         raise VoiceError(f"espeak-ng could not start: {exc}") from None
+    _process_engine.append(engine)
+    return engine
 
 
 def list_voices(lang: str | None = None) -> list[VoiceInfo]:

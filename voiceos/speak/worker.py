@@ -1,0 +1,120 @@
+"""The synthesiser on one dedicated thread, with a deadline on every sentence.
+
+espeak-ng 1.51 can, rarely, block for good inside its command queue (espeak-ng issue
+#996). A daemon thread is used rather than a ThreadPoolExecutor, whose threads are joined
+at exit, so a wedged espeak can neither freeze the conversation nor stop voiceos exiting:
+after a missed deadline the worker is marked broken and speech is given up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from voiceos.speak.synth import Pyttsx3Synth, SynthError, Utterance
+from voiceos.types import VoiceControl, VoiceSettings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FALLBACK_VOICE = "en-us"
+BASE_DEADLINE_S = 5.0
+"""Synthesis normally takes 10-30 ms a sentence; this is for a machine under heavy load."""
+PER_CHAR_DEADLINE_S = 0.01
+
+_Job = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+
+
+class SynthWorker:
+    """Runs a Pyttsx3Synth's calls in order on its own thread."""
+
+    def __init__(self, synth: Pyttsx3Synth, voice: VoiceControl) -> None:
+        self.synth = synth
+        self.voice = voice
+        self.broken: str | None = None
+        """Why synthesis was given up (a missed deadline), else None."""
+        self._jobs: queue.SimpleQueue[_Job | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._warned: set[str] = set()
+
+    def _ensure_thread(self) -> queue.SimpleQueue[_Job | None]:
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._jobs,), name="voiceos-tts", daemon=True
+            )
+            self._thread.start()
+        return self._jobs
+
+    @staticmethod
+    def _run(jobs: queue.SimpleQueue[_Job | None]) -> None:
+        while (job := jobs.get()) is not None:
+            call, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                future.set_exception(exc)
+
+    def submit(self, call: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Queue `call` on the worker thread."""
+        if self.broken is not None:
+            raise SynthError(self.broken)
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._ensure_thread().put((call, future))
+        return future
+
+    def run(self, call: Callable[[], T], timeout_s: float = BASE_DEADLINE_S) -> T:
+        """Run `call` on the worker thread and wait for it (blocking)."""
+        future = self.submit(call)
+        try:
+            return future.result(timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise self._give_up() from None
+
+    async def render(self, sentence: str) -> Utterance:
+        """Synthesise `sentence` with the current settings, off the event loop."""
+        settings = self.voice.current()
+        future = self.submit(lambda: self._render(sentence, settings))
+        deadline = BASE_DEADLINE_S + PER_CHAR_DEADLINE_S * len(sentence)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), deadline)
+        except TimeoutError:
+            raise self._give_up() from None
+
+    def _give_up(self) -> SynthError:
+        self.broken = "espeak-ng stopped responding; speech is off for this session"
+        logger.error("%s", self.broken)
+        return SynthError(self.broken)
+
+    def _render(self, sentence: str, settings: VoiceSettings) -> Utterance:
+        try:
+            self.synth.check_voice(settings.voice)
+        except SynthError as exc:
+            if settings.voice not in self._warned:
+                self._warned.add(settings.voice)
+                logger.warning("%s; speaking with %s instead", exc, FALLBACK_VOICE)
+            settings = VoiceSettings(FALLBACK_VOICE, settings.rate_wpm, settings.volume)
+        return self.synth.synthesize(sentence, settings)
+
+    def close(self) -> None:
+        """Close the synthesiser on its thread and let the thread end."""
+        jobs, self._jobs = self._jobs, None
+        if jobs is None:
+            self.synth.close()
+            return
+        if self.broken is None:
+            closing: concurrent.futures.Future[None] = concurrent.futures.Future()
+            jobs.put((self.synth.close, closing))
+            try:
+                closing.result(BASE_DEADLINE_S)
+            except concurrent.futures.TimeoutError:
+                logger.warning("espeak-ng did not close in time")
+        jobs.put(None)
