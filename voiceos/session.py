@@ -18,9 +18,9 @@ from voiceos.config import Config
 from voiceos.dialogue.memory import Memory, MemoryStoreError
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, build_dialogue
-from voiceos.speak.settings import VoiceState
+from voiceos.speak.settings import VoiceState, settings_from_config
 from voiceos.speak.speaker import open_speaker
-from voiceos.types import Speaker, VoiceControl, VoiceSettings
+from voiceos.types import Speaker, VoiceControl
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,6 @@ class Parts:
 
 def memory_path() -> Path:
     return paths.user_data_dir() / "memory.sqlite3"
-
-
-def voice_settings(config: Config) -> VoiceSettings:
-    voice = config.section("voice")
-    return VoiceSettings(voice=voice["voice"], rate_wpm=voice["rate_wpm"], volume=voice["volume"])
 
 
 def _available_voices() -> list[str]:
@@ -86,7 +81,7 @@ async def open_parts(
     persona = load_persona(config["persona.name"])
     notices: list[str] = []
     memory = open_memory(config, notices)
-    voice = VoiceState(config.user_file, voice_settings(config), _available_voices)
+    voice = VoiceState(config.user_file, settings_from_config(config), _available_voices)
     notice: str | None = None
     if make_speaker is not None:
         speaker = make_speaker(voice)

@@ -120,13 +120,13 @@ def _recording(config: Config, seconds: float) -> Check:
 
 
 def _speech(config: Config) -> Check:
-    from voiceos.session import voice_settings
+    from voiceos.speak.settings import settings_from_config
     from voiceos.speak.synth import Pyttsx3Synth, SynthError
 
     synth = Pyttsx3Synth()
     try:
         synth.start()
-        utterance = synth.synthesize(PROBE_SENTENCE, voice_settings(config))
+        utterance = synth.synthesize(PROBE_SENTENCE, settings_from_config(config))
     except SynthError as exc:
         return Check("speech", False, str(exc), "install espeak-ng: `apt install espeak-ng`")
     finally:
@@ -141,7 +141,7 @@ def _speech(config: Config) -> Check:
 
 def _transcription(config: Config) -> Check:
     """Synthesise a known sentence and check the transcriber hears it."""
-    from voiceos.session import voice_settings
+    from voiceos.speak.settings import settings_from_config
     from voiceos.speak.synth import Pyttsx3Synth
     from voiceos.stt.base import TranscriberError
     from voiceos.stt.factory import build_transcriber
@@ -149,7 +149,7 @@ def _transcription(config: Config) -> Check:
     synth = Pyttsx3Synth()
     try:
         synth.start()
-        utterance = synth.synthesize(PROBE_SENTENCE, voice_settings(config))
+        utterance = synth.synthesize(PROBE_SENTENCE, settings_from_config(config))
     finally:
         synth.close()
     transcriber = build_transcriber(config)
