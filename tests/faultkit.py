@@ -58,12 +58,19 @@ def assert_no_crash(text: str) -> None:
 
 
 def run_voiceos(
-    args: list[str], env: dict[str, str], lines: list[str] | bytes = b"", timeout_s: float = 120
+    args: list[str],
+    env: dict[str, str],
+    lines: list[str] | bytes = b"",
+    timeout_s: float = 120,
+    prefix: list[str] | None = None,
 ) -> Run:
-    """`python -m voiceos ARGS` with `lines` on stdin; asserts it did not crash."""
+    """`python -m voiceos ARGS` with `lines` on stdin; asserts it did not crash.
+
+    `prefix` goes before the command, e.g. `file_permissions_apply()`.
+    """
     data = lines if isinstance(lines, bytes) else "".join(f"{ln}\n" for ln in lines).encode()
     result = subprocess.run(
-        [sys.executable, "-m", "voiceos", *args],
+        [*(prefix or []), sys.executable, "-m", "voiceos", *args],
         input=data,
         env=env,
         cwd=REPO,
@@ -74,6 +81,19 @@ def run_voiceos(
     assert_no_crash(run.err)
     assert run.code >= 0, f"killed by signal {-run.code}: {run.err[-2000:]}"
     return run
+
+
+def file_permissions_apply() -> list[str]:
+    """A command prefix under which file modes bind even root, as they bind a user.
+
+    Root reads and writes anything; without the two capabilities that let it, a mode-000
+    file or a mode-500 folder stops it as it would stop anyone.
+    """
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        raise RuntimeError("running as root without setpriv: file modes cannot be tested")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
