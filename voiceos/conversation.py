@@ -105,10 +105,17 @@ class Conversation:
             self._speaker.stop()
 
     async def say(self, text: str) -> Spoken:
-        """Speak a line that is not a reply to anything (a greeting, a notice)."""
+        """Speak a line that is not a reply to anything (a greeting, a notice).
+
+        Busy while it speaks, so Ctrl-C stops it as it stops a reply.
+        """
         self._display.reply_delta(text)
         self._display.reply_done(False)
-        return await self._speaker.say(text)
+        self._busy = True
+        try:
+            return await self._speaker.say(text)
+        finally:
+            self._busy = False
 
     async def turn(self, turn: UserTurn, transcript_s: float = 0.0) -> TurnResult:
         """Answer one user turn and record what was heard.
