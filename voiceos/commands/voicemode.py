@@ -91,7 +91,9 @@ async def _voice_chat(ctx: Context) -> int:
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]
                 ) as mic:
                     await listener.run(mic.chunks())
-            except AudioDeviceError as exc:
+            except (AudioDeviceError, TranscriberError) as exc:
+                # The microphone went away, or speech recognition stopped working mid-session
+                # (e.g. an online engine refused the key): typing still works.
                 display.notice(f"{exc} — continuing in text mode. Type to talk; Ctrl-D to leave.")
                 await text_loop(conversation, parts, display, interactive, greet=False)
         except asyncio.CancelledError:
