@@ -22,9 +22,12 @@ from faultkit import (
     assert_no_crash,
     pulse_available,
     run_voiceos,
+    served,
     wait_for_sound,
 )
-from voiceproc import VoiceosProcess
+from lab import PrivateLab
+from llm_server import Request, Response, error_json
+from voiceproc import VoiceosProcess, synthesize_clip
 
 NOWHERE = "unix:/nonexistent/pulse/native"
 TIME_ANSWER = r"^Samantha: .*\d:\d\d"
@@ -184,3 +187,31 @@ def test_espeak_library_missing_means_printed_replies_and_one_line(
         assert "espeak-ng is not installed" in err
         if args == ["--text"]:
             assert result.stdout.decode().count("Samantha: ") == 3
+
+
+@pytest.mark.audio
+def test_speech_recognition_failing_mid_session_continues_in_text(
+    private_lab: PrivateLab, isolated_env: dict[str, str]
+) -> None:
+    """An online speech engine that refuses the key: known only once someone speaks."""
+
+    def refuse(request: Request) -> Response:
+        return Response(401, [error_json("Incorrect API key provided", code="invalid_api_key")])
+
+    with served(refuse) as server:
+        env = {
+            **isolated_env,
+            **private_lab.env,
+            "OPENAI_API_KEY": "sk-test-wrong-key-000000000000",
+            "VOICEOS_STT_ENGINE": "openai",
+            "VOICEOS_STT_OPENAI_BASE_URL": server.base_url,
+        }
+        with VoiceosProcess(["--mute"], env) as vo:
+            vo.wait_for(r"\[listening\]", stream="err", timeout_s=90)
+            private_lab.feed_mic(synthesize_clip("What time is it?"))
+            vo.wait_for(r"API key was refused.*continuing in text mode", stream="err")
+            before = len(vo.out)
+            vo.send("what time is it")
+            vo.wait_for(TIME_ANSWER, after=before)
+            assert vo.close() == 0
+    assert_no_crash("\n".join(vo.err))
