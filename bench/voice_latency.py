@@ -133,7 +133,7 @@ def chart(stages: dict[str, list[float]], total_p50: float, path: Path) -> None:
         ("TTS + device", p50.get("first audio", 0.0) - p50.get("first sentence", 0.0)),
         ("capture/playback outside voiceos", total_p50 - p50.get("first audio", 0.0)),
     ]
-    fig, ax = plt.subplots(figsize=(9, 2.4))
+    fig, ax = plt.subplots(figsize=(9, 3.4))
     left = 0.0
     colours = ["#4c72b0", "#55a868", "#8172b2", "#c44e52", "#999999"]
     for (label, ms), colour in zip(parts, colours, strict=True):
@@ -143,8 +143,8 @@ def chart(stages: dict[str, list[float]], total_p50: float, path: Path) -> None:
     ax.set_yticks([])
     ax.set_xlabel("milliseconds from the end of the user's speech (p50)")
     ax.set_title(f"voice-to-voice latency, local skill answer: p50 {total_p50:.0f} ms")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=2, fontsize=8)
-    fig.tight_layout()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, fontsize=8)
+    fig.subplots_adjust(left=0.03, right=0.97, top=0.88, bottom=0.5)
     fig.savefig(path, dpi=110)
 
 

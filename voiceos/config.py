@@ -102,6 +102,7 @@ RULES: dict[str, Rule] = {
     "listen.min_speech_ms": Rule(int, 32, 2000),
     "listen.max_utterance_s": Rule(float, 1, 120),
     "listen.pre_roll_ms": Rule(int, 0, 2000),
+    "listen.pause_fraction": Rule(float, 0.0, 1.0),
     "stt.engine": _text("whisper", "sphinx", "openai", "google"),
     "stt.whisper.model_path": _text(),
     "stt.whisper.beam_size": Rule(int, 1, 10),

@@ -46,6 +46,7 @@ def build_endpointer(config: Config) -> Endpointer:
         min_speech_ms=listen["min_speech_ms"],
         max_utterance_s=listen["max_utterance_s"],
         pre_roll_ms=listen["pre_roll_ms"],
+        pause_fraction=listen["pause_fraction"],
     )
 
 
