@@ -90,3 +90,20 @@ def private_lab(
     for name, value in private_lab_session.env.items():
         monkeypatch.setenv(name, value)
     return private_lab_session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_key_in_any_written_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole run: no file any test wrote holds one of the sentinel API keys the
+    tests hand to voiceos (servers' logs and voiceos's memory, config and WAVs included)."""
+    yield
+    from faultkit import SECRET_KEY
+    from llm_server import SENTINEL_KEY
+
+    needles = [key.encode() for key in (SENTINEL_KEY, SECRET_KEY)]
+    leaks = [
+        path
+        for path in tmp_path_factory.getbasetemp().rglob("*")
+        if path.is_file() and not path.is_symlink() and any(n in path.read_bytes() for n in needles)
+    ]
+    assert not leaks, f"a sentinel API key was written to {leaks}"

@@ -30,6 +30,8 @@ import numpy as np
 from llm_server import Handler, StubServer
 
 REPO = Path(__file__).resolve().parent.parent
+SECRET_KEY = "sk-proj-SENTINEL-h5-9d27c4e1b08f5a63"
+"""A sentinel OPENAI_API_KEY: conftest checks that no file written by the tests holds it."""
 CRASH_MARKS = ("Traceback (most recent call last)", "Fatal Python error", "Segmentation fault")
 
 
