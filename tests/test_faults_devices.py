@@ -115,6 +115,7 @@ def test_speaker_vanishing_mid_reply_prints_it_says_so_once_and_goes_on(
         assert vo.close() == 0
     notices = [ln for ln in vo.err if ln.startswith("voiceos: ")]
     assert sum("replies are printed only from now on" in n for n in notices) == 1, vo.err
+    assert sum("went away" in ln for ln in vo.err) == 1, vo.err  # said once, not logged too
     assert_no_crash("\n".join(vo.err))
 
 

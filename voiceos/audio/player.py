@@ -258,7 +258,7 @@ class Player:
         """A stream ended: fine when we closed or replaced it, a device failure otherwise."""
         if generation != self._generation:
             return
-        logger.warning("the output stream stopped unexpectedly")
+        logger.info("the output stream stopped unexpectedly")
         with self._lock:
             self._lost = "the speaker went away during playback"
             job, self._job = self._job, None

@@ -81,7 +81,7 @@ class DeviceSpeaker:
             result = await self._player.play(utterance.samples, utterance.sample_rate_hz)
         except AudioDeviceError as exc:
             self.problem = str(exc)
-            logger.warning("speech output stopped: %s; replies are printed only", exc)
+            logger.info("speech output stopped: %s", exc)  # the caller tells the user
             return Spoken(text)
         if result.interrupted:
             heard = heard_text(text, result.played_samples, result.total_samples)
