@@ -28,6 +28,7 @@ from types import TracebackType
 
 import numpy as np
 from llm_server import Handler, StubServer
+from voiceproc import VoiceosProcess
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET_KEY = "sk-proj-SENTINEL-h5-9d27c4e1b08f5a63"
@@ -83,6 +84,26 @@ def run_voiceos(
     assert_no_crash(run.err)
     assert run.code >= 0, f"killed by signal {-run.code}: {run.err[-2000:]}"
     return run
+
+
+def wait_exit(vo: VoiceosProcess, timeout_s: float = 30) -> int:
+    """Wait for voiceos to leave on its own (its input still open) and return its code.
+
+    If it hangs, SIGABRT makes Python's fault handler (PYTHONFAULTHANDLER=1 in its
+    environment) print every thread's stack, and the failure shows it.
+    """
+    assert vo._proc is not None
+    try:
+        return vo._proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        vo._proc.send_signal(signal.SIGABRT)
+        vo._proc.wait(timeout=30)
+        seen = -1
+        while seen != len(vo.err):  # let the reader thread drain what the dump printed
+            seen = len(vo.err)
+            threading.Event().wait(0.3)
+        stacks = "\n".join(vo.err[-80:])
+        raise AssertionError(f"voiceos did not exit within {timeout_s} s:\n{stacks}") from None
 
 
 def file_permissions_apply() -> list[str]:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from faultkit import SilentServer, assert_no_crash
+from faultkit import SilentServer, assert_no_crash, wait_exit
 from lab import PrivateLab, SpeakerRecorder
 from voiceproc import VoiceosProcess, synthesize_clip
 
@@ -22,10 +22,15 @@ STOPPED_WITHIN_S = 10.0
 """A stopped turn must end long before the server's 60 s first-word timeout."""
 
 
+@pytest.fixture(autouse=True)
+def stacks_on_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """voiceos prints every thread's stack on SIGABRT, which wait_exit sends if it hangs."""
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
+
+
 def exit_code(vo: VoiceosProcess, timeout_s: float = 20) -> int:
     """Wait for voiceos to leave on its own (its input still open)."""
-    assert vo._proc is not None
-    return vo._proc.wait(timeout=timeout_s)
+    return wait_exit(vo, timeout_s)
 
 
 def quiet_tail(samples: np.ndarray, seconds: float = 0.5, level: int = 300) -> bool:
@@ -178,7 +183,8 @@ def test_ctrl_c_while_transcribing_leaves_cleanly(
         index, _ = vo.wait_for(r"\[transcribing\]", stream="err", after=listening, timeout_s=60)
         vo.interrupt()
         try:
-            code = exit_code(vo, timeout_s=10)
+            assert vo._proc is not None
+            code = vo._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _listening_after(vo, index)
             vo.interrupt()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from faultkit import assert_no_crash
+from faultkit import assert_no_crash, wait_exit
 from lab import PrivateLab
 from voiceproc import VoiceosProcess
 
@@ -147,7 +147,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarray]:
 def test_a_hundred_spoken_turns_each_answered_once(
     private_lab: PrivateLab, isolated_env: dict[str, str], clips: list[np.ndarray]
 ) -> None:
-    env = {**isolated_env, **private_lab.env}
+    env = {**isolated_env, **private_lab.env, "PYTHONFAULTHANDLER": "1"}
     started = time.monotonic()
     with VoiceosProcess(["--mute"], env) as vo:
         vo.wait_for(r"\[listening\]", stream="err", timeout_s=120)
@@ -157,7 +157,7 @@ def test_a_hundred_spoken_turns_each_answered_once(
             vo.wait_for("^Samantha: ", after=1 + turn, timeout_s=30)
             vo.wait_for(r"\[listening\]", stream="err", after=err_mark, timeout_s=30)
         vo.interrupt()
-        assert vo._proc is not None and vo._proc.wait(timeout=30) == 0
+        assert wait_exit(vo) == 0
     elapsed = time.monotonic() - started
     heard, replies = vo.heard(), vo.replies()
     print(f"\n{SPOKEN_TURNS} spoken turns in {elapsed:.0f} s; heard: {sorted(set(heard))}")
