@@ -198,7 +198,10 @@ class MicSource:
                 raise AudioDeviceError(f"microphone disconnected: {self._failure}")
             wakeup.clear()
             try:
-                await asyncio.wait_for(wakeup.wait(), timeout=self.stall_timeout_s)
+                # Not asyncio.wait_for: on 3.11 it loses a cancellation (Ctrl-C) that lands
+                # as the wakeup arrives, and a chunk arrives every 32 ms.
+                async with asyncio.timeout(self.stall_timeout_s):
+                    await wakeup.wait()
             except TimeoutError:
                 self._failure = self._diagnose()
 

@@ -182,7 +182,8 @@ class Player:
             self._job = job
         limit_s = len(pcm) / sample_rate_hz + STALL_MARGIN_S
         try:
-            result = await asyncio.wait_for(asyncio.shield(job.done), limit_s)
+            async with asyncio.timeout(limit_s):  # wait_for could lose a cancellation
+                result = await asyncio.shield(job.done)
             if not result.interrupted:
                 # The device still holds a buffer's worth: return when it has been heard.
                 await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))

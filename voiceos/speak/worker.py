@@ -85,7 +85,8 @@ class SynthWorker:
         future = self.submit(lambda: self._render(sentence, settings))
         deadline = BASE_DEADLINE_S + PER_CHAR_DEADLINE_S * len(sentence)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), deadline)
+            async with asyncio.timeout(deadline):  # wait_for could lose a cancellation
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             raise self._give_up() from None
 
