@@ -7,6 +7,7 @@ A language server that accepts the request and never answers holds the thinking 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 
@@ -191,3 +192,30 @@ def test_ctrl_c_while_transcribing_leaves_cleanly(
             code = exit_code(vo)
         assert code == 0
     assert_no_crash("\n".join(vo.err))
+
+
+async def test_a_cancellation_landing_with_a_microphone_chunk_is_not_lost() -> None:
+    """Ctrl-C while listening cancels the task reading the microphone. It lands in the same
+    loop iteration as a chunk now and then (one comes every 32 ms); asyncio.wait_for on
+    Python 3.11 then drops the cancellation, and voiceos kept listening."""
+    from collections import deque
+
+    from voiceos.audio.mic import MicSource
+
+    for _ in range(20):
+        mic = MicSource()
+        mic._loop = asyncio.get_running_loop()
+        mic._queue = deque(maxlen=10)
+        mic._wakeup = asyncio.Event()
+        mic.rate_hz = RATE
+        reader = asyncio.create_task(_drain(mic))
+        await asyncio.sleep(0)  # the reader now waits for audio
+        mic._deliver(np.zeros(512, np.int16), 0.0, False)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(reader, timeout=2)
+
+
+async def _drain(mic: object) -> None:
+    async for _ in mic.chunks():  # type: ignore[attr-defined]
+        pass
