@@ -96,7 +96,7 @@ def test_spoken_questions_are_answered_aloud(
         reply = ask(private_lab, vo, "What is my name?")
         assert "David" in reply
         spoken = transcribe(whisper, rec.snapshot()[start:])
-        assert spoken.count("david") >= 2, spoken  # in both replies
+        assert "david" in spoken, spoken  # said aloud, not only printed
         assert vo.close() == 0
 
 
