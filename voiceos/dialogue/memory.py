@@ -294,6 +294,19 @@ class Memory:
             else:
                 conn.execute("DELETE FROM profile WHERE key = 'user_name'")
 
+    def names(self, limit: int = 20) -> list[str]:
+        """Names the user told: their own first, then capitalised words in facts, newest
+        first. What the speech recogniser is given as hints."""
+        found: list[str] = []
+        name = self.user_name()
+        if name:
+            found.append(name)
+        for fact in reversed(self.facts()):
+            for word in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+[a-z]\b", fact.text):
+                if word.lower() not in STOPWORDS and word not in found:
+                    found.append(word)
+        return found[:limit]
+
     # --- facts ---------------------------------------------------------------------------
 
     def remember(self, text: str, topic: str | None = None) -> Fact:

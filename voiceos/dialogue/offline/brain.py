@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from voiceos.dialogue.memory import Fact, Memory, MemoryStoreError
-from voiceos.dialogue.offline import honest, lines, patterns
+from voiceos.dialogue.offline import honest, lines, oneword, patterns
 from voiceos.dialogue.offline.arithmetic import MathError, solve
 from voiceos.dialogue.offline.topics import Topic, find_topic, topic_named
 from voiceos.dialogue.persona import Persona
@@ -118,6 +118,7 @@ class OfflineBrain:
             self._crisis,
             self._sum,
             self._short,
+            self._one_word,
             self._hello,
             self._thanks,
             self._honest,
@@ -157,6 +158,10 @@ class OfflineBrain:
                     reply = f"{reply} {self._say.pick(self._topic.questions)}"
                 return reply
         return None
+
+    def _one_word(self, said: str, raw: str) -> str | None:
+        options = oneword.answer(said)
+        return self._say.pick(options) if options else None
 
     def _hello(self, said: str, raw: str) -> str | None:
         if not lines.HELLO.fullmatch(said):
