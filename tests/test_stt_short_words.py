@@ -62,7 +62,8 @@ def test_a_polite_phrase_needs_the_vad_or_whisper_to_vouch_for_it() -> None:
 
 def test_hotwords_are_bounded_and_distinct() -> None:
     assert (
-        hotword_text(["Theodore", "theodore", " Ana ", "", "Samantha"]) == "Theodore Ana Samantha"
+        hotword_text(["Theodore", "theodore", " Ana ", "", "Samantha"])
+        == "Theodore, Ana, Samantha."
     )
     many = [f"Name{i}" for i in range(100)]
     assert len(hotword_text(many).split()) == 20
@@ -80,11 +81,18 @@ class Scripted(WhisperTranscriber):
         self.script = script
         self.decodes: list[tuple[Window, int]] = []
 
-    def _decode(self, audio: np.ndarray, window: Window, beam: int, encoded: dict) -> Decoded:  # type: ignore[type-arg]
+    def _decode(
+        self,
+        audio: np.ndarray,
+        window: Window,
+        beam: int,
+        encoded: dict[Window, Any],
+        hints: bool = False,
+    ) -> Decoded:
         self.decodes.append((window, beam))
         if (window, beam) in self.script:
             return self.script[(window, beam)]
-        return super()._decode(audio, window, beam, encoded)
+        return super()._decode(audio, window, beam, encoded, hints)
 
     def words(self, pcm: np.ndarray) -> str:
         self.decodes = []
@@ -297,7 +305,7 @@ def test_a_known_name_is_heard_right(whisper: WhisperTranscriber) -> None:
     clips = [synthesize_clip("My name is Theodore.", v, r) for v, r in RENDERINGS]
     try:
         whisper.set_vocabulary(["Theodore", "Samantha"])
-        assert whisper.hotwords == "Theodore Samantha"
+        assert whisper.hotwords == "Theodore, Samantha."
         heard = [whisper.transcribe(c, RATE).text for c in clips]
     finally:
         whisper.set_vocabulary([])
@@ -316,7 +324,9 @@ def test_a_misheard_name_is_corrected_by_voice_and_kept(
     # Whatever Whisper makes of each name on this CPU, the correction must replace the
     # first name, be used in the next replies, and still be the name after a restart.
     env = dict(isolated_env, PULSE_SERVER="unix:/nonexistent/socket")
-    told = [synthesize_clip("My name is Ian."), synthesize_clip("No, my name is Theodore.")]
+    # "Theodore" comes back as "the Adora" from espeak here; a name tiny.en hears in
+    # espeak's voice keeps the test about the correction, not about one rendering.
+    told = [synthesize_clip("My name is Ian."), synthesize_clip("No, my name is David.")]
     asked = synthesize_clip("What is my name?")
     vo = run_file_mode(with_gaps([*told, asked]), tmp_path, env)
     assert len(vo.heard()) == 3, vo.out

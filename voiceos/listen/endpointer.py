@@ -113,6 +113,7 @@ class Endpointer:
         pre_roll_ms: audio kept from before the first speech window.
         pause_fraction: share of `end_silence_ms` after which SpeechPaused is sent;
             0 turns it off.
+        hysteresis: how far below `threshold` speech, once started, may dip and go on.
     """
 
     def __init__(
@@ -125,12 +126,14 @@ class Endpointer:
         max_utterance_s: float = 20.0,
         pre_roll_ms: int = 300,
         pause_fraction: float = 0.6,
+        hysteresis: float = HYSTERESIS,
     ) -> None:
         if sample_rate_hz != 16000:
             raise ValueError("the Endpointer works on 16 kHz audio; resample first")
         self.vad = vad
         self.sample_rate_hz = sample_rate_hz
         self.threshold = threshold
+        self.hysteresis = hysteresis
         self.window_s = WINDOW_SAMPLES / sample_rate_hz
         self.end_windows = max(1, math.ceil(end_silence_ms / 1000 / self.window_s))
         self.min_windows = max(1, math.ceil(min_speech_ms / 1000 / self.window_s))
@@ -203,7 +206,7 @@ class Endpointer:
         index = self._window
         self._window += 1
         p = self.vad.probability(window_pcm.astype(np.float32) / np.float32(32768.0))
-        floor = self.threshold if self._state is State.QUIET else self.threshold - HYSTERESIS
+        floor = self.threshold if self._state is State.QUIET else self.threshold - self.hysteresis
         speech = p >= floor
         if self._state is State.QUIET:
             if not speech:

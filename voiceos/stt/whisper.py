@@ -34,6 +34,7 @@ import numpy as np
 from voiceos.audio.pcm import resample, to_float32
 from voiceos.stt.base import TranscriberError
 from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Window, choose, doubtful
+from voiceos.stt.names import snap, take_hinted, worth_hinting
 from voiceos.types import PCM16, Transcript
 
 logger = logging.getLogger(__name__)
@@ -91,17 +92,20 @@ def _direct(model: Any) -> _Direct | None:
 
 
 def hotword_text(words: Sequence[str]) -> str:
-    """The hint prompt: distinct words, in order, within MAX_HOTWORDS and MAX_HOTWORD_CHARS."""
+    """The hint prompt: distinct words within MAX_HOTWORDS and MAX_HOTWORD_CHARS, written
+    as a punctuated list ("Theodore, Ana, Samantha."). Whisper reads the prompt as the text
+    before the utterance: a bare list of words made it drop punctuation and trailing
+    phrases of long sentences; a punctuated one did not."""
     kept: list[str] = []
     for word in words:
-        word = " ".join(word.split())
+        word = " ".join(word.split()).strip(" ,.")
         if word and word.lower() not in {k.lower() for k in kept}:
-            if len(" ".join([*kept, word])) > MAX_HOTWORD_CHARS:
+            if len(", ".join([*kept, word])) + 1 > MAX_HOTWORD_CHARS:
                 break
             kept.append(word)
         if len(kept) == MAX_HOTWORDS:
             break
-    return " ".join(kept)
+    return f"{', '.join(kept)}." if kept else ""
 
 
 def _compression(text: str) -> float:
@@ -152,6 +156,7 @@ class WhisperTranscriber:
         self._model: Any = None
         self._direct: _Direct | None = None
         self._vad: Any = None
+        self._names: tuple[str, ...] = ()
         self._hotwords = ""
         self._prompts: dict[str, list[int]] = {}
 
@@ -169,7 +174,10 @@ class WhisperTranscriber:
 
         Safe to call from another thread: the next utterance uses the new words.
         """
-        self._hotwords = hotword_text(words)
+        hotwords = hotword_text(words)
+        self._names, self._hotwords = tuple(hotwords.rstrip(".").split(", ")), hotwords
+        if not hotwords:
+            self._names = ()
 
     def start(self) -> None:
         """Load and warm the model; raises TranscriberError with the fix if it cannot."""
@@ -223,9 +231,9 @@ class WhisperTranscriber:
 
     # --- one decode ----------------------------------------------------------------------
 
-    def _prompt(self) -> list[int]:
+    def _prompt(self, hints: bool) -> list[int]:
         assert self._direct is not None
-        hotwords = self._hotwords
+        hotwords = self._hotwords if hints else ""
         prompt = self._prompts.get(hotwords)
         if prompt is None:
             prompt = list(
@@ -233,24 +241,35 @@ class WhisperTranscriber:
                     self._direct.tokenizer, [], without_timestamps=True, hotwords=hotwords or None
                 )
             )
-            self._prompts = {hotwords: prompt}  # one entry: the words change rarely
+            if len(self._prompts) > 2:  # the plain prompt and the latest hints
+                self._prompts = {k: v for k, v in self._prompts.items() if not k}
+            self._prompts[hotwords] = prompt
         return prompt
 
     def _decode(
-        self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any]
+        self,
+        audio: np.ndarray,
+        window: Window,
+        beam: int,
+        encoded: dict[Window, Any],
+        hints: bool = False,
     ) -> Decoded:
-        """One decode of `audio` on `window`; `encoded` caches the encoder's output."""
+        """One decode of `audio` on `window`; `encoded` caches the encoder's output.
+
+        Args:
+            hints: give the decoder the known names as a prompt.
+        """
         try:
             if self._direct is None or audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
                 return self._decode_segments(audio, beam)
-            return self._decode_window(audio, window, beam, encoded)
+            return self._decode_window(audio, window, beam, encoded, hints)
         except TranscriberError:
             raise
         except Exception as exc:  # a decoder failure must not kill the conversation
             raise TranscriberError(f"Whisper failed on this audio: {exc}") from None
 
     def _decode_window(
-        self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any]
+        self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any], hints: bool
     ) -> Decoded:
         """Decode on one encoder window: 15 s (SHORT) or Whisper's own 30 s (FULL)."""
         import ctranslate2
@@ -265,7 +284,7 @@ class WhisperTranscriber:
             encoded[window] = self._model.model.encode(
                 ctranslate2.StorageView.from_array(padded), to_cpu=False
             )
-        prompt = self._prompt()
+        prompt = self._prompt(hints)
         budget = 16 + int(10 * audio.size / SAMPLE_RATE_HZ)  # tokens; speech is 3-7 a second
         result = self._model.model.generate(
             encoded[window],
@@ -296,7 +315,6 @@ class WhisperTranscriber:
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
-            hotwords=self._hotwords or None,
         )
         decoded = list(segments)
         text = "".join(segment.text for segment in decoded)
@@ -314,19 +332,33 @@ class WhisperTranscriber:
     # --- one utterance -------------------------------------------------------------------
 
     def _words(self, audio: np.ndarray) -> str:
-        """The words in one utterance, after a second opinion when the first is doubtful."""
+        """The words in one utterance, with known names heard right where they belong."""
         encoded: dict[Window, Any] = {}
+        words, window = self._heard(audio, encoded)
+        names = self._names
+        if not names or not words or audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+            return words
+        if worth_hinting(words, names):
+            hinted = self._decode(audio, window, WIDE_BEAM, encoded, hints=True).words()
+            logger.debug("hinted decode: %r -> %r", words, hinted)
+            if take_hinted(words, hinted, names):
+                words = hinted
+        return snap(words, names)
+
+    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
+        """The words, after a second opinion when the first decode is doubtful; and the
+        window they were first decoded on."""
         short = self._direct is not None and self.short_window
         first = self._decode(audio, Window.SHORT if short else Window.FULL, self.beam_size, encoded)
         if first.runaway and first.window is Window.SHORT:
             first = self._decode(audio, Window.FULL, self.beam_size, encoded)
         if not doubtful(first) or self._vad is None or self._direct is None:
-            return first.words()
+            return first.words(), first.window
         if audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
-            return first.words()
+            return first.words(), first.window
         speech_s = self._vad(audio)
         if speech_s < SPEECH_MIN_S:
-            return first.words()
+            return first.words(), first.window
         started = time.perf_counter()
         candidates = [first]
         for window, beam in self._opinions(first):
@@ -342,7 +374,7 @@ class WhisperTranscriber:
             [(c.window.value, c.beam, c.text) for c in candidates],
             words,
         )
-        return words
+        return words, first.window
 
     def _opinions(self, first: Decoded) -> list[tuple[Window, int]]:
         """The decodes to try after a doubtful first one, cheapest first: a wide beam on

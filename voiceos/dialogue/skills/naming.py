@@ -64,13 +64,20 @@ def correct_name(said: Said, ctx: SkillContext) -> SkillReply | None:
     if ctx.last_skill == "name" and _LETTER_RUN.match(said.text):
         return _store(title_name([re.sub(r"[^a-z]", "", said.text)]), ctx, spelled=True)
     found = _CORRECTION.match(said.text)
-    if not found or not _CORRECTING.search(said.text):
+    if not found or not (_CORRECTING.search(said.text) or _CORRECTING.search(said.raw.lower())):
         return None
     if ctx.last_skill != "name" and not _ABOUT_NAME.search(said.text):
         return None
     words = found["name"].split()
     if any(w in NOT_NAMES or w in _NOT_A_NAME or not w.replace("'", "").isalpha() for w in words):
-        return None
+        if not _ABOUT_NAME.search(said.text):
+            return None
+        # Clearly a correction, but what came back is no name ("the Adora"): ask for it
+        # letter by letter rather than store another mishearing.
+        return SkillReply(
+            "I'm sorry, I'm not catching it. Could you spell your name for me, letter by letter?",
+            "name",
+        )
     typed = re.search(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b", said.raw, re.I)
     name = typed.group(0) if typed and typed.group(0)[:1].isupper() else title_name(words)
     return _store(name, ctx, spelled=False)
