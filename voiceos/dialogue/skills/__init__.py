@@ -34,6 +34,10 @@ ORDER: tuple[Skill, ...] = (
 )
 
 
+_ABOUT_MEMORY = ("remember", "recall", "forget", "name")
+"""Skills whose turn is about memory itself, so nothing more is taken from it."""
+
+
 def _local_now() -> datetime:
     return datetime.now().astimezone()
 
@@ -72,6 +76,7 @@ class Skills:
         if not said.text:
             return None
         ctx = self._ctx
+        reply: SkillReply | None = None
         try:
             if ctx.confirming_wipe:
                 ctx.confirming_wipe = False
@@ -82,10 +87,12 @@ class Skills:
                 reply = skill(said, ctx)
                 if reply is not None:
                     logger.debug("skill %s answered %r", reply.skill, said.text)
-                    return reply
+                    break
+            if reply is None or reply.skill not in _ABOUT_MEMORY:
+                remembering.listen(said, ctx)
+            return reply
         except MemoryStoreError as exc:
             logger.warning("memory failed during a skill: %s", exc)
             return SkillReply(
                 "Something's wrong with my memory just now, so I couldn't do that.", "memory"
             )
-        return None

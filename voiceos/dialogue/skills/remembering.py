@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import re
 
+from voiceos.dialogue import asking, vocab
+from voiceos.dialogue.capture import Heard, hear
+from voiceos.dialogue.memory import Fact, Memory
 from voiceos.dialogue.skills.base import Said, SkillContext, SkillReply
 from voiceos.dialogue.skills.text import reflect, wordset
 
@@ -159,10 +162,69 @@ def _remember(fact: str, ctx: SkillContext) -> SkillReply:
         return SkillReply(
             "My memory is switched off right now, so I can't keep that past today.", "remember"
         )
-    ctx.last_fact = ctx.memory.remember(fact)
+    heard = hear(fact)
+    kept = [keep(ctx.memory, h, "told") for h in heard]
+    ctx.last_fact = kept[-1] if kept else ctx.memory.remember(fact)
     line = ctx.say.pick(("Got it. {F}.", "I'll remember that {f}.", "Okay, I'll keep that. {F}."))
     said = reflect(fact)
     return SkillReply(line.format(f=said, F=said[:1].upper() + said[1:]), "remember")
+
+
+def keep(memory: Memory, heard: Heard, source: str) -> Fact:
+    """Store one captured fact (a newer one with its key replaces the old)."""
+    return memory.keep(heard.subject, heard.key, heard.text, heard.value, heard.name, source)
+
+
+def listen(said: Said, ctx: SkillContext) -> list[Fact]:
+    """Keep the facts the user stated in passing; returns what was kept."""
+    if ctx.memory is None:
+        return []
+    kept = [keep(ctx.memory, h, "heard") for h in hear(said.raw)]
+    if kept:
+        ctx.last_fact = kept[-1]
+        logger.debug("heard %d fact(s) in passing", len(kept))
+    return kept
+
+
+_NOTHING = {
+    "name": "You haven't told me your {w}'s name yet. What's it?",
+    "home": "You haven't told me where you live yet. Where's home for you?",
+    "origin": "I don't know where you're from yet. Where did you grow up?",
+    "work": "You haven't told me what you do yet. What keeps you busy?",
+    "study": "You haven't told me what you study. What is it?",
+    "date": "I don't know that date yet. When is it?",
+    "likes": "You haven't told me much about what you love yet. What do you enjoy?",
+    "dislikes": "You haven't told me what you can't stand yet. I'm curious, though.",
+    "favourite": "You haven't told me your favourite {d} yet. What is it?",
+    "plans": "You haven't told me about any plans yet. Is something coming up?",
+    "feelings": "You haven't told me how you've been feeling. How are you, really?",
+    "has": "You haven't mentioned a {w}. Do you have one?",
+}
+_TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
+
+
+def _answer(question: asking.Ask, ctx: SkillContext) -> SkillReply:
+    if ctx.memory is None:
+        return SkillReply(
+            "My memory is switched off, so I only know what we've said today.", "recall"
+        )
+    found = asking.answer(question, ctx.memory.facts())
+    if not found:
+        who = question.who or "pet"
+        if question.slot == "name" and who.split()[-1] not in vocab.PETS:
+            line = "I don't think you've told me about your {w} yet. What's their name?"
+        elif question.slot == "date" and question.who:
+            line = "You haven't told me when your {w}'s birthday is. When is it?"
+            if question.who == "anniversary":
+                line = "You haven't told me when your anniversary is. When is it?"
+        elif question.slot in ("home", "work") and question.who:
+            line = "You haven't told me that about your {w} yet. Tell me?"
+        else:
+            line = _NOTHING[question.slot]
+        return SkillReply(line.format(w=who, d=question.detail or "thing"), "recall")
+    said = _joined([f.text for f in found])
+    line = ctx.say.pick(_TOLD)
+    return SkillReply(line.format(f=said, F=said[:1].upper() + said[1:]), "recall")
 
 
 def _recall(query: str | None, ctx: SkillContext, personal: bool) -> SkillReply | None:
@@ -240,6 +302,9 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
         return _forget(forget.group("q"), ctx)
     if _RECALL_ALL.search(text):
         return _recall(None, ctx, personal=True)
+    question = asking.ask(text)
+    if question is not None:
+        return _answer(question, ctx)
     recall = _RECALL.search(text)
     if recall:
         query = next(g for g in recall.groups() if g)

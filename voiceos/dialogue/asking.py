@@ -1,0 +1,198 @@
+"""Questions about the user, in other words: "what's my cat called?", "where's home?".
+
+`ask()` reads a normalised question and says what it is after: a subject ("cat",
+"sister", or the user themself) and a slot ("name", "home", "work"...). `answer()` picks
+the facts that answer it, newest first. Lexical, with synonyms from vocab.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from voiceos.dialogue.vocab import PETS, canonical
+
+logger = logging.getLogger(__name__)
+
+
+class FactLike(Protocol):
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a question wants to know."""
+
+    slot: str
+    """ "name", "home", "origin", "work", "study", "date", "likes", "dislikes", "plans",
+    "feelings", "has", "favourite"."""
+    who: str = ""
+    """Whose: "" for the user, else a subject such as "cat" or "best friend"."""
+    detail: str = ""
+    """A narrowing word: "colour" for "what's my favourite colour"."""
+
+
+_WHO = r"(?P<who>[a-z][a-z' ]{1,30}?)"
+_MY = r"(?:my|our)"
+_POSS = r"(?:'s| s)?"
+
+RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(regex), slot)
+    for regex, slot in (
+        # names
+        (rf"\bwhat(?:'s| is| was|s)? (?:the name of )?{_MY} {_WHO}{_POSS} (?:name|called)\b",
+         "name"),
+        (rf"\bwhat(?:'s| is| was|s)? the name of {_MY} {_WHO}$", "name"),
+        (rf"\bwhat (?:do|did) (?:i|we) (?:call|name) {_MY} {_WHO}$", "name"),
+        (rf"\bwhat(?:'s| is|s)? {_MY} {_WHO} called\b", "name"),
+        (rf"\bwho(?:'s| is| was|s) {_MY} {_WHO}$", "name"),
+        (rf"\bwhat(?:'s| is|s) {_MY} {_WHO}{_POSS} name\b", "name"),
+        # other people's home, work, birthday
+        (rf"\bwhere (?:does|did) {_MY} {_WHO} (?:live|stay|move to|reside)\b", "home"),
+        (rf"\bwhere(?:'s| is) {_MY} {_WHO} (?:living|based)\b", "home"),
+        (rf"\bwhat (?:does|did) {_MY} {_WHO} do\b", "work"),
+        (rf"\bwhat(?:'s| is) {_MY} {_WHO}{_POSS} (?:job|work)\b", "work"),
+        (rf"\bwhen(?:'s| is|s) {_MY} (?P<who2>[a-z ]+?)(?:'s| s) birthday\b", "date"),
+        (r"\bwhen(?:'s| is|s) (?:my|our) (?:wedding )?anniversary\b", "anniversary"),
+        # the user's own
+        (r"\bwhere (?:do|did) (?:i|we) (?:live|stay|reside|call home|move to|move|moved to)\b|"
+         r"\bwhere(?:'s| is|s) (?:my )?home\b|\bwhere am i (?:living|based|staying|at home)\b|"
+         r"\bwhat (?:city|town|country|place|village|part of \w+) do i live in\b|"
+         r"\bwhere(?:'s| is) my (?:house|flat|apartment|place)\b|\bwhere have i moved\b|"
+         r"\bwhat(?:'s| is) my (?:address|city|town)\b|\bwhere do i call home\b", "home"),
+        (r"\bwhere (?:am|was) i (?:originally )?from\b|\bwhere was i (?:born|raised|brought up)\b|"
+         r"\bwhere did i grow up\b|\bwhere do i (?:originally )?come from\b|"
+         r"\bwhat(?:'s| is) my (?:hometown|home town|birthplace|place of birth)\b|"
+         r"\bwhat (?:country|city|town|place) (?:am i from|was i born in|did i grow up in)\b|"
+         r"\bwhere are my roots\b|\bwhere(?:'s| is) my family from\b", "origin"),
+        (r"\bwhat (?:do|did) i do(?: for (?:work|a living|money|my job))?$|"
+         r"\bwhat(?:'s| is) my (?:job|profession|occupation|line of work|career|work)\b|"
+         r"\bwhat do i work as\b|\bwhere do i work\b|\bhow do i (?:earn|make) (?:a|my) living\b|"
+         r"\bwhat (?:kind|sort|type) of (?:work|job) do i do\b|\bwhat am i by (?:trade|profession)\b|"
+         r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
+         r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b", "work"),
+        (r"\bwhat (?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
+         r"course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
+         r"\bwhat (?:course|degree|subject) am i (?:doing|taking|studying)\b|"
+         r"\bwhat am i training (?:to be|as)\b", "study"),
+        (r"\bwhen(?:'s| is|s| was) my (?:birthday|bday|date of birth)\b|\bwhen was i born\b|"
+         r"\bwhat(?:'s| is) my (?:birthday|date of birth|birth date|birthdate)\b|"
+         r"\bwhen do i (?:celebrate|have) my birthday\b|\bwhat (?:day|date) (?:is|was) my "
+         r"birthday\b|\bwhen do i get older\b|\bwhat day was i born\b", "date"),
+        (rf"\bwhat(?:'s| is|s) my fav(?:ou?rite)? (?P<detail>[a-z ]+?)$", "favourite"),
+        (r"\bwhat (?:do|did) i (?:hate|dislike|loathe|detest|not like|can't stand)\b|"
+         r"\bwhat (?:don't|do not|didn't) i (?:like|enjoy)\b|\bwhat can't i stand\b|"
+         r"\bwhat (?:annoys|bothers) me\b|\bwhat am i not (?:a fan of|into)\b", "dislikes"),
+        (r"\bwhat (?:(?P<detail>[a-z]+) )?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
+         r"\bwhat am i (?:into|a fan of|crazy about|obsessed with|passionate about)\b|"
+         r"\bwhat are my (?:hobbies|interests|likes|passions)\b|\bwhat makes me happy\b|"
+         r"\bwhat do i (?:like|love|enjoy) doing\b|\bwhat are my favourite things\b", "likes"),
+        (r"\bwhat are my plans\b|\bwhere am i (?:going|flying|off to|heading|travell?ing)\b|"
+         r"\bwhat am i (?:doing|up to) (?:this|next|on|tomorrow|tonight|at the|over)\b|"
+         r"\bwhen am i (?:flying|going|leaving|travell?ing|off)\b|\bdo i have (?:any )?plans\b|"
+         r"\bwhat have i got (?:on|coming up|planned)\b|\bwhat(?:'s| is) coming up\b|"
+         r"\bwhat(?:'s| is) my (?:plan|trip|schedule)\b|\bwhat am i planning\b|"
+         r"\bwhat do i have (?:on|coming up|planned)\b|\bwhere(?:'s| is) my trip\b|"
+         r"\bwhen(?:'s| is) my (?P<detail>[a-z ]+)$", "plans"),
+        (r"\bhow (?:am|was|have) i (?:been )?feeling\b|\bhow did i (?:say i )?feel\b|"
+         r"\bwhat(?:'s| is| was) my mood\b|\bhow was i doing\b|\bwhat was i feeling\b", "feelings"),
+        (r"\bdo (?:i|we) have (?:a |an |any )?(?P<detail>[a-z ]+?)$|"
+         r"\bhave (?:i|we) got (?:a |an |any )?(?P<detail2>[a-z ]+?)$|"
+         r"\bwhat (?:pets?|animals?|kind of pets?) do (?:i|we) have\b", "has"),
+    )
+)  # fmt: skip
+
+
+def _who(raw: str) -> str:
+    words = [w for w in raw.replace("'s", "").split() if w not in ("the", "a", "an")]
+    if words[-1:] in (["friend"], ["mate"]) and words[0] in ("best", "closest", "oldest"):
+        return "best friend"
+    return " ".join(canonical(w) for w in words)
+
+
+def ask(text: str) -> Ask | None:
+    """What the normalised question `text` asks about the user, or None."""
+    for regex, slot in RULES:
+        m = regex.search(text)
+        if not m:
+            continue
+        groups = {k: v for k, v in m.groupdict().items() if v}
+        who = groups.get("who") or groups.get("who2") or ""
+        detail = groups.get("detail") or groups.get("detail2") or ""
+        if slot == "date" and who:
+            return Ask("date", _who(who))
+        if slot == "anniversary":
+            return Ask("date", "anniversary")
+        if slot == "has":
+            thing = canonical(detail.split()[-1].rstrip("s")) if detail else "pet"
+            if thing not in PETS and thing not in ("pet", "animal"):
+                return None
+            return Ask("has", thing)
+        return Ask(slot, _who(who) if who else "", detail.strip())
+    return None
+
+
+def _about(fact: FactLike, who: str) -> bool:
+    """True when the fact's subject is `who` ("sister" matches "little sister")."""
+    subject = fact.topic.split()
+    want = who.split()
+    if not want or not subject:
+        return False
+    if who in ("pet", "animal", "pets"):
+        return subject[-1] in PETS
+    return want[-1] == subject[-1] and all(w in subject for w in want[:-1])
+
+
+def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
+    """The facts (oldest first in `facts`) that answer `question`, newest first."""
+    newest = list(reversed(facts))
+    slot, who = question.slot, question.who
+    if slot == "name":
+        named = [f for f in newest if f.name and _about(f, who)]
+        return named[:1]
+    if slot in ("home", "work") and who:
+        return [f for f in newest if f.key == f"{f.topic}.{slot}" and _about(f, who)][:1]
+    if slot == "date":
+        target = f"{who} birthday" if who and who != "anniversary" else who or "birthday"
+        return [f for f in newest if f.key == f"{target}.date" or (
+            who not in ("", "anniversary") and f.key == f"{f.topic}.date" and _about(f, target))
+        ][:1]  # fmt: skip
+    if slot == "has":
+        return [f for f in newest if _about(f, who)][:1]
+    if slot == "favourite":
+        detail = question.detail.split()[-1] if question.detail else ""
+        favs = [f for f in newest if f.key.startswith("favourite:")]
+        exact = [f for f in favs if f.key.split(":", 1)[1].split()[-1:] == [detail]]
+        return exact[:1] or [f for f in newest if f.key.startswith("taste:") and
+                             f.topic == "likes" and detail and detail in f.key][:1]  # fmt: skip
+    if slot in ("likes", "dislikes"):
+        found = [f for f in newest if f.key.startswith("taste:") and f.topic == slot]
+        if slot == "likes":
+            found += [f for f in newest if f.key.startswith("favourite:")]
+        return found[:4]
+    if slot == "plans":
+        detail = question.detail
+        plans = [f for f in newest if f.key.startswith("plan:")]
+        if detail:
+            words = set(detail.split())
+            plans = [f for f in plans if words & set(f.key[5:].split())] or plans
+        return plans[:3]
+    if slot == "feelings":
+        return [f for f in newest if f.key == "feeling"][:1]
+    fallback = {"work": "study", "study": "work"}
+    for key in (slot, fallback.get(slot, "")):
+        found = [f for f in newest if key and f.key == key]
+        if found:
+            return found[:1]
+    return []
+
