@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from voiceos.dialogue.vocab import PETS, canonical
+from voiceos.dialogue.vocab import MODIFIERS, PETS, canonical
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class Ask:
     """Whose: "" for the user, else a subject such as "cat" or "best friend"."""
     detail: str = ""
     """A narrowing word: "colour" for "what's my favourite colour"."""
+    words: frozenset[str] = frozenset()
+    """The question's content words, to rank likes and plans by."""
 
 
 _WHO = r"(?P<who>[a-z][a-z' ]{1,30}?)"
@@ -57,6 +59,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\bwhat(?:'s| is|s)? {_MY} {_WHO} called\b", "name"),
         (rf"\bwho(?:'s| is| was|s) {_MY} {_WHO}$", "name"),
         (rf"\bwhat(?:'s| is|s) {_MY} {_WHO}{_POSS} name\b", "name"),
+        (rf"\b{_MY} {_WHO}{_POSS} name\b", "name"),
+        (rf"\bwhat {_MY} {_WHO}(?:'s| is)? called\b", "name"),
         # other people's home, work, birthday
         (rf"\bwhere (?:does|did) {_MY} {_WHO} (?:live|stay|move to|reside)\b", "home"),
         (rf"\bwhere(?:'s| is) {_MY} {_WHO} (?:living|based)\b", "home"),
@@ -69,7 +73,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhere(?:'s| is|s) (?:my )?home\b|\bwhere am i (?:living|based|staying|at home)\b|"
          r"\bwhat (?:city|town|country|place|village|part of \w+) do i live in\b|"
          r"\bwhere(?:'s| is) my (?:house|flat|apartment|place)\b|\bwhere have i moved\b|"
-         r"\bwhat(?:'s| is) my (?:address|city|town)\b|\bwhere do i call home\b", "home"),
+         r"\bwhat(?:'s| is) my (?:address|city|town)\b|\bwhere do i call home\b|"
+         r"\bwhere i (?:live|am living|'m living|moved to|call home)\b", "home"),
         (r"\bwhere (?:am|was) i (?:originally )?from\b|\bwhere was i (?:born|raised|brought up)\b|"
          r"\bwhere did i grow up\b|\bwhere do i (?:originally )?come from\b|"
          r"\bwhat(?:'s| is) my (?:hometown|home town|birthplace|place of birth)\b|"
@@ -90,11 +95,13 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhen do i (?:celebrate|have) my birthday\b|\bwhat (?:day|date) (?:is|was) my "
          r"birthday\b|\bwhen do i get older\b|\bwhat day was i born\b", "date"),
         (rf"\bwhat(?:'s| is|s) my fav(?:ou?rite)? (?P<detail>[a-z ]+?)$", "favourite"),
-        (r"\bwhat (?:do|did) i (?:hate|dislike|loathe|detest|not like|can't stand)\b|"
-         r"\bwhat (?:don't|do not|didn't) i (?:like|enjoy)\b|\bwhat can't i stand\b|"
+        (r"\bwhat (?:[a-z]+ ){0,3}?(?:do|did) i (?:hate|dislike|loathe|detest|not like|"
+         r"can't stand)\b|\bwhat (?:[a-z]+ ){0,3}?(?:don't|do not|didn't) i (?:like|enjoy)\b|"
+         r"\bwhat (?:[a-z]+ ){0,3}?can't i (?:stand|bear)\b|"
          r"\bwhat (?:annoys|bothers) me\b|\bwhat am i not (?:a fan of|into)\b", "dislikes"),
-        (r"\bwhat (?:(?P<detail>[a-z]+) )?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
-         r"\bwhat am i (?:into|a fan of|crazy about|obsessed with|passionate about)\b|"
+        (r"\bwhat (?:[a-z]+ ){0,3}?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
+         r"\bwhat (?:[a-z]+ ){0,3}?am i (?:into|a fan of|crazy about|obsessed with|"
+         r"passionate about)\b|\bwhich (?:[a-z]+ ){0,3}?do i like\b|"
          r"\bwhat are my (?:hobbies|interests|likes|passions)\b|\bwhat makes me happy\b|"
          r"\bwhat do i (?:like|love|enjoy) doing\b|\bwhat are my favourite things\b", "likes"),
         (r"\bwhat are my plans\b|\bwhere am i (?:going|flying|off to|heading|travell?ing)\b|"
@@ -113,11 +120,47 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )  # fmt: skip
 
 
+_QUESTION_WORDS = frozenset(
+    "what where when which does have with that this your about kind sort type like love enjoy "
+    "into doing going plans plan".split()
+)
+_FAVOURITE_SAME = {
+    "eat": "food", "dish": "food", "meal": "food", "meals": "food", "movie": "film",
+    "color": "colour", "tune": "song", "group": "band", "drink": "drink", "season": "season",
+    "sport": "sport", "game": "game", "animal": "animal", "films": "film", "movies": "film",
+    "book": "book", "read": "book", "place": "place", "city": "city", "flower": "flower",
+}  # fmt: skip
+
+
+def _ranked(facts: list[FactLike], words: frozenset[str], limit: int) -> list[FactLike]:
+    """`facts` (newest first) with those sharing a word with the question first."""
+    def shared(fact: FactLike) -> int:
+        said = set(getattr(fact, "text", "").lower().split()) | set(fact.key.split(":")[-1].split())
+        return len(said & words)
+
+    best = sorted(facts, key=shared, reverse=True)
+    if best and shared(best[0]):  # the question names one: answer just that
+        best = [f for f in best if shared(f)]
+    return best[:limit]
+
+
 def _who(raw: str) -> str:
     words = [w for w in raw.replace("'s", "").split() if w not in ("the", "a", "an")]
     if words[-1:] in (["friend"], ["mate"]) and words[0] in ("best", "closest", "oldest"):
         return "best friend"
     return " ".join(canonical(w) for w in words)
+
+
+_ASKING = re.compile(
+    r"^(?:what|where|who|whom|whose|when|which|how|do|did|does|is|are|am|was|were|have|has|"
+    r"can|could|tell me|remind me|any idea|i forgot|i forget|i can't remember|"
+    r"i don't remember|you know|guess)\b"
+)
+
+
+def is_question(raw: str, text: str) -> bool:
+    """True for a question: a "?" in the typed line, or question words first."""
+    return raw.rstrip().endswith("?") or bool(_ASKING.match(text))
 
 
 def ask(text: str) -> Ask | None:
@@ -138,7 +181,8 @@ def ask(text: str) -> Ask | None:
             if thing not in PETS and thing not in ("pet", "animal"):
                 return None
             return Ask("has", thing)
-        return Ask(slot, _who(who) if who else "", detail.strip())
+        words = frozenset(w for w in text.split() if len(w) > 3 and w not in _QUESTION_WORDS)
+        return Ask(slot, _who(who) if who else "", detail.strip(), words)
     return None
 
 
@@ -150,7 +194,8 @@ def _about(fact: FactLike, who: str) -> bool:
         return False
     if who in ("pet", "animal", "pets"):
         return subject[-1] in PETS
-    return want[-1] == subject[-1] and all(w in subject for w in want[:-1])
+    # "kitty cat" asks about the cat; "best friend" is not any friend.
+    return want[-1] == subject[-1] and all(w in subject for w in want[:-1] if w in MODIFIERS)
 
 
 def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
@@ -164,13 +209,16 @@ def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
         return [f for f in newest if f.key == f"{f.topic}.{slot}" and _about(f, who)][:1]
     if slot == "date":
         target = f"{who} birthday" if who and who != "anniversary" else who or "birthday"
+        wanted = set(target.split())
         return [f for f in newest if f.key == f"{target}.date" or (
-            who not in ("", "anniversary") and f.key == f"{f.topic}.date" and _about(f, target))
+            who not in ("", "anniversary") and f.key == f"{f.topic}.date"
+            and wanted <= set(f.topic.split()))
         ][:1]  # fmt: skip
     if slot == "has":
         return [f for f in newest if _about(f, who)][:1]
     if slot == "favourite":
         detail = question.detail.split()[-1] if question.detail else ""
+        detail = _FAVOURITE_SAME.get(detail, detail)
         favs = [f for f in newest if f.key.startswith("favourite:")]
         exact = [f for f in favs if f.key.split(":", 1)[1].split()[-1:] == [detail]]
         return exact[:1] or [f for f in newest if f.key.startswith("taste:") and
@@ -179,14 +227,14 @@ def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
         found = [f for f in newest if f.key.startswith("taste:") and f.topic == slot]
         if slot == "likes":
             found += [f for f in newest if f.key.startswith("favourite:")]
-        return found[:4]
+        return _ranked(found, question.words, 4)
     if slot == "plans":
         detail = question.detail
         plans = [f for f in newest if f.key.startswith("plan:")]
         if detail:
             words = set(detail.split())
             plans = [f for f in plans if words & set(f.key[5:].split())] or plans
-        return plans[:3]
+        return _ranked(plans, question.words, 3)
     if slot == "feelings":
         return [f for f in newest if f.key == "feeling"][:1]
     fallback = {"work": "study", "study": "work"}

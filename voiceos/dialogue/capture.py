@@ -59,7 +59,9 @@ _LEAD = re.compile(
 )
 _TAIL = re.compile(
     r"[,\s]+(?:actually|by the way|btw|though|anyway|now|these days|at the moment|"
-    r"for now|lol|haha|you know|i guess|i think|as it happens|if you must know|ha)\s*$",
+    r"for now|lol|haha|you know|i guess|i think|as it happens|if you must know|ha|"
+    r"wish me luck|fingers crossed|can you believe it|believe it or not|if you can believe it)"
+    r"\s*$",
     re.IGNORECASE,
 )
 _CLAUSES = re.compile(r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|,?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we)\b)",
@@ -100,7 +102,7 @@ _POSS = r"(?:'s|s|’s)"
 _STOP_AFTER = re.compile(
     r"\s+(?:now|since|for|with|and|but|because|cause|these|at|this|last|next|on|about|"
     r"as|right|which|who|where|when|so|though|actually|anymore|again|too|ever|lately|"
-    r"recently|originally|years?|months?|weeks?|days?|already|by|until|till|in (?:the|a|an)\b|"
+    r"recently|originally|years?|months?|weeks?|days?|already|by|until|till|in|"
     r"while|just|it's|its|is|was|and|they|she|he|we|i)\b.*$",
     re.IGNORECASE,
 )
@@ -200,6 +202,9 @@ def _named_then(m: re.Match[str], clause: str) -> Heard | None:
                     rest, re.I)  # fmt: skip
     if home and _place(home.group(1)):
         return Heard(who, f"{who}.home", clause, _place(home.group(1)), name)
+    job = re.match(r"(?:works as|is) (?:a|an) (.+)", rest, re.I)
+    if job and _job(job.group(1)):
+        return Heard(who, f"{who}.work", clause, _job(job.group(1)), name)
     return Heard(who, f"{who}.name", clause, name, name)
 
 
@@ -323,8 +328,8 @@ def _feeling(m: re.Match[str], clause: str) -> Heard | None:
 _TIME_WORDS = r"(?:{})".format("|".join(MONTHS))
 RULES: tuple[Rule, ...] = (
     # Names of people and pets.
-    _rule(rf"^my {_WHO}{_POSS}? name(?:'s| is| was) {_NAME}$", _named),
-    _rule(rf"^my {_WHO}(?: is|'s|s)? (?:called|named) {_NAME}$", _named),
+    _rule(rf"^my {_WHO}{_POSS}? name(?:'s| is| was) {_NAME}(?:[\s,].*)?$", _named),
+    _rule(rf"^my {_WHO}(?: is|'s|s)? (?:called|named) {_NAME}(?:[\s,].*)?$", _named),
     _rule(rf"^my {_WHO} is {_NAME}$", _named),
     _rule(rf"^{_NAME} is my {_WHO}$", _named),
     _rule(rf"^(?:i|we) call my {_WHO} {_NAME}$", _named),
@@ -332,7 +337,8 @@ RULES: tuple[Rule, ...] = (
         r"^(?:i|we)(?: have| have got|'ve got|'ve| got| adopted| just adopted| own| rescued)"
         rf" (?:a|an|one|two|three|\w+ little|\w+ )?(?:(?:little|new|young|old|big|small|black|"
         rf"white|ginger|grey|gray|tabby|rescue|fluffy|lazy) )*{_PET}"
-        rf"(?:s)?(?:,? (?:called|named|whose name is|by the name of) {_NAME})?$",
+        rf"(?:s)?(?:,? (?:called|named|whose name is|by the name of|and (?:his|her|its|their)"
+        rf" name is|(?:his|her|its|their) name is) {_NAME})?(?:[\s,].*)?$",
         _has_pet,
     ),
     # Where people live and what they do.
@@ -460,8 +466,13 @@ def _clauses(text: str) -> list[tuple[str, bool]]:
     return out
 
 
+_NOT_THE_OLD = re.compile(r",?\s+(?:and\s+)?not\s+(?-i:[A-Z])?[\w'-]+(?:\s+(?-i:[A-Z])[\w'-]*)?$"
+                          r"|,\s*not\s+[\w'-]+$", re.IGNORECASE)  # fmt: skip
+
+
 def _clean_clause(part: str) -> str:
-    part = _LEAD.sub("", part).strip(" ,")
+    """The clause without discourse markers, nor the "not Miso" of a correction."""
+    part = _NOT_THE_OLD.sub("", _LEAD.sub("", part).strip(" ,"))
     while True:
         shorter = _TAIL.sub("", part).strip(" ,")
         if shorter == part:

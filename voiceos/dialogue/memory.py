@@ -139,7 +139,7 @@ def _topic_words(topic: str) -> set[str]:
     for word in list(words):
         words.update(SYNONYMS.get(word, ()))
     if words & PETS:
-        words.update(SYNONYMS["pets"])
+        words.update(("pet", "pets", "animal", "animals"))
     return words
 
 

@@ -95,7 +95,7 @@ SAME = {
     "housemate": "roommate", "neighbor": "neighbour", "kitten": "cat", "puppy": "dog",
     "bunny": "rabbit", "favorite": "favourite", "auntie": "aunt", "fiancée": "fiance",
     "fiancé": "fiance", "fiancee": "fiance", "kids": "children", "kid": "child",
-    "spouse": "partner",
+    "spouse": "partner", "boy": "son", "girl": "daughter", "mother's": "mother",
 }  # fmt: skip
 
 

@@ -187,7 +187,7 @@ def listen(said: Said, ctx: SkillContext) -> list[Fact]:
 
 
 _NOTHING = {
-    "name": "You haven't told me your {w}'s name yet. What's it?",
+    "name": "You haven't told me your {w}'s name yet. What is it?",
     "home": "You haven't told me where you live yet. Where's home for you?",
     "origin": "I don't know where you're from yet. Where did you grow up?",
     "work": "You haven't told me what you do yet. What keeps you busy?",
@@ -203,6 +203,16 @@ _NOTHING = {
 _TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
 
 
+_FIRST_PERSON = re.compile(r"\b(?:i|my|me|i'm|i've|mine|our|we)\b")
+
+
+def _about_known_thing(text: str, memory: Memory) -> str:
+    """ "what kind of bike do I have" -> what the user told about their bike, or ""."""
+    words = set(text.split())
+    found = [f for f in memory.recall(text) if f.topic and set(f.topic.split()) <= words]
+    return _joined([f.text for f in found[:2]]) if found else ""
+
+
 def _answer(question: asking.Ask, ctx: SkillContext) -> SkillReply:
     if ctx.memory is None:
         return SkillReply(
@@ -212,7 +222,7 @@ def _answer(question: asking.Ask, ctx: SkillContext) -> SkillReply:
     if not found:
         who = question.who or "pet"
         if question.slot == "name" and who.split()[-1] not in vocab.PETS:
-            line = "I don't think you've told me about your {w} yet. What's their name?"
+            line = "You haven't told me about your {w} yet. What's their name?"
         elif question.slot == "date" and question.who:
             line = "You haven't told me when your {w}'s birthday is. When is it?"
             if question.who == "anniversary":
@@ -302,7 +312,8 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
         return _forget(forget.group("q"), ctx)
     if _RECALL_ALL.search(text):
         return _recall(None, ctx, personal=True)
-    question = asking.ask(text)
+    asked = asking.is_question(said.raw, text)
+    question = asking.ask(text) if asked else None
     if question is not None:
         return _answer(question, ctx)
     recall = _RECALL.search(text)
@@ -312,6 +323,11 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
             return _recall(None, ctx, personal=True)
         personal = recall.group("q2") is None or bool(re.match(r"(?:my|me|i)\b", query))
         return _recall(query, ctx, personal)
+    if asked and ctx.memory is not None and _FIRST_PERSON.search(text):
+        about = _about_known_thing(text, ctx.memory)
+        if about:
+            return SkillReply(ctx.say.pick(_TOLD).format(f=about, F=about[:1].upper() + about[1:]),
+                              "recall")  # fmt: skip
     name = _claimed_name(said)
     if name:
         return _set_name(ctx, name)
