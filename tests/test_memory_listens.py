@@ -155,7 +155,9 @@ def chat(env: dict[str, str], lines: list[str]) -> list[str]:
     assert result.returncode == 0, result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
     replies = [
-        ln.split(": ", 1)[1] for ln in result.stdout.decode().splitlines() if ln.startswith("Samantha: ")
+        ln.split(": ", 1)[1]
+        for ln in result.stdout.decode().splitlines()
+        if ln.startswith("Samantha: ")
     ]
     assert len(replies) == len(lines) + 1, replies
     return replies[1:]
@@ -185,7 +187,10 @@ def test_facts_told_in_passing_are_recalled_after_a_restart(home: dict[str, str]
 def test_memory_show_lists_heard_facts_and_forget_removes_them(home: dict[str, str]) -> None:
     chat(home, ["my sister Ana lives in Lisbon", "I live in Porto"])
     shown = subprocess.run(
-        [sys.executable, "-m", "voiceos", "memory", "show"], env=home, capture_output=True, timeout=60
+        [sys.executable, "-m", "voiceos", "memory", "show"],
+        env=home,
+        capture_output=True,
+        timeout=60,
     ).stdout.decode()
     assert "my sister Ana lives in Lisbon" in shown and "heard" in shown, shown
     replies = chat(home, ["forget what I said about my sister", "where does my sister live?"])

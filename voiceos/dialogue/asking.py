@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from voiceos.dialogue.vocab import MODIFIERS, PETS, canonical
+from voiceos.dialogue.vocab import MODIFIERS, PETS, canonical, wordset
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ class FactLike(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bwhat (?:do|did) i do(?: for (?:work|a living|money|my job))?$|"
          r"\bwhat(?:'s| is) my (?:job|profession|occupation|line of work|career|work)\b|"
          r"\bwhat do i work as\b|\bwhere do i work\b|\bhow do i (?:earn|make) (?:a|my) living\b|"
-         r"\bwhat (?:kind|sort|type) of (?:work|job) do i do\b|\bwhat am i by (?:trade|profession)\b|"
+         r"\bwhat (?:kind|sort|type) of (?:work|job) do i do\b|"
+         r"\bwhat am i by (?:trade|profession)\b|"
          r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
          r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b", "work"),
         (r"\bwhat (?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
@@ -94,7 +98,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat(?:'s| is) my (?:birthday|date of birth|birth date|birthdate)\b|"
          r"\bwhen do i (?:celebrate|have) my birthday\b|\bwhat (?:day|date) (?:is|was) my "
          r"birthday\b|\bwhen do i get older\b|\bwhat day was i born\b", "date"),
-        (rf"\bwhat(?:'s| is|s) my fav(?:ou?rite)? (?P<detail>[a-z ]+?)$", "favourite"),
+        (r"\bwhat(?:'s| is|s) my fav(?:ou?rite)? (?P<detail>[a-z ]+?)$", "favourite"),
         (r"\bwhat (?:[a-z]+ ){0,3}?(?:do|did) i (?:hate|dislike|loathe|detest|not like|"
          r"can't stand)\b|\bwhat (?:[a-z]+ ){0,3}?(?:don't|do not|didn't) i (?:like|enjoy)\b|"
          r"\bwhat (?:[a-z]+ ){0,3}?can't i (?:stand|bear)\b|"
@@ -120,9 +124,9 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )  # fmt: skip
 
 
-_QUESTION_WORDS = frozenset(
+_QUESTION_WORDS = wordset(
     "what where when which does have with that this your about kind sort type like love enjoy "
-    "into doing going plans plan".split()
+    "into doing going plans plan"
 )
 _FAVOURITE_SAME = {
     "eat": "food", "dish": "food", "meal": "food", "meals": "food", "movie": "film",
@@ -134,8 +138,9 @@ _FAVOURITE_SAME = {
 
 def _ranked(facts: list[FactLike], words: frozenset[str], limit: int) -> list[FactLike]:
     """`facts` (newest first) with those sharing a word with the question first."""
+
     def shared(fact: FactLike) -> int:
-        said = set(getattr(fact, "text", "").lower().split()) | set(fact.key.split(":")[-1].split())
+        said = set(fact.text.lower().split()) | set(fact.key.split(":")[-1].split())
         return len(said & words)
 
     best = sorted(facts, key=shared, reverse=True)
@@ -243,4 +248,3 @@ def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
         if found:
             return found[:1]
     return []
-

@@ -25,6 +25,7 @@ from voiceos.dialogue.vocab import (
     PETS,
     RELATIONS,
     canonical,
+    wordset,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ _TAIL = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
-_CLAUSES = re.compile(r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|,?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we)\b)",
-                      re.IGNORECASE)  # fmt: skip
+_CLAUSES = re.compile(
+    r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|,?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we)\b)",
+    re.IGNORECASE,
+)
 _QUESTION = re.compile(
     r"^(?:what|where|who|whom|whose|when|why|how|which|do|does|did|is|are|am|was|were|can|"
     r"could|would|will|should|shall|have|has|had|may|might|isn't|aren't|don't|didn't)\b",
@@ -106,7 +109,7 @@ _STOP_AFTER = re.compile(
     r"while|just|it's|its|is|was|and|they|she|he|we|i)\b.*$",
     re.IGNORECASE,
 )
-NOT_NAMES = frozenset(
+NOT_NAMES = wordset(
     """a an the my your his her our their this that it one not no so very too just really
     here there called named also still always never back home out off up down over in on
     at from with about fine good ok okay great well sorry sure tired sad happy busy new old
@@ -116,7 +119,7 @@ NOT_NAMES = frozenset(
     sick ill pregnant married single divorced away gone dead alive retired angry upset
     worried nervous scared hungry bored someone something anyone nobody everyone who what
     where when how why which twins twin tall short is was are has had lives works loves
-    likes hates lived worked just moved got gets""".split()
+    likes hates lived worked just moved got gets"""
 )
 
 
@@ -151,7 +154,8 @@ def _place(raw: str | None) -> str:
 
 def _thing(raw: str | None) -> str:
     thing = (raw or "").strip(" ,.!?'\"")
-    thing = re.sub(r"\s+(?:a lot|so much|very much|too|really|loads)$", "", thing, flags=re.I)
+    thing = re.sub(r"\s+(?:a lot|so much|very much|too|really|loads|any more|anymore|these days|"
+                   r"at all|either|now)$", "", thing, flags=re.I)  # fmt: skip
     if not thing or thing.lower() in ("it", "that", "this", "them", "you", "him", "her", "me"):
         return ""
     return thing
@@ -198,8 +202,9 @@ def _named_then(m: re.Match[str], clause: str) -> Heard | None:
         return None
     who = _who(m)
     rest = m.group("x")
-    home = re.match(r"(?:now |still |currently )?(?:lives|is living|moved|has moved) (?:in|to) (.+)",
-                    rest, re.I)  # fmt: skip
+    home = re.match(
+        r"(?:now |still |currently )?(?:lives|is living|moved|has moved) (?:in|to) (.+)", rest, re.I
+    )
     if home and _place(home.group(1)):
         return Heard(who, f"{who}.home", clause, _place(home.group(1)), name)
     job = re.match(r"(?:works as|is) (?:a|an) (.+)", rest, re.I)
@@ -313,7 +318,7 @@ def _plan(m: re.Match[str], clause: str) -> Heard | None:
         return None
     capitals = [c.lower() for c in re.findall(r"(?-i:\b[A-Z][a-z]+)", rest)]
     places = [c for c in capitals if c not in DAYS and c not in MONTHS] if _cased(clause) else []
-    core = re.split(r"\b(?:on|this|next|tomorrow|tonight|later|soon|at|for)\b", rest, 1)[0]
+    core = re.split(r"\b(?:on|this|next|tomorrow|tonight|later|soon|at|for)\b", rest, maxsplit=1)[0]
     key = places[0] if places else _slug(re.sub(r"^\w+ (?:to )?", "", core)) or _slug(rest)
     return Heard("plans", f"plan:{key}", clause, rest.strip(" ,.!?"))
 
@@ -350,23 +355,29 @@ RULES: tuple[Rule, ...] = (
     _rule(rf"^my {_REL} (?:works as|is) (?:a|an) {_REST}", _their_job),
     _rule(rf"^my {_WHO} {_NAME} {_REST}", _named_then),
     # Dates.
-    _rule(r"^my (?P<rel>[\w ]+?)['’]?s birthday(?:'s| is| falls)? (?:on )?(?P<x>.+)$",
-          _date("birthday")),  # fmt: skip
+    _rule(
+        r"^my (?P<rel>[\w ]+?)['’]?s birthday(?:'s| is| falls)? (?:on )?(?P<x>.+)$",
+        _date("birthday"),
+    ),  # fmt: skip
     _rule(r"^my birthday(?:'s| is| falls)? (?:on |in )?(?P<x>.+)$", _date("birthday")),
-    _rule(rf"^i was born on (?P<x>.+)$|^i was born in (?P<x2>{_TIME_WORDS}\b.*|\d{{4}}.*)$",
-          lambda m, c: Heard("birthday", "birthday.date", c, m.group("x") or m.group("x2"))),
-    _rule(r"^(?:my|our) (?:wedding )?anniversary(?:'s| is)? (?:on |in )?(?P<x>.+)$",
-          _date("anniversary")),  # fmt: skip
+    _rule(
+        rf"^i was born on (?P<x>.+)$|^i was born in (?P<x2>{_TIME_WORDS}\b.*|\d{{4}}.*)$",
+        lambda m, c: Heard("birthday", "birthday.date", c, m.group("x") or m.group("x2")),
+    ),
+    _rule(
+        r"^(?:my|our) (?:wedding )?anniversary(?:'s| is)? (?:on |in )?(?P<x>.+)$",
+        _date("anniversary"),
+    ),  # fmt: skip
     # Home and origin.
     _rule(
         r"^(?:i|we) (?:now |currently |still |actually )?(?:live|'ve lived|have lived|"
         r"'ve been living|have been living|'m living|am living|'re living|are living|"
-        r"'m based|am based|'m staying|am staying|reside|'m settled|am settled) in "
-        + _PLACE,
+        r"'m based|am based|'m staying|am staying|reside|'m settled|am settled) in " + _PLACE,
         _home,
     ),
-    _rule(rf"^(?:i|we) (?:just |recently |finally |have |'ve )*(?:moved|relocated) to {_PLACE}",
-          _home),  # fmt: skip
+    _rule(
+        rf"^(?:i|we) (?:just |recently |finally |have |'ve )*(?:moved|relocated) to {_PLACE}", _home
+    ),  # fmt: skip
     _rule(rf"^(?:my )?home(?: is|'s| these days is) (?:in )?{_PLACE}", _home),
     _rule(
         r"^(?:i|we)(?:'m| am|'re| are) (?:originally |actually )?from " + _PLACE,
@@ -382,8 +393,7 @@ RULES: tuple[Rule, ...] = (
     # Work and study.
     _rule(
         r"^i(?:'m| am)? (?:studying|study|majoring in|major in|doing a (?:degree|phd|masters|"
-        r"master's|course|diploma) in|reading|training to be|training as|learning to be) "
-        + _REST,
+        r"master's|course|diploma) in|reading|training to be|training as|learning to be) " + _REST,
         _study,
     ),
     _rule(
@@ -398,8 +408,10 @@ RULES: tuple[Rule, ...] = (
         _work,
     ),
     _rule(r"^my (?:job|work|profession|career)(?: is|'s) (?:as )?" + _REST, _work),
-    _rule(r"^i (?:do|make) (?P<x>.+?) for a living$|^i make (?:a|my) living (?:as|by) (?P<x2>.+)$",
-          lambda m, c: Heard("work", "work", c, m.group("x") or m.group("x2"))),  # fmt: skip
+    _rule(
+        r"^i (?:do|make) (?P<x>.+?) for a living$|^i make (?:a|my) living (?:as|by) (?P<x2>.+)$",
+        lambda m, c: Heard("work", "work", c, m.group("x") or m.group("x2")),
+    ),  # fmt: skip
     _rule(r"^i(?:'m| am|'ve been|'ve| have been) (?:a|an) (?:\w+ )?" + _REST, _work_as),
     _rule(r"^i (?:run|own|manage|teach|nurse|drive|fix|design|build) " + _REST, _work),
     _rule(
@@ -408,16 +420,19 @@ RULES: tuple[Rule, ...] = (
         _work,
     ),
     # Likes and dislikes ("I don't like" is a dislike, not a negation).
-    _rule(r"^my (?:fav(?:ou?rite)?) (?P<what>[\w ]+?) (?:is|are|has to be|'s) " + _REST,
-          _favourite),  # fmt: skip
+    _rule(
+        r"^my (?:fav(?:ou?rite)?) (?P<what>[\w ]+?) (?:is|are|has to be|'s) " + _REST, _favourite
+    ),  # fmt: skip
     _rule(
         r"^i (?:really |absolutely |totally |just |kind of |kinda |honestly )?(?:hate|dislike|"
         r"loathe|detest|can't stand|cannot stand|don't like|do not like|can't bear|"
         r"don't enjoy|really don't like) " + _REST,
         _taste("dislikes"),
     ),
-    _rule(r"^i(?:'m| am) not (?:a |really a |much of a )?(?:big )?(?:fan of|into) " + _REST,
-          _taste("dislikes")),  # fmt: skip
+    _rule(
+        r"^i(?:'m| am) not (?:a |really a |much of a )?(?:big )?(?:fan of|into) " + _REST,
+        _taste("dislikes"),
+    ),  # fmt: skip
     _rule(
         r"^i (?:really |absolutely |totally |just |do |also |kind of |kinda |still )?"
         r"(?:love|like|enjoy|adore|dig) " + _REST,
@@ -425,8 +440,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         r"^i(?:'m| am) (?:really |totally |so |a bit |kind of |kinda |also )?(?:into|a (?:big |"
-        r"huge )?fan of|obsessed with|crazy about|mad about|passionate about|hooked on) "
-        + _REST,
+        r"huge )?fan of|obsessed with|crazy about|mad about|passionate about|hooked on) " + _REST,
         _taste("likes"),
     ),
     # Plans.
@@ -460,7 +474,7 @@ def _clauses(text: str) -> list[tuple[str, bool]]:
     for sentence in re.split(r"(?<=[.!?;])\s+", text.strip()):
         asked = sentence.rstrip().endswith("?")
         for part in _CLAUSES.split(sentence):
-            part = (part or "").strip(" ,.!?;:-\"")
+            part = (part or "").strip(' ,.!?;:-"')
             if part:
                 out.append((part, asked))
     return out

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from voiceos import paths
 from voiceos.dialogue.vocab import PETS, SYNONYMS, canonical
@@ -126,6 +126,26 @@ def topic_of(text: str) -> str:
 
 
 MAX_NAMES = 20
+
+
+class FactText(Protocol):
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def relevance(wanted: list[str], fact: FactText) -> int:
+    """How well a fact matches query words (from `query_words`): a topic word counts double."""
+    topic_words = _topic_words(fact.topic)
+    text_words = {canonical(w) for w in keywords(fact.text)}
+    return sum(2 if w in topic_words else 1 for w in wanted if w in topic_words | text_words)
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query that facts are matched on."""
+    return [canonical(w) for w in keywords(query)]
 
 
 def _fact_words(fact: Fact) -> set[str]:
@@ -370,7 +390,13 @@ class Memory:
             return self._insert(conn, Fact(0, topic, text, time.time()))
 
     def keep(
-        self, topic: str, key: str, text: str, value: str = "", name: str = "", source: str = "heard"
+        self,
+        topic: str,
+        key: str,
+        text: str,
+        value: str = "",
+        name: str = "",
+        source: str = "heard",
     ) -> Fact:
         """Store a structured fact, replacing every older fact with the same `key`."""
         text = " ".join(text.split())[:MAX_FACT_CHARS]
@@ -427,15 +453,12 @@ class Memory:
 
         A fact's topic brings its synonyms: "home" is found by "live", "work" by "job".
         """
-        wanted = [canonical(w) for w in keywords(query)]
+        wanted = query_words(query)
         if not wanted:
             return []
         scored: list[tuple[int, int, Fact]] = []
         for fact in self.facts():
-            topic_words = _topic_words(fact.topic)
-            text_words = {canonical(w) for w in keywords(fact.text)}
-            both = topic_words | text_words
-            score = sum(2 if w in topic_words else 1 for w in wanted if w in both)
+            score = relevance(wanted, fact)
             if score:
                 scored.append((score, fact.id, fact))
         scored.sort(key=lambda item: (-item[0], -item[1]))

@@ -15,6 +15,7 @@ def wordset(text: str) -> frozenset[str]:
     """Words written as one string (no import of the skills package, which needs memory)."""
     return frozenset(text.split())
 
+
 RELATIONS = wordset(
     """sister brother sibling mother mom mum mommy mummy mam mama father dad daddy papa
     parents wife husband partner girlfriend boyfriend fiance fiancee fiancé fiancée spouse
@@ -72,16 +73,49 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "home": ("live", "living", "lives", "home", "house", "flat", "apartment", "based", "stay"),
     "origin": ("from", "born", "grew", "hometown", "come", "originally", "raised", "origin"),
     "work": (
-        "work", "job", "living", "career", "profession", "do", "occupation", "employ",
-        "employed", "office",
+        "work",
+        "job",
+        "living",
+        "career",
+        "profession",
+        "do",
+        "occupation",
+        "employ",
+        "employed",
+        "office",
     ),
-    "study": ("study", "studying", "school", "university", "college", "degree", "course",
-              "major", "uni", "class"),
+    "study": (
+        "study",
+        "studying",
+        "school",
+        "university",
+        "college",
+        "degree",
+        "course",
+        "major",
+        "uni",
+        "class",
+    ),
     "birthday": ("birthday", "born", "birth", "old", "age"),
     "likes": ("like", "love", "enjoy", "into", "favourite", "favorite", "fan", "adore"),
     "dislikes": ("hate", "dislike", "stand", "loathe", "detest"),
-    "plans": ("plan", "plans", "going", "flying", "trip", "travel", "travelling", "doing",
-              "weekend", "next", "visit", "visiting", "leave", "leaving", "holiday"),
+    "plans": (
+        "plan",
+        "plans",
+        "going",
+        "flying",
+        "trip",
+        "travel",
+        "travelling",
+        "doing",
+        "weekend",
+        "next",
+        "visit",
+        "visiting",
+        "leave",
+        "leaving",
+        "holiday",
+    ),
     "feelings": ("feel", "feeling", "felt", "mood", "doing", "been"),
     "pets": tuple(PETS) + ("pet", "pets", "animal", "animals"),
 }

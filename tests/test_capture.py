@@ -1,0 +1,174 @@
+"""Fact capture and question reading, in process: what counts as a fact, what is asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voiceos.dialogue.asking import Ask, answer, ask
+from voiceos.dialogue.capture import hear
+from voiceos.dialogue.context import build_messages
+from voiceos.dialogue.memory import MAX_FACTS, Memory
+
+STATED = [
+    # (said, subject, key, value)
+    ("my cat is called Miso", "cat", "cat.name", "Miso"),
+    ("Actually my cat's name is Pixel, not Miso.", "cat", "cat.name", "Pixel"),
+    ("oh by the way my best mate is called Jo", "best friend", "best friend.name", "Jo"),
+    ("Jo is my best friend", "best friend", "best friend.name", "Jo"),
+    ("my sister Ana lives in Lisbon", "sister", "sister.home", "Lisbon"),
+    ("i live in porto now", "home", "home", "porto"),
+    ("We just moved to Porto.", "home", "home", "Porto"),
+    ("I'm originally from Cork", "origin", "origin", "Cork"),
+    ("I grew up in a small town near Leeds", "origin", "origin", "a small town near Leeds"),
+    ("I work as a nurse at the general hospital", "work", "work", "a nurse"),
+    ("I'm a software developer", "work", "work", "a software developer"),
+    ("i'm studying law", "study", "study", "law"),
+    ("my birthday is on the third of May", "birthday", "birthday.date", "the third of May"),
+    ("my mum's birthday is June 4th", "mother birthday", "mother birthday.date", "June 4th"),
+    ("I love jazz", "likes", "taste:jazz", "jazz"),
+    ("I don't like jazz any more", "dislikes", "taste:jazz", "jazz"),
+    ("I'm not a fan of horror films", "dislikes", "taste:horror films", "horror films"),
+    ("my favourite colour is green", "favourite colour", "favourite:colour", "green"),
+    ("I'm flying to Tokyo on Friday", "plans", "plan:tokyo", "flying to Tokyo on Friday"),
+    ("I've been feeling really lonely", "feelings", "feeling", "lonely"),
+    ("we've got a dog called Rex", "dog", "dog.name", "Rex"),
+    ("I have two cats", "cat", "cat.has", "cat"),
+    ("my dad is a retired firefighter", "father", "father.work", "a retired firefighter"),
+]
+
+NOT_FACTS = [
+    "I don't have a dog",
+    "I never lived in Paris",
+    "my cat isn't called Miso",
+    "if I lived in Paris I'd be happier",
+    "I would love to live in Rome",
+    "maybe I'll move to Berlin",
+    "imagine my cat was called Bob",
+    "what's my cat called?",
+    "where do I live",
+    "is my sister called Ana?",
+    "my friend says her cat is called Bo",
+    "Tom told me he lives in Leeds",
+    "apparently my boss is a nurse",
+    "she lives in Paris",
+    "I'm a big fan",
+    "I'm not from London",
+    "I love you",
+    "I think I need a walk",
+    "my sister is nice",
+    "I'm going to bed",
+]
+
+
+@pytest.mark.parametrize(("said", "subject", "key", "value"), STATED)
+def test_statements_are_heard(said: str, subject: str, key: str, value: str) -> None:
+    heard = hear(said)
+    assert len(heard) == 1, heard
+    assert (heard[0].subject, heard[0].key) == (subject, key)
+    assert value.lower().split()[-1] in heard[0].value.lower(), heard[0]
+    assert heard[0].text.lower() in said.lower()  # the user's own words, nothing added
+
+
+@pytest.mark.parametrize("said", NOT_FACTS)
+def test_questions_negations_hypotheticals_and_reports_are_not_facts(said: str) -> None:
+    assert hear(said) == []
+
+
+def test_several_facts_in_one_line_and_names_from_lower_case_speech() -> None:
+    heard = hear("i have a dog named rex and i live in leeds")
+    assert [h.key for h in heard] == ["dog.name", "home"]
+    assert heard[0].name == "Rex"
+
+
+QUESTIONS = [
+    ("what's my cat called", Ask("name", "cat")),
+    ("who's my best mate", Ask("name", "best friend")),
+    ("where's home for me", Ask("home")),
+    ("what city do i live in", Ask("home")),
+    ("where did i grow up", Ask("origin")),
+    ("what do i do for a living", Ask("work")),
+    ("when's my birthday", Ask("date")),
+    ("when is my mum's birthday", Ask("date", "mother")),
+    ("where does my sister live", Ask("home", "sister")),
+    ("do i have any pets", Ask("has", "pet")),
+    ("how have i been feeling", Ask("feelings")),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), QUESTIONS)
+def test_questions_are_read(question: str, expected: Ask) -> None:
+    got = ask(question)
+    assert got is not None
+    assert (got.slot, got.who) == (expected.slot, expected.who)
+
+
+def test_not_personal_questions_are_left_alone() -> None:
+    for question in ("what time is it", "where is paris", "who wrote hamlet", "do you like jazz"):
+        assert ask(question) is None
+
+
+@pytest.fixture
+def memory(tmp_path: Path) -> Memory:
+    m = Memory(tmp_path / "memory.sqlite3")
+    m.open()
+    return m
+
+
+def keep_all(memory: Memory, *said: str, source: str = "heard") -> None:
+    for line in said:
+        for h in hear(line):
+            memory.keep(h.subject, h.key, h.text, h.value, h.name, source)
+
+
+def test_corrections_replace_and_survive_reopening(memory: Memory, tmp_path: Path) -> None:
+    keep_all(memory, "my cat is called Miso", "I live in Leeds", "I moved to Porto")
+    keep_all(memory, "actually my cat's name is Pixel")
+    memory.close()
+    with Memory(tmp_path / "memory.sqlite3") as again:
+        texts = [f.text for f in again.facts()]
+        assert texts == ["I moved to Porto", "actually my cat's name is Pixel"] or texts == [
+            "I moved to Porto",
+            "my cat's name is Pixel",
+        ]
+        found = answer(Ask("name", "cat"), again.facts())
+        assert found[0].name == "Pixel" and found[0].source == "heard"  # type: ignore[attr-defined]
+
+
+def test_names_for_hotwords(memory: Memory) -> None:
+    memory.set_user_name("Theo")
+    keep_all(memory, "my sister Ana lives in Lisbon", "my cat is called Miso", "I live in Porto")
+    keep_all(memory, "my dog rex loves the beach", "I'm flying to New York on Friday")
+    keep_all(memory, "my cat's name is Pixel")  # replaces Miso
+    names = memory.names()
+    assert names[0] == "Theo"
+    assert names[1:4] == ["Pixel", "New York", "Rex"]
+    assert {"Ana", "Lisbon", "Porto"} <= set(names) and "Miso" not in names
+    assert "Friday" not in names and len(names) == len(set(names))
+
+
+def test_facts_are_bounded(memory: Memory) -> None:
+    for i in range(MAX_FACTS + 30):
+        memory.keep("plans", f"plan:{i}", f"I'm seeing friend {i} on Friday")
+    facts = memory.facts()
+    assert len(facts) == MAX_FACTS and facts[-1].key == f"plan:{MAX_FACTS + 29}"
+
+
+class _Persona:
+    name = "Samantha"
+    system_prompt = "You are Samantha."
+
+
+def test_prompt_sends_all_facts_when_few_and_relevant_ones_when_many(memory: Memory) -> None:
+    keep_all(memory, "my sister Ana lives in Lisbon", "my cat is called Miso")
+    system = build_messages(_Persona(), memory, "hello", 2000)[0]["content"]
+    assert "Ana lives in Lisbon" in system and "called Miso" in system
+    for i in range(200):
+        memory.remember(f"I once bought a blue umbrella number {i} at the market")
+    system = build_messages(_Persona(), memory, "how is my sister doing?", 2000)[0]["content"]
+    assert "my sister Ana lives in Lisbon" in system  # relevant, though old
+    assert "called Miso" not in system  # old and irrelevant: no room
+    assert "umbrella number 199" in system  # the newest fill the rest
+    facts_part = system.split("own words", 1)[1]
+    assert len(facts_part) <= 1000 + 200
