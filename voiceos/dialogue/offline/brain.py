@@ -16,8 +16,9 @@ import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from voiceos.dialogue.memory import Fact, Memory, MemoryStoreError
-from voiceos.dialogue.offline import honest, lines, patterns
+from voiceos.dialogue.capture import hear
+from voiceos.dialogue.memory import Memory, MemoryStoreError
+from voiceos.dialogue.offline import honest, lines, noticing, patterns
 from voiceos.dialogue.offline.arithmetic import MathError, solve
 from voiceos.dialogue.offline.topics import Topic, find_topic, topic_named
 from voiceos.dialogue.persona import Persona
@@ -65,9 +66,11 @@ class OfflineBrain:
         self._turn = 0
         self._named_turn = -10
         self._topic: Topic | None = None
-        self._mentions: list[str] = []
-        """Things the user called "my …" this session: "sister", "boss"."""
         self._facts_brought_up: set[int] = set()
+        self._linked_turn = -10
+        """The turn when a remembered fact was last brought up (not every line)."""
+        self._just_heard: set[str] = set()
+        """Facts stated this turn, never "remembered" back at once."""
 
     # --- public --------------------------------------------------------------------------
 
@@ -122,12 +125,23 @@ class OfflineBrain:
             self._thanks,
             self._honest,
             self._about_you,
+            self._noticed,
             self._statement,
         )
         reply = next(r for r in (step(said, raw) for step in steps) if r is not None)
         if len(text) > MAX_CHARS:
             reply = f"{self._say.pick(lines.TOO_LONG)} {reply}"
         return self._finish(reply)
+
+    def _noticed(self, said: str, raw: str) -> str | None:
+        """A personal fact just told: say something that shows it was heard."""
+        heard = hear(raw)
+        self._just_heard = {h.text.lower() for h in heard}
+        for fact in heard:
+            reply = noticing.acknowledge(fact, self._say)
+            if reply is not None:
+                return reply
+        return None
 
     def _prepare(self, raw: str) -> str:
         name = self.persona.name.lower()
@@ -155,6 +169,9 @@ class OfflineBrain:
                 reply = self._say.pick(options)
                 if pattern is lines.YES and self._topic is not None:
                     reply = f"{reply} {self._say.pick(self._topic.questions)}"
+                elif pattern in lines.QUIET:
+                    follow = self._follow_up()
+                    reply = f"{reply.split('?')[0].split('.')[0]}. {follow}" if follow else reply
                 return reply
         return None
 
@@ -168,6 +185,7 @@ class OfflineBrain:
             return f"Good {said.split()[1]} to you too. {question}"
         name = self._user_name()
         hello = self._say.pick(("Hi", "Hello", "Hey", "Hi again"))
+        question = self._follow_up() or question
         return f"{hello}, {name}. {question}" if name else f"{hello}. {question}"
 
     def _thanks(self, said: str, raw: str) -> str | None:
@@ -198,41 +216,50 @@ class OfflineBrain:
 
     def _statement(self, said: str, raw: str) -> str:
         words = said.split()
-        self._note_mentions(said)
         found = patterns.match(said)
         topic = find_topic(words)
         if topic is None and found and found.pattern.topic:
             topic = topic_named(found.pattern.topic)
         if topic is not None:
             self._topic = topic
-        opener = self._opener(words)
+        asked = raw.rstrip().endswith("?") or patterns.is_question(said)
+        opener = "" if asked else self._opener(words)
         to_me = patterns.ASKING_ME.match(said) is not None
         if to_me:
             opener = ""
+        opinion = re.search(r"\bwhat do you think (?:about|of)\b", said)
         if patterns.is_wondering(said):
             body, opener = self._say.pick(lines.WONDERING), ""
-        elif to_me and topic is not None and topic.thoughts and re.search(_LIKES, said):
+        elif (to_me or opinion) and topic is not None and topic.thoughts and (
+            opinion or re.search(_LIKES, said)
+        ):
             body = f"{self._say.pick(topic.thoughts)} {self._say.pick(topic.questions)}"
         elif found and (to_me or not (topic and self._rng.random() < 0.3)):
-            body = self._pattern_line(found)
+            body = self._pattern_line(found, raw)
         elif topic is not None:
             body, opener = self._topic_line(topic, opener)
-        elif patterns.is_knowledge_question(said) or raw.rstrip().endswith("?"):
+        elif patterns.is_knowledge_question(said):
             body = self._say.pick(lines.CANNOT_LOOK_UP)
+        elif asked:
+            body = self._say.pick(lines.PERSONAL_QUESTIONS)
         else:
-            body = self._echo(said) or self._say.pick(lines.GENERIC)
-        link = self._memory_link(said)
-        if link:
-            body = link if link.endswith("?") else f"{link} {_last_sentence(body)}"
+            body = self._echo(said, raw) or self._generic()
         return f"{opener} {body}".strip()
+
+    def _generic(self) -> str:
+        """A warm reply for what was not understood; sometimes a question about the past."""
+        follow = self._follow_up()
+        if follow:
+            return f"{self._say.pick(('Mm.', 'I see.', 'Okay.'))} {follow}"
+        return self._say.pick(lines.GENERIC)
 
     # --- pieces of a reply ---------------------------------------------------------------
 
-    def _pattern_line(self, found: patterns.Match) -> str:
-        echo = reflect(found.captured)
+    def _pattern_line(self, found: patterns.Match, raw: str) -> str:
+        echo = _recase(reflect(found.captured), raw)
         pattern = found.pattern
         short = len(echo.split()) <= patterns.MAX_ECHO_WORDS and len(echo) <= 80
-        if pattern.echo and echo and short:
+        if pattern.echo and echo and short and not found.negated and fits(echo):
             line = self._say.pick(pattern.echo)
             return line.format(x=echo, X=echo[:1].upper() + echo[1:])
         return self._say.pick(pattern.plain)
@@ -252,44 +279,37 @@ class OfflineBrain:
             return self._say.pick(lines.HAPPY_OPENERS)
         return self._say.pick(lines.NEUTRAL_OPENERS) if self._rng.random() < 0.3 else ""
 
-    def _echo(self, said: str) -> str | None:
+    def _echo(self, said: str, raw: str) -> str | None:
         """Sometimes say a short first-person statement back, turned around."""
-        if len(said.split()) > 10 or not _FIRST_PERSON.search(said) or self._rng.random() < 0.4:
+        if len(said.split()) > 7 or not _FIRST_PERSON.search(said) or self._rng.random() < 0.4:
             return None
-        turned = reflect(said)
-        frame = self._say.pick(("{X}?", "So {x}.", "Hm. {X}."))
+        if not said.startswith(("i ", "i'm ", "i've ", "my ")) or patterns.NEGATED.search(said):
+            return None
+        turned = _recase(reflect(said), raw)
+        if not fits(turned):
+            return None
         question = self._say.pick(lines.GENERIC_QUESTIONS)
-        return f"{frame.format(x=turned, X=turned[:1].upper() + turned[1:])} {question}"
+        return f"So {turned}. {question}"
 
-    def _memory_link(self, said: str) -> str | None:
-        """Now and then, bring back something the user said before."""
-        if self._rng.random() > 0.35:
-            return None
-        fact = self._related_fact(said)
-        if fact is not None:
-            self._facts_brought_up.add(fact.id)
-            return self._say.pick(lines.FACT_LINKS).format(f=reflect(fact.text))
-        mention = self._mentions[0] if len(self._mentions) > 1 else None
-        if mention and mention not in said and self._rng.random() < 0.3:
-            self._mentions.remove(mention)
-            return self._say.pick(lines.MENTION_LINKS).format(m=mention)
-        return None
-
-    def _related_fact(self, said: str) -> Fact | None:
-        if self.memory is None:
+    def _follow_up(self) -> str | None:
+        """Now and then (never two turns close together), ask after something told before."""
+        if self.memory is None or self._turn - self._linked_turn < 5 or self._rng.random() > 0.5:
             return None
         try:
-            found = self.memory.recall(said)
+            facts = self.memory.facts()
         except MemoryStoreError as exc:
             logger.warning("memory unreadable: %s", exc)
             return None
-        return next((f for f in found if f.id not in self._facts_brought_up), None)
-
-    def _note_mentions(self, said: str) -> None:
-        for thing in re.findall(r"\bmy (\w+)", said):
-            if thing not in self._mentions and len(thing) > 2:
-                self._mentions.append(thing)
-        del self._mentions[:-8]
+        for fact in reversed(facts[-30:]):
+            if fact.id in self._facts_brought_up or fact.text.lower() in self._just_heard:
+                continue
+            line = noticing.follow_up(fact.key, fact.topic, fact.value, fact.name, fact.text)
+            if line and not self._say.was_recent(line):
+                self._facts_brought_up.add(fact.id)
+                self._linked_turn = self._turn
+                self._say.note(line)
+                return line
+        return None
 
     def _user_name(self) -> str | None:
         if self.memory is None:
@@ -318,6 +338,25 @@ class OfflineBrain:
             keep = reply.startswith(("I ", "I'"))
             reply = f"Like I said, {reply if keep else reply[:1].lower() + reply[1:]}"
         return reply
+
+
+_BROKEN = re.compile(
+    r"\b(?:you am|I are|I is|you is|you was|I were|me am|me is|you's|I's|your're|yourself am|"
+    r"you has|I has|you does|I does)\b|\b(?:and|but|or|so|because|if|the|a|an|to|of|with|"
+    r"my|your|about|that|when)$|^(?:and|but|or|so|because)\b"
+)
+
+
+def fits(echo: str) -> bool:
+    """False for a turned-around clause that would come out ungrammatical or cut off."""
+    return bool(echo.strip()) and not _BROKEN.search(echo.strip(" .?!,"))
+
+
+def _recase(echo: str, raw: str) -> str:
+    """The user's capitals back on echoed words: "lisbon" -> "Lisbon" when they typed it so."""
+    cased = {w.lower(): w for w in re.findall(r"[^\W\d_][\w'-]*", raw) if w[:1].isupper()}
+    cased.pop("i", None)
+    return " ".join(cased.get(w.lower(), w) if w != "I" else w for w in echo.split())
 
 
 def _last_sentence(text: str) -> str:

@@ -103,6 +103,11 @@ SHORT_ANSWERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
 )
 
+QUIET = tuple(
+    pattern for pattern, _ in SHORT_ANSWERS[3:4] + SHORT_ANSWERS[-1:]
+)
+"""Short answers that leave room to ask after something the user told before."""
+
 SAD_OPENERS = (
     "Oh, that sounds hard.",
     "I'm sorry.",
@@ -121,21 +126,22 @@ NEUTRAL_OPENERS = ("Mm.", "I see.", "Okay.", "Huh.", "Interesting.")
 
 GENERIC = (
     "Tell me more.",
-    "What makes you say that?",
-    "How do you feel about that?",
     "Go on, I'm listening.",
-    "What happened next?",
-    "What's that like for you?",
     "I'd love to hear more about that.",
-    "That's interesting. Why do you think that is?",
-    "Hm. What does that mean to you?",
+    "I'm not sure I caught all of that, but I'm listening. Tell me more?",
+    "Mm. How do you feel about it?",
+    "I want to understand that properly. Can you tell me a bit more?",
+    "I'm with you. Keep going?",
+)
+PERSONAL_QUESTIONS = (
+    "I don't know yet. What does your gut say?",
+    "Good question. Let's think it through. What comes to mind first?",
+    "I'm not sure. What would you like the answer to be?",
 )
 GENERIC_QUESTIONS = (
     "How do you feel about that?",
-    "What's that like?",
     "Tell me more?",
     "And how are you with it?",
-    "What happened?",
     "What do you make of it?",
 )
 CANNOT_LOOK_UP = (
@@ -147,15 +153,6 @@ WONDERING = (
     "I wonder about that too. I think it might be different for everyone. What do you think?",
     "That's one of my favourite questions, and I don't have an answer. What's yours?",
     "People have asked that for a very long time. I'd love to hear what you think.",
-)
-FACT_LINKS = (
-    "You told me {f}. Is that part of it?",
-    "That reminds me, you said {f}.",
-    "I remember you telling me {f}. Does that connect?",
-)
-MENTION_LINKS = (
-    "Earlier you mentioned your {m}. How's that going?",
-    "Can I ask about your {m}? You brought it up earlier.",
 )
 THANKED = (
     "That's a lovely thing to hear. Thank you.",

@@ -27,12 +27,18 @@ class Pattern:
     """Lines without {x}."""
     topic: str | None = None
     """A topic the pattern implies, when the words alone might not show it."""
+    negative: bool = False
+    """True when the pattern itself is negative ("I can't…"): a "not" does not turn it."""
 
 
 def _p(
-    regex: str, echo: tuple[str, ...], plain: tuple[str, ...], topic: str | None = None
+    regex: str,
+    echo: tuple[str, ...],
+    plain: tuple[str, ...],
+    topic: str | None = None,
+    negative: bool = False,
 ) -> Pattern:
-    return Pattern(re.compile(regex), echo, plain, topic)
+    return Pattern(re.compile(regex), echo, plain, topic, negative)
 
 
 COMPLIMENTS = wordset(
@@ -83,8 +89,8 @@ PATTERNS: tuple[Pattern, ...] = (
         ("I'll do my best. Tell me more?",),
     ),
     _p(
-        r"\bi (?:really )?(?:want|would like|'d like) (?P<x>.+)",
-        ("What makes you want {x}?", "What would change if you got {x}?"),
+        r"\bi (?:really )?(?:want|would like|'d like) (?P<x>(?:a|an|some|more|my|the) .+)",
+        ("What makes you want {x}?", "What would change if you had {x}?"),
         ("What would change if you got it?", "What's drawing you to it?"),
     ),
     _p(
@@ -93,14 +99,26 @@ PATTERNS: tuple[Pattern, ...] = (
         ("If you could have that, what would be different?",),
     ),
     _p(
-        r"\bi (?:really )?need (?P<x>.+)",
-        ("What's making you feel you need {x}?", "What would happen if you had {x}?"),
+        r"\bi (?:really |just )?need to (?P<x>.+)",
+        ("What's stopping you?", "Then maybe now's the time. What would make it easier?"),
+        ("What's stopping you?",),
+    ),
+    _p(
+        r"\bi (?:really |just )?need (?P<x>(?:a|an|some|more) \w+(?: \w+)?)$",
+        ("{X} sounds like a good idea. What's been going on?", "What would {x} give you?"),
         ("What would help most right now?",),
+    ),
+    _p(
+        r"\bi (?:hate|can't stand|don't like|do not like|dislike|despise) (?P<x>.+)",
+        ("What is it about {x} that gets to you?", "Has {x} always bothered you?"),
+        ("What is it that gets to you?",),
+        negative=True,
     ),
     _p(
         r"\bi (?:can't|cannot|can not|couldn't) (?P<x>.+)",
         ("What makes it hard to {x}?", "Have you always felt you couldn't {x}?"),
         ("What makes it hard?", "What's in the way, do you think?"),
+        negative=True,
     ),
     _p(
         r"\bi (?:think|believe|guess|suppose|reckon) (?:that )?(?P<x>.+)",
@@ -116,11 +134,6 @@ PATTERNS: tuple[Pattern, ...] = (
         r"\bi (?:really )?(?:like|enjoy|'m into|am into) (?P<x>.+)",
         ("What do you enjoy about {x}?", "How did you get into {x}?"),
         ("What do you enjoy about it?",),
-    ),
-    _p(
-        r"\bi (?:hate|can't stand|don't like|do not like|dislike|despise) (?P<x>.+)",
-        ("What is it about {x} that gets to you?", "Has {x} always bothered you?"),
-        ("What is it that gets to you?",),
     ),
     _p(
         r"\bi miss (?P<x>.+)",
@@ -193,8 +206,11 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         r"^(?:can|could|would|will) you (?P<x>.+)",
-        ("I'd like to, but I can't {x} while I'm offline. Can we talk it through instead?",),
-        ("I'd like to, but I can't do that from here. Can we talk it through instead?",),
+        (),
+        (
+            "I'm not sure I can do that from here, but I'd like to try. What did you have in mind?",
+            "I'll do what I can with words. Tell me a bit more about what you need?",
+        ),
     ),
 )
 
@@ -211,8 +227,14 @@ _WONDER = re.compile(
 
 _TRAILING = re.compile(
     r"(?:\s+(?:honestly|really|actually|though|anyway|lately|i guess|i think|you know|"
-    r"to be honest|lol|too|either))+$"
+    r"to be honest|lol|too|either|tonight|today|right now|this morning|this evening|"
+    r"at the moment|these days|again|recently|any ?more|at all|so much|a lot|now))+$"
 )
+_CUT = re.compile(
+    r"\s+(?:especially|because|but|and then|and|so|when|since|which|although|though|while|"
+    r"if|cause|cos|like|except|unless|until|whereas|or)\b.*$"
+)
+_NOT = re.compile(r"\b(?:not|never|don't|do not|didn't|no longer|hardly|isn't|wasn't)\b")
 ASKING_ME = re.compile(r"^(?:do|are|have|can|could|would|will|did|were) you\b")
 """A question to the companion herself, which topics should not take over."""
 
@@ -221,20 +243,46 @@ ASKING_ME = re.compile(r"^(?:do|are|have|can|could|would|will|did|were) you\b")
 class Match:
     pattern: Pattern
     captured: str
+    negated: bool = False
+    """A "not" or "never" before the captured words: echoing them would say the opposite."""
 
 
 def match(text: str) -> Match | None:
-    """The first pattern that fits normalised `text`."""
+    """The first pattern that fits normalised `text`; the capture ends before a new clause."""
     for pattern in PATTERNS:
         found = pattern.regex.search(text)
         if found:
-            return Match(pattern, _TRAILING.sub("", found.group("x")).strip())
+            captured = _TRAILING.sub("", _CUT.sub("", found.group("x"))).strip()
+            before = text[: found.start("x")]
+            negated = not pattern.negative and bool(_NOT.search(before))
+            negated = negated or bool(_NOT.match(captured))
+            return Match(pattern, captured, negated)
     return None
+
+
+NEGATED = re.compile(r"\b(?:not|never|don't|didn't|no|isn't|wasn't|can't|won't)\b")
+_ASKED = re.compile(
+    r"^(?:what|where|who|whom|whose|when|which|why|how|do|does|did|is|are|am|was|were|have|"
+    r"has|can|could|would|will|should|shall)\b"
+)
+
+
+def is_question(text: str) -> bool:
+    """Normalised text that starts like a question."""
+    return bool(_ASKED.match(text))
+
+
+_PERSONAL = re.compile(r"\b(?:i|i'm|i've|me|my|we|our|us|you|your|you're)\b")
 
 
 def is_knowledge_question(text: str) -> bool:
     """A question about the world, which needs the internet or a bigger brain."""
-    return bool(_KNOWLEDGE.search(text)) and not _WONDER.search(text)
+    return bool(_KNOWLEDGE.search(text)) and not _WONDER.search(text) and not is_personal(text)
+
+
+def is_personal(text: str) -> bool:
+    """Mentions the user or the companion: no lookup would answer it."""
+    return bool(_PERSONAL.search(text))
 
 
 def is_wondering(text: str) -> bool:

@@ -262,9 +262,9 @@ TOPICS: tuple[Topic, ...] = (
         "pets",
         wordset("dog dogs cat cats pet pets puppy kitten bird rabbit hamster fish horse"),
         (
-            "What's their name?",
             "What are they like?",
             "What's the funniest thing they do?",
+            "How long have you had them?",
         ),
         ("Animals seem to love without complicating it.",),
     ),
@@ -275,8 +275,8 @@ TOPICS: tuple[Topic, ...] = (
             "forest river flowers hike hiking outside"
         ),
         (
-            "What did it look like?",
-            "Do you go there often?",
+            "Is there somewhere near you that you love to walk?",
+            "Do you get outside much?",
             "What's your favourite place to be outdoors?",
         ),
         ("I'd love to feel the air outside just once. You'll have to describe it for me.",),
