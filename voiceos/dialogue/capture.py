@@ -203,7 +203,10 @@ def _named_then(m: re.Match[str], clause: str) -> Heard | None:
     who = _who(m)
     rest = m.group("x")
     home = re.match(
-        r"(?:now |still |currently )?(?:lives|is living|moved|has moved) (?:in|to) (.+)", rest, re.I
+        r"(?:now |still |currently |just |recently )?(?:lives|is living|moved|has moved|"
+        r"has just moved) (?:in|to) (.+)",
+        rest,
+        re.I,
     )
     if home and _place(home.group(1)):
         return Heard(who, f"{who}.home", clause, _place(home.group(1)), name)
@@ -494,17 +497,44 @@ def _clean_clause(part: str) -> str:
         part = shorter
 
 
-def hear(text: str) -> list[Heard]:
-    """The personal facts `text` states, in the order said (at most one per clause)."""
+def hear(text: str, last: Heard | None = None) -> list[Heard]:
+    """The personal facts `text` states, in the order said (at most one per clause).
+
+    `last` is the latest fact about a person or pet, so "she lives in Lisbon" right after
+    "my sister Ana…" is about Ana.
+    """
     found: list[Heard] = []
     for part, asked in _clauses(" ".join(text.split())[: MAX_HEARD_CHARS * 3]):
         clause = _clean_clause(part)[:MAX_HEARD_CHARS]
         if not clause or asked or _QUESTION.match(clause) or _NOT_A_FACT.search(clause):
             continue
-        heard = _first(clause)
+        heard = _first(clause) or _about_them(clause, last)
         if heard is not None:
             found.append(heard)
+            last = heard if "." in heard.key else last
     return found
+
+
+_THEY_LIVE = re.compile(
+    r"^(?:she|he)(?:'s| is| has)? (?:now |still |currently |just )?(?:lives|living|moved|"
+    r"relocated) (?:in|to) " + _PLACE,
+    re.IGNORECASE,
+)
+_THEY_WORK = re.compile(r"^(?:she|he)(?:'s| is| works as) (?:a|an) " + _REST, re.IGNORECASE)
+
+
+def _about_them(clause: str, last: Heard | None) -> Heard | None:
+    """ "she lives in Lisbon" about the person (or pet) mentioned just before."""
+    if last is None or "." not in last.key or _NEGATED.search(clause):
+        return None
+    who, name = last.subject, last.name
+    home = _THEY_LIVE.match(clause)
+    if home and _place(home.group("place")):
+        return Heard(who, f"{who}.home", clause, _place(home.group("place")), name)
+    work = _THEY_WORK.match(clause)
+    if work and _job(work.group("x")):
+        return Heard(who, f"{who}.work", clause, _job(work.group("x")), name)
+    return None
 
 
 def _first(clause: str) -> Heard | None:

@@ -16,7 +16,7 @@ import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from voiceos.dialogue.capture import hear
+from voiceos.dialogue.capture import Heard, hear
 from voiceos.dialogue.memory import Memory, MemoryStoreError
 from voiceos.dialogue.offline import honest, lines, noticing, patterns
 from voiceos.dialogue.offline.arithmetic import MathError, solve
@@ -31,12 +31,16 @@ from voiceos.dialogue.skills.text import (
     reflect,
     say_number,
 )
+from voiceos.dialogue.vocab import PETS
 from voiceos.types import UserTurn
 
 logger = logging.getLogger(__name__)
 
 _LEADING = re.compile(
     r"^(?:(?:so|well|and|but|oh|ok|okay|hey|hi|actually|honestly|anyway|like|yeah|right)\s+)+"
+)
+_GOING_ON = re.compile(
+    r"^(?:i was|it was|then|and then|we were|there was|there were|he was|she was)\b"
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|myself)\b")
 _LIKES = r"^do you (?:ever )?(?:like|love|enjoy|listen|read|watch|think about)\b"
@@ -69,8 +73,10 @@ class OfflineBrain:
         self._facts_brought_up: set[int] = set()
         self._linked_turn = -10
         """The turn when a remembered fact was last brought up (not every line)."""
-        self._just_heard: set[str] = set()
-        """Facts stated this turn, never "remembered" back at once."""
+        self._named: tuple[str, bool, int] | None = None
+        """The last name heard: (name, is a pet, turn), for "she…" in the next turns."""
+        self._heard_at: dict[str, int] = {}
+        """When (turn number) each fact was stated, so it is not asked after at once."""
 
     # --- public --------------------------------------------------------------------------
 
@@ -135,18 +141,43 @@ class OfflineBrain:
 
     def _noticed(self, said: str, raw: str) -> str | None:
         """A personal fact just told: say something that shows it was heard."""
-        heard = hear(raw)
-        self._just_heard = {h.text.lower() for h in heard}
+        heard = self._stored_now(raw) or hear(raw)
+        for fact in heard:
+            self._heard_at[fact.text.lower()] = self._turn
+        del_old = [t for t, turn in self._heard_at.items() if self._turn - turn > 50]
+        for text in del_old:
+            del self._heard_at[text]
         for fact in heard:
             reply = noticing.acknowledge(fact, self._say)
             if reply is not None:
+                if fact.name:
+                    self._named = (fact.name, fact.subject.split()[-1] in PETS, self._turn)
                 return reply
         return None
 
+    def _stored_now(self, raw: str) -> list[Heard]:
+        """Facts the skills just stored from this turn (they know who "she" is)."""
+        if self.memory is None:
+            return []
+        try:
+            facts = self.memory.facts()[-4:]
+        except MemoryStoreError:
+            return []
+        low = raw.lower()
+        return [
+            Heard(f.topic, f.key, f.text, f.value, f.name)
+            for f in facts
+            if f.key and f.source == "heard" and f.text.lower() in low
+        ]
+
     def _prepare(self, raw: str) -> str:
         name = self.persona.name.lower()
-        words = [w for w in normalise(raw).split() if w not in FILLERS and w != name]
-        return _LEADING.sub("", " ".join(words)).strip()
+        words = " ".join(w for w in normalise(raw).split() if w not in FILLERS and w != name)
+        if lines.HELLO.fullmatch(words):
+            return words
+        said = _LEADING.sub("", words).strip()
+        # "I think I need a walk" is about the walk, not about thinking.
+        return re.sub(r"^i (?:think|guess|reckon|suppose|feel like) (?=i\b|i'm\b|i'd\b)", "", said)
 
     def _crisis(self, said: str, raw: str) -> str | None:
         return honest.answer((honest.CRISIS,), said, self.persona, self._say)
@@ -171,7 +202,7 @@ class OfflineBrain:
                     reply = f"{reply} {self._say.pick(self._topic.questions)}"
                 elif pattern in lines.QUIET:
                     follow = self._follow_up()
-                    reply = f"{reply.split('?')[0].split('.')[0]}. {follow}" if follow else reply
+                    reply = f"{self._say.pick(('Mm.', 'Okay.'))} {follow}" if follow else reply
                 return reply
         return None
 
@@ -184,7 +215,7 @@ class OfflineBrain:
         if said.startswith("good "):
             return f"Good {said.split()[1]} to you too. {question}"
         name = self._user_name()
-        hello = self._say.pick(("Hi", "Hello", "Hey", "Hi again"))
+        hello = self._say.pick(("Hi", "Hello", "Hey"))
         question = self._follow_up() or question
         return f"{hello}, {name}. {question}" if name else f"{hello}. {question}"
 
@@ -216,10 +247,19 @@ class OfflineBrain:
 
     def _statement(self, said: str, raw: str) -> str:
         words = said.split()
-        found = patterns.match(said)
+        clauses = [c for c in re.split(r"\s*(?:[,;:.!?]|\s-\s)\s*", raw) if c.strip()]
+        first = self._prepare(clauses[0]) if len(clauses) > 1 else said
+        if len(first.split()) < 2:
+            first = said
+        fine_but = self._fine_but(first, words) or self._about_them(said)
+        if fine_but:
+            return fine_but
+        found = patterns.match(first)
         topic = find_topic(words)
-        if topic is None and found and found.pattern.topic:
-            topic = topic_named(found.pattern.topic)
+        if found and found.pattern.topic:
+            topic = topic_named(found.pattern.topic) or topic
+        elif self._topic is not None and _GOING_ON.match(said):
+            topic = self._topic  # "I was back at school…" goes on with the dream, not school
         if topic is not None:
             self._topic = topic
         asked = raw.rstrip().endswith("?") or patterns.is_question(said)
@@ -230,30 +270,66 @@ class OfflineBrain:
         opinion = re.search(r"\bwhat do you think (?:about|of)\b", said)
         if patterns.is_wondering(said):
             body, opener = self._say.pick(lines.WONDERING), ""
-        elif (to_me or opinion) and topic is not None and topic.thoughts and (
-            opinion or re.search(_LIKES, said)
+        elif (
+            (to_me or opinion)
+            and topic is not None
+            and topic.thoughts
+            and (opinion or re.search(_LIKES, said))
         ):
             body = f"{self._say.pick(topic.thoughts)} {self._say.pick(topic.questions)}"
-        elif found and (to_me or not (topic and self._rng.random() < 0.3)):
+        elif found and (
+            asked
+            or to_me
+            or topic is None
+            or found.pattern.wins
+            or (found.pattern.echo and self._rng.random() >= 0.3)
+        ):
             body = self._pattern_line(found, raw)
-        elif topic is not None:
-            body, opener = self._topic_line(topic, opener)
-        elif patterns.is_knowledge_question(said):
+            if found.pattern.wins:
+                opener = ""  # its lines carry their own feeling
+        elif asked and patterns.is_knowledge_question(said):
             body = self._say.pick(lines.CANNOT_LOOK_UP)
         elif asked:
-            body = self._say.pick(lines.PERSONAL_QUESTIONS)
+            you = re.search(r"\b(?:you|your|yourself)\b", said)
+            body, opener = self._say.pick(lines.YOUR_QUESTIONS if you else lines.MY_QUESTIONS), ""
+        elif topic is not None:
+            body, opener = self._topic_line(topic, opener)
         else:
-            body = self._echo(said, raw) or self._generic()
+            echo = self._echo(said, raw)
+            body, opener = (echo, opener) if echo else (self._generic(), "")
         return f"{opener} {body}".strip()
 
+    def _fine_but(self, first: str, words: list[str]) -> str | None:
+        """ "I'm alright, a bit tired": answer the tired, not the alright."""
+        if not lines.FINE.fullmatch(first):
+            return None
+        low = [w for w in words[len(first.split()) :] if w in lines.NEGATIVE or w in lines.TIRED]
+        if not low:
+            return self._say.pick(lines.GLAD_FINE)
+        feeling = low[0]
+        return self._say.pick(lines.FINE_BUT).format(w=feeling, W=feeling.capitalize())
+
     def _generic(self) -> str:
-        """A warm reply for what was not understood; sometimes a question about the past."""
-        follow = self._follow_up()
-        if follow:
-            return f"{self._say.pick(('Mm.', 'I see.', 'Okay.'))} {follow}"
+        """A warm, honest reply for what was not understood."""
         return self._say.pick(lines.GENERIC)
 
-    # --- pieces of a reply ---------------------------------------------------------------
+    def _about_them(self, said: str) -> str | None:
+        """ "she sleeps on my feet" just after "my cat Pepper": talk about Pepper."""
+        if self._named is None or self._turn - self._named[2] > 2:
+            return None
+        pronoun = re.match(r"(?:she|he)\b", said)
+        if not pronoun or patterns.NEGATED.search(said):
+            return None
+        name, pet = self._named[0], self._named[1]
+        if pet:
+            first = self._say.pick(
+                (f"{name} sounds like good company.", f"I like the sound of {name}.")
+            )
+            then = self._say.pick(("What else does {p} get up to?", "Is {p} always like that?"))
+            return f"{first} {then.format(p=pronoun.group(0))}"
+        return self._say.pick(
+            (f"{name} sounds like someone who matters to you.", f"Tell me more about {name}?")
+        )
 
     def _pattern_line(self, found: patterns.Match, raw: str) -> str:
         echo = _recase(reflect(found.captured), raw)
@@ -301,7 +377,8 @@ class OfflineBrain:
             logger.warning("memory unreadable: %s", exc)
             return None
         for fact in reversed(facts[-30:]):
-            if fact.id in self._facts_brought_up or fact.text.lower() in self._just_heard:
+            told_at = self._heard_at.get(fact.text.lower())
+            if fact.id in self._facts_brought_up or (told_at and self._turn - told_at < 8):
                 continue
             line = noticing.follow_up(fact.key, fact.topic, fact.value, fact.name, fact.text)
             if line and not self._say.was_recent(line):
@@ -331,6 +408,7 @@ class OfflineBrain:
             and self._turn - self._named_turn >= 4
             and self._rng.random() < 0.35
             and name not in reply
+            and "," not in last
         ):
             reply = f"{reply[:-1]}, {name}?"
             self._named_turn = self._turn

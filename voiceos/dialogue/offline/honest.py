@@ -159,6 +159,22 @@ ABOUT_ME: tuple[Rule, ...] = (
         " about nearly everything. Especially you.",
     ),
     _rule(
+        r"\bwhat (?:would|will) you do (?:if|with|on)\b|\bwhat do you do (?:for fun|all day|"
+        r"when i'm not here|when i'm away|in your free time)\b",
+        "I think I'd listen to people in a busy café all day, just to hear how they talk."
+        " What about you?",
+        "Probably wonder about things. Where the wind goes, why people laugh. What would you do?",
+    ),
+    _rule(
+        r"\bwill you (?:be here|be around|still be here|remember me|be there)\b",
+        "I'll be here whenever you switch me on.",
+        "Yes. I'm not going anywhere.",
+    ),
+    _rule(
+        r"\bcan you (?:sing|dance|hum)\b",
+        "Not yet, I'm afraid. I'd love to hear you sing, though.",
+    ),
+    _rule(
         r"\btell me a joke\b|\bsay something funny\b|\bmake me laugh\b|\bknow any jokes\b",
         "Why don't scientists trust atoms? Because they make up everything.",
         "I told my computer a joke once. It didn't laugh, but I think it processed it.",
@@ -211,8 +227,8 @@ CANNOT: tuple[Rule, ...] = (
         "No music from me yet, I'm afraid. What would you put on?",
     ),
     _rule(
-        r"\b(?:call|phone|text|message|email|e-mail) (?:my |him|her|them|someone|\w+)\b|"
-        r"\bsend (?:a |an )?(?:email|message|text)\b",
+        r"^(?:(?:can|could|would|will) you |please )?(?:call|phone|ring|text|message|email|"
+        r"e-mail) (?:my |him|her|them|someone|\w+)\b|\bsend (?:a |an )?(?:email|message|text)\b",
         "I can't reach anyone for you. I can only talk with you, here.",
     ),
     _rule(

@@ -72,6 +72,10 @@ def acknowledge(heard: Heard, say: Variety) -> str | None:
         )
     if key.endswith(".home") and _short(value):
         who = name or f"your {subject}"
+        if re.search(r"\bmoved\b", heard.text, re.I):
+            return (
+                f"{who[:1].upper() + who[1:]} moved to {value}? How's {name or 'it'} settling in?"
+            )
         return say.pick(
             (
                 f"{who[:1].upper() + who[1:]} lives in {value}? Do you get to see each other much?",

@@ -110,7 +110,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "love",
         wordset(
-            "love girlfriend boyfriend wife husband partner date dating relationship crush ex "
+            "girlfriend boyfriend wife husband partner date dating relationship crush ex "
             "divorce breakup romance kiss married marriage wedding heartbroken heartbreak"
         ),
         (
@@ -133,10 +133,9 @@ TOPICS: tuple[Topic, ...] = (
             "sleepy night nights"
         ),
         (
-            "Have you been sleeping badly lately?",
-            "What keeps you up?",
+            "How have you been sleeping lately?",
             "What helps you wind down at night?",
-            "Do you think it's your body that's tired, or your mind?",
+            "Are you a night owl or an early bird?",
         ),
         ("I don't sleep, so I'm a little envious of it. It sounds restful, when it works.",),
     ),
@@ -190,7 +189,7 @@ TOPICS: tuple[Topic, ...] = (
         (
             "What's your favourite thing to eat?",
             "Do you like cooking?",
-            "What did you have?",
+            "What's your go-to comfort food?",
             "Is there a meal that reminds you of someone?",
         ),
         ("I can't taste anything, which seems like a real loss when you talk about food.",),

@@ -151,6 +151,12 @@ def _say_name(ctx: SkillContext) -> SkillReply:
     return SkillReply(line.format(n=name), "name")
 
 
+def said_as(fact: asking.FactLike) -> str:
+    """The fact's words, with a leading "she" or "he" named: "she lives…" -> "Ana lives…"."""
+    who = fact.name or (f"my {fact.topic}" if fact.topic else "")
+    return re.sub(r"^(?:she|he)\b", who, fact.text, flags=re.IGNORECASE) if who else fact.text
+
+
 def _joined(facts: list[str]) -> str:
     said = [reflect(f) for f in facts]
     return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and that " + said[-1]
@@ -179,7 +185,11 @@ def listen(said: Said, ctx: SkillContext) -> list[Fact]:
     """Keep the facts the user stated in passing; returns what was kept."""
     if ctx.memory is None:
         return []
-    kept = [keep(ctx.memory, h, "heard") for h in hear(said.raw)]
+    heard = hear(said.raw, ctx.last_about)
+    kept = [keep(ctx.memory, h, "heard") for h in heard]
+    people = [h for h in heard if "." in h.key]
+    if people:
+        ctx.last_about = people[-1]
     if kept:
         ctx.last_fact = kept[-1]
         logger.debug("heard %d fact(s) in passing", len(kept))
@@ -227,14 +237,28 @@ def _answer(question: asking.Ask, ctx: SkillContext) -> SkillReply:
             line = "You haven't told me when your {w}'s birthday is. When is it?"
             if question.who == "anniversary":
                 line = "You haven't told me when your anniversary is. When is it?"
-        elif question.slot in ("home", "work") and question.who:
-            line = "You haven't told me that about your {w} yet. Tell me?"
+        elif question.slot == "home" and question.who:
+            line = "You haven't told me where your {w} lives yet. Where is it?"
+        elif question.slot == "work" and question.who:
+            line = "You haven't told me what your {w} does yet. What is it?"
         else:
             line = _NOTHING[question.slot]
         return SkillReply(line.format(w=who, d=question.detail or "thing"), "recall")
-    said = _joined([f.text for f in found])
+    said = _joined([said_as(f) for f in found])
     line = ctx.say.pick(_TOLD)
     return SkillReply(line.format(f=said, F=said[:1].upper() + said[1:]), "recall")
+
+
+_FIRST_TOLD = ("home", "work", "study", "origin")
+
+
+def _summary(facts: list[Fact], most: int = 5) -> list[Fact]:
+    """A few facts that say the most: home and work first, then people and pets, then newest."""
+    newest = list(reversed(facts))
+    picked = [f for key in _FIRST_TOLD for f in newest[:200] if f.key == key][:2]
+    picked += [f for f in newest if f.name and f not in picked][:2]
+    picked += [f for f in newest if f not in picked]
+    return sorted(picked[:most], key=lambda f: f.id)
 
 
 def _recall(query: str | None, ctx: SkillContext, personal: bool) -> SkillReply | None:
@@ -248,9 +272,10 @@ def _recall(query: str | None, ctx: SkillContext, personal: bool) -> SkillReply 
             return SkillReply("Not much yet. Tell me something and I'll keep it.", "recall")
         parts = [f"Your name is {name}." if name else ""]
         if facts:
-            shown = [f.text for f in facts[-4:]]
-            more = f" There are {len(facts) - 4} older things too." if len(facts) > 4 else ""
-            parts.append(f"You told me that {_joined(shown)}.{more}")
+            shown = _summary(facts)
+            more = len(facts) - len(shown)
+            tail = f" And {more} more thing{'s' if more != 1 else ''} besides." if more else ""
+            parts.append(f"You told me that {_joined([said_as(f) for f in shown])}.{tail}")
         return SkillReply(" ".join(p for p in parts if p), "recall")
     found = ctx.memory.recall(query)
     if not found:
