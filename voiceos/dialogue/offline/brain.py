@@ -285,7 +285,7 @@ class OfflineBrain:
             or (found.pattern.echo and self._rng.random() >= 0.3)
         ):
             body = self._pattern_line(found, raw)
-            if found.pattern.wins:
+            if found.pattern.wins or body in lines.GOOD_FEELING:
                 opener = ""  # its lines carry their own feeling
         elif asked and patterns.is_knowledge_question(said):
             body = self._say.pick(lines.CANNOT_LOOK_UP)
@@ -334,6 +334,8 @@ class OfflineBrain:
     def _pattern_line(self, found: patterns.Match, raw: str) -> str:
         echo = _recase(reflect(found.captured), raw)
         pattern = found.pattern
+        if pattern.topic == "feelings" and lines.mood(found.captured.split()) > 0:
+            return self._say.pick(lines.GOOD_FEELING)
         short = len(echo.split()) <= patterns.MAX_ECHO_WORDS and len(echo) <= 80
         if pattern.echo and echo and short and not found.negated and fits(echo):
             line = self._say.pick(pattern.echo)

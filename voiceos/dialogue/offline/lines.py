@@ -120,6 +120,11 @@ FINE_BUT = (
 QUIET = tuple(pattern for pattern, _ in SHORT_ANSWERS[3:4] + SHORT_ANSWERS[-1:])
 """Short answers that leave room to ask after something the user told before."""
 
+GOOD_FEELING = (
+    "I'm really glad. What's been helping?",
+    "That's lovely to hear. What do you think made the difference?",
+)
+
 SAD_OPENERS = (
     "Oh, that sounds hard.",
     "I'm sorry.",

@@ -108,7 +108,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"\bi(?: think i)?(?: could do with| could use| need| fancy| want|'d like| would like|"
         r"'d love| would love) (?P<x>(?:a|an|some|more) (?:\w+ ){0,2}(?:walk|air|sleep|rest|"
         r"break|holiday|coffee|tea|nap|bath|hug|time off|quiet|drink|change))\b",
-        ("{X} sounds like a good idea. What's been going on?", "{X}? Yes. What would help most?"),
+        ("{X} sounds like a good idea. Has it been one of those days?",),
         ("That sounds like a good idea.",),
         wins=True,
     ),
@@ -117,6 +117,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"(?P<x>.+)",
         ("What made you want to {x}?", "How's it going so far?"),
         ("How's it going so far?",),
+        wins=True,
     ),
     _p(
         r"\bi(?:'ve| have)? (?:been )?(?:learning|taking up|took up|started|practising|"
@@ -145,11 +146,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         r"\bi (?:feel|'m feeling|am feeling|have been feeling|'ve been feeling|felt) (?P<x>.+)",
-        (
-            "You feel {x}. What do you think is behind that?",
-            "How long have you been feeling {x}?",
-            "When did you start feeling {x}?",
-        ),
+        ("You feel {x}. What do you think is behind that?", "When did you start feeling {x}?"),
         ("What do you think is behind that feeling?", "How long have you felt this way?"),
         "feelings",
     ),
