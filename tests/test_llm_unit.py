@@ -385,3 +385,36 @@ def test_probe_reports_what_is_wrong_in_one_safe_line(
     port_with_nothing = {**SETTINGS, "base_url": "http://127.0.0.1:9/v1"}
     problem = probe(port_with_nothing, api_key=KEY)
     assert problem is not None and "cannot reach" in problem and KEY not in problem
+
+
+class _Voice:
+    def current(self) -> Any:
+        from voiceos.types import VoiceSettings
+
+        return VoiceSettings()
+
+    def update(self, **_: Any) -> Any:
+        return self.current()
+
+    def voice_ids(self) -> list[str]:
+        return ["en-us"]
+
+
+async def test_fact_heard_in_passing_is_sent_after_a_restart(persona: Any, tmp_path: Path) -> None:
+    from voiceos.dialogue.skills import Skills
+
+    path = tmp_path / "restart.sqlite3"
+    with Memory(path) as first:
+        skills = Skills(first, _Voice(), persona)
+        assert skills.handle("oh and my cat is called Miso, she's a terror") is None
+        for i in range(300):  # many facts: only the relevant ones and the newest fit
+            first.remember(f"I once bought a blue umbrella number {i} at the market")
+    with Memory(path) as again:
+        recorder = Recorder(lambda _: sse(reply_events(["Aw."])))
+        turn = UserTurn("I'm getting a new toy for my cat")
+        await collect(brain(recorder, persona, again, context_chars=2000).stream(turn))
+    system = recorder.bodies[0]["messages"][0]["content"]
+    assert "my cat is called Miso" in system
+    assert "umbrella number 299" in system and "umbrella number 0 " not in system
+    facts = system.split("own words", 1)[1]
+    assert len(facts) <= 1000 + 200  # facts get at most half of context_chars
