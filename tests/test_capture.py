@@ -172,3 +172,31 @@ def test_prompt_sends_all_facts_when_few_and_relevant_ones_when_many(memory: Mem
     assert "umbrella number 199" in system  # the newest fill the rest
     facts_part = system.split("own words", 1)[1]
     assert len(facts_part) <= 1000 + 200
+
+
+def test_a_v2_memory_is_migrated_and_its_facts_stay_told(tmp_path: Path) -> None:
+    import sqlite3
+
+    from voiceos.dialogue.memory import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:
+        step(conn)
+    conn.execute("INSERT INTO facts (text, created_s, topic) VALUES ('my dog is Rex', 1.0, 'dog')")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Memory(path) as memory:
+        (fact,) = memory.facts()
+        assert (fact.text, fact.topic, fact.key, fact.source) == (
+            "my dog is Rex",
+            "dog",
+            "",
+            "told",
+        )
+        keep_all(memory, "my dog is called Bo")  # a heard fact does not replace an unkeyed one
+        assert len(memory.facts()) == 2
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    conn.close()
