@@ -10,6 +10,9 @@ from voiceos.dialogue.asking import Ask, answer, ask
 from voiceos.dialogue.capture import hear
 from voiceos.dialogue.context import build_messages
 from voiceos.dialogue.memory import MAX_FACTS, Memory
+from voiceos.dialogue.persona import load_persona
+from voiceos.dialogue.skills import Skills
+from voiceos.types import VoiceSettings
 
 STATED = [
     # (said, subject, key, value)
@@ -200,3 +203,59 @@ def test_a_v2_memory_is_migrated_and_its_facts_stay_told(tmp_path: Path) -> None
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
+
+
+# Told and asked one pair at a time (a fresh memory each), so no pair corrects another.
+ONE_BY_ONE = [
+    ("I have a golden retriever called Max", "what's my dog's name?", "Max"),
+    ("Our cat Luna is three", "what do we call our cat?", "Luna"),
+    ("My wife's name is Clara", "who's my wife?", "Clara"),
+    ("I'm married to Daniel", "what's my husband called?", "Daniel"),
+    ("I'm a teacher at a primary school", "where do I work?", "primary school"),
+    ("My birthday's in October", "when do I celebrate my birthday?", "October"),
+    ("I live with my boyfriend in Berlin", "which city do I live in?", "Berlin"),
+    ("Home for me is Dublin these days", "where's home?", "Dublin"),
+    ("I've been working as a barista for two years", "what's my job again?", "barista"),
+    ("My favorite movie is Amelie", "what's my favourite film?", "Amelie"),
+    ("Tom's my best friend", "who is my best friend?", "Tom"),
+    ("My mom lives in Florida", "where does my mum live?", "Florida"),
+    ("I'm going to Paris next month", "where am I going next month?", "Paris"),
+    ("I'm allergic to peanuts", "what am I allergic to?", "peanuts"),
+    ("I'm 34", "how old am I?", "34"),
+    ("My son Leo is seven", "do you know my son's name?", "Leo"),
+    ("my sister's called Ruth and she's a vet", "what does my sister do?", "vet"),
+    ("I grew up on a farm in Wales", "where did I grow up?", "Wales"),
+    ("I'm studying to be a nurse", "what am I studying?", "nurse"),
+    ("I can't stand coriander", "what food do I hate?", "coriander"),
+    ("My favourite band is Radiohead", "what music am I into?", "Radiohead"),
+    ("My daughter is called Ivy", "what did I say my daughter was called?", "Ivy"),
+    ("I work for a small charity", "what did I tell you I do for work?", "charity"),
+    ("we've got a hamster named Biscuit", "do we have any pets?", "Biscuit"),
+    ("I'm originally from Kenya but I live in Leeds", "where am I from originally?", "Kenya"),
+    ("My partner Sam is a chef", "what does my partner do for a living?", "chef"),
+    ("My dad's birthday is on the 9th of June", "when is my father's birthday?", "June"),
+    ("I'm a huge fan of Agatha Christie", "who do I like reading?", "Christie"),
+    ("I'm moving to Madrid in April", "when am I moving?", "April"),
+    ("My best friend Priya lives in Mumbai", "where does my best friend live?", "Mumbai"),
+]
+
+
+class _Voice:
+    def current(self) -> VoiceSettings:
+        return VoiceSettings()
+
+    def update(self, **_: object) -> VoiceSettings:
+        return self.current()
+
+    def voice_ids(self) -> list[str]:
+        return ["en-us"]
+
+
+@pytest.mark.parametrize(("told", "asked", "wanted"), ONE_BY_ONE)
+def test_told_once_asked_in_other_words(told: str, asked: str, wanted: str, tmp_path: Path) -> None:
+    persona = load_persona("samantha")
+    with Memory(tmp_path / "m.sqlite3") as memory:
+        Skills(memory, _Voice(), persona).handle(told)
+    with Memory(tmp_path / "m.sqlite3") as memory:
+        reply = Skills(memory, _Voice(), persona).handle(asked)
+    assert reply is not None and wanted.lower() in reply.text.lower(), reply

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from voiceos.dialogue.vocab import MODIFIERS, PETS, canonical, wordset
+from voiceos.dialogue.vocab import FAVOURITE_SAME, MODIFIERS, PETS, canonical, wordset
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,9 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat (?:city|town|country|place|village|part of \w+) do i live in\b|"
          r"\bwhere(?:'s| is) my (?:house|flat|apartment|place)\b|\bwhere have i moved\b|"
          r"\bwhat(?:'s| is) my (?:address|city|town)\b|\bwhere do i call home\b|"
-         r"\bwhere i (?:live|am living|'m living|moved to|call home)\b", "home"),
+         r"\bwhere i (?:live|am living|'m living|moved to|call home)\b|"
+         r"\bwhich (?:city|town|country|place|village) (?:do i live in|am i in|am i living in|"
+         r"is home)\b|\bwhat (?:city|town|country) am i (?:in|living in)\b", "home"),
         (r"\bwhere (?:am|was) i (?:originally )?from\b|\bwhere was i (?:born|raised|brought up)\b|"
          r"\bwhere did i grow up\b|\bwhere do i (?:originally )?come from\b|"
          r"\bwhat(?:'s| is) my (?:hometown|home town|birthplace|place of birth)\b|"
@@ -89,7 +91,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat (?:kind|sort|type) of (?:work|job) do i do\b|"
          r"\bwhat am i by (?:trade|profession)\b|"
          r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
-         r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b", "work"),
+         r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b|"
+         r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b", "work"),
         (r"\bwhat (?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
          r"course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
          r"\bwhat (?:course|degree|subject) am i (?:doing|taking|studying)\b|"
@@ -103,18 +106,24 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"can't stand)\b|\bwhat (?:[a-z]+ ){0,3}?(?:don't|do not|didn't) i (?:like|enjoy)\b|"
          r"\bwhat (?:[a-z]+ ){0,3}?can't i (?:stand|bear)\b|"
          r"\bwhat (?:annoys|bothers) me\b|\bwhat am i not (?:a fan of|into)\b", "dislikes"),
-        (r"\bwhat (?:[a-z]+ ){0,3}?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
+        (r"\b(?:what|who) (?:[a-z]+ ){0,3}?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
          r"\bwhat (?:[a-z]+ ){0,3}?am i (?:into|a fan of|crazy about|obsessed with|"
          r"passionate about)\b|\bwhich (?:[a-z]+ ){0,3}?do i like\b|"
          r"\bwhat are my (?:hobbies|interests|likes|passions)\b|\bwhat makes me happy\b|"
          r"\bwhat do i (?:like|love|enjoy) doing\b|\bwhat are my favourite things\b", "likes"),
         (r"\bwhat are my plans\b|\bwhere am i (?:going|flying|off to|heading|travell?ing)\b|"
          r"\bwhat am i (?:doing|up to) (?:this|next|on|tomorrow|tonight|at the|over)\b|"
-         r"\bwhen am i (?:flying|going|leaving|travell?ing|off)\b|\bdo i have (?:any )?plans\b|"
+         r"\bwhen am i (?:flying|going|leaving|travell?ing|off|moving|starting|visiting|seeing|"
+         r"getting|back|meeting|having)\b|\bdo i have (?:any )?plans\b|"
          r"\bwhat have i got (?:on|coming up|planned)\b|\bwhat(?:'s| is) coming up\b|"
          r"\bwhat(?:'s| is) my (?:plan|trip|schedule)\b|\bwhat am i planning\b|"
          r"\bwhat do i have (?:on|coming up|planned)\b|\bwhere(?:'s| is) my trip\b|"
          r"\bwhen(?:'s| is) my (?P<detail>[a-z ]+)$", "plans"),
+        (r"\bhow old am i\b|\bwhat(?:'s| is) my age\b", "age"),
+        (r"\bwhat am i allergic to\b|\bwhat (?:can't|cannot|shouldn't) i eat\b|"
+         r"\bwhat(?:'s| are) my allerg(?:y|ies)\b|\bam i allergic\b|"
+         r"\bdo i have (?:any )?allergies\b", "allergies"),
+        (rf"\bmy {_WHO} (?:is|was|'s) called\b", "name"),
         (r"\bhow (?:am|was|have) i (?:been )?feeling\b|\bhow did i (?:say i )?feel\b|"
          r"\bwhat(?:'s| is| was) my mood\b|\bhow was i doing\b|\bwhat was i feeling\b", "feelings"),
         (r"\bdo (?:i|we) have (?:a |an |any )?(?P<detail>[a-z ]+?)$|"
@@ -128,12 +137,6 @@ _QUESTION_WORDS = wordset(
     "what where when which does have with that this your about kind sort type like love enjoy "
     "into doing going plans plan"
 )
-_FAVOURITE_SAME = {
-    "eat": "food", "dish": "food", "meal": "food", "meals": "food", "movie": "film",
-    "color": "colour", "tune": "song", "group": "band", "drink": "drink", "season": "season",
-    "sport": "sport", "game": "game", "animal": "animal", "films": "film", "movies": "film",
-    "book": "book", "read": "book", "place": "place", "city": "city", "flower": "flower",
-}  # fmt: skip
 
 
 def _ranked(facts: list[FactLike], words: frozenset[str], limit: int) -> list[FactLike]:
@@ -223,7 +226,7 @@ def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
         return [f for f in newest if _about(f, who)][:1]
     if slot == "favourite":
         detail = question.detail.split()[-1] if question.detail else ""
-        detail = _FAVOURITE_SAME.get(detail, detail)
+        detail = FAVOURITE_SAME.get(detail, detail)
         favs = [f for f in newest if f.key.startswith("favourite:")]
         exact = [f for f in favs if f.key.split(":", 1)[1].split()[-1:] == [detail]]
         return exact[:1] or [f for f in newest if f.key.startswith("taste:") and
@@ -242,6 +245,12 @@ def answer(question: Ask, facts: Sequence[FactLike]) -> list[FactLike]:
         return _ranked(plans, question.words, 3)
     if slot == "feelings":
         return [f for f in newest if f.key == "feeling"][:1]
+    if slot == "age":
+        return [f for f in newest if f.key == "age"][:1] or [
+            f for f in newest if f.key == "birthday.date"
+        ][:1]
+    if slot == "allergies":
+        return [f for f in newest if f.key.startswith("allergy:")][:3]
     fallback = {"work": "study", "study": "work"}
     for key in (slot, fallback.get(slot, "")):
         found = [f for f in newest if key and f.key == key]

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voiceos.dialogue.vocab import (
+    BREEDS,
     DAYS,
+    FAVOURITE_SAME,
     FEELINGS,
     JOB_SUFFIXES,
     JOBS,
@@ -66,7 +68,8 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _CLAUSES = re.compile(
-    r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|,?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we)\b)",
+    r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|"
+    r",?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we|our|she's|he's|she|he)\b)",
     re.IGNORECASE,
 )
 _QUESTION = re.compile(
@@ -95,9 +98,12 @@ _REL = r"(?P<rel>(?:(?:{m})\s+)?(?:{r}))".format(
     m="|".join(sorted(MODIFIERS, key=len, reverse=True)),
     r="|".join(sorted(RELATIONS, key=len, reverse=True)),
 )
-_PET = r"(?P<pet>(?:guinea pig|{p}))".format(p="|".join(sorted(PETS, key=len, reverse=True)))
+_PET = r"(?P<pet>(?:guinea pig|golden retriever|german shepherd|{p}))".format(
+    p="|".join(sorted(PETS | frozenset(BREEDS), key=len, reverse=True))
+)
 _WHO = rf"(?:{_REL}|{_PET})"
 _REST = r"(?P<x>.+)"
+_MINE = r"(?:my|our)"
 _PLACE = r"(?P<place>.+)"
 _POSS = r"(?:'s|s|’s)"
 
@@ -163,6 +169,8 @@ def _thing(raw: str | None) -> str:
 
 def _subject(who: str) -> str:
     words = who.lower().split()
+    if words and words[-1] in BREEDS or who.lower() in ("golden retriever", "german shepherd"):
+        return BREEDS.get(words[-1], "dog")
     if words and words[-1] in ("friend", "mate", "buddy", "pal") and words[0] in (
         "best", "closest", "oldest"
     ):  # fmt: skip
@@ -256,7 +264,7 @@ def _job(raw: str) -> str:
     if not words or len(words) > 5:
         return ""
     last = words[-1]
-    if last in NOT_JOBS or words[0] in ("bit", "little", "lot", "big fan", "fan"):
+    if set(words) & NOT_JOBS or words[0] in ("bit", "little", "lot"):
         return ""
     if last in JOBS or (len(last) > 4 and last.endswith(JOB_SUFFIXES) and last not in FEELINGS):
         return job
@@ -292,6 +300,7 @@ def _date(subject: str) -> Callable[[re.Match[str], str], Heard | None]:
 
 def _favourite(m: re.Match[str], clause: str) -> Heard | None:
     what, thing = m.group("what").lower(), _thing(m.group("x"))
+    what = FAVOURITE_SAME.get(what, what)
     if not thing:
         return None
     return Heard(f"favourite {what}", f"favourite:{what}", clause, thing)
@@ -336,10 +345,18 @@ def _feeling(m: re.Match[str], clause: str) -> Heard | None:
 _TIME_WORDS = r"(?:{})".format("|".join(MONTHS))
 RULES: tuple[Rule, ...] = (
     # Names of people and pets.
-    _rule(rf"^my {_WHO}{_POSS}? name(?:'s| is| was) {_NAME}(?:[\s,].*)?$", _named),
-    _rule(rf"^my {_WHO}(?: is|'s|s)? (?:called|named) {_NAME}(?:[\s,].*)?$", _named),
-    _rule(rf"^my {_WHO} is {_NAME}$", _named),
-    _rule(rf"^{_NAME} is my {_WHO}$", _named),
+    _rule(rf"^{_MINE} {_WHO}{_POSS}? name(?:'s| is| was) {_NAME}(?:[\s,].*)?$", _named),
+    _rule(rf"^{_MINE} {_WHO}(?: is|'s|s)? (?:called|named) {_NAME}(?:[\s,].*)?$", _named),
+    _rule(rf"^{_MINE} {_WHO} is {_NAME}$", _named),
+    _rule(rf"^{_NAME}(?: is|'s) {_MINE} {_WHO}$", _named),
+    _rule(
+        rf"^i(?:'m| am)(?: happily)? (?:married to|engaged to|with|dating|going out with) {_NAME}$",
+        lambda m, c: (
+            Heard("partner", "partner.name", c, *[_name(m.group("name"), c)] * 2)
+            if _name(m.group("name"), c)
+            else None
+        ),
+    ),
     _rule(rf"^(?:i|we) call my {_WHO} {_NAME}$", _named),
     _rule(
         r"^(?:i|we)(?: have| have got|'ve got|'ve| got| adopted| just adopted| own| rescued)"
@@ -356,7 +373,7 @@ RULES: tuple[Rule, ...] = (
         _lives,
     ),
     _rule(rf"^my {_REL} (?:works as|is) (?:a|an) {_REST}", _their_job),
-    _rule(rf"^my {_WHO} {_NAME} {_REST}", _named_then),
+    _rule(rf"^{_MINE} {_WHO} {_NAME} {_REST}", _named_then),
     # Dates.
     _rule(
         r"^my (?P<rel>[\w ]+?)['’]?s birthday(?:'s| is| falls)? (?:on )?(?P<x>.+)$",
@@ -381,7 +398,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         rf"^(?:i|we) (?:just |recently |finally |have |'ve )*(?:moved|relocated) to {_PLACE}", _home
     ),  # fmt: skip
-    _rule(rf"^(?:my )?home(?: is|'s| these days is) (?:in )?{_PLACE}", _home),
+    _rule(rf"^(?:my )?home(?: for (?:me|us))?(?: is|'s| these days is) (?:in )?{_PLACE}", _home),
+    _rule(rf"^(?:i|we) (?:now |currently )?live with [\w' ]+? in {_PLACE}", _home),
     _rule(
         r"^(?:i|we)(?:'m| am|'re| are) (?:originally |actually )?from " + _PLACE,
         _origin,
@@ -391,7 +409,7 @@ RULES: tuple[Rule, ...] = (
         rf"^i was (?:born and raised|born and bred|born|raised|brought up) in {_PLACE}",
         _origin,
     ),
-    _rule(rf"^i grew up in {_PLACE}", _origin),
+    _rule(rf"^i grew up (?:in|on|near|around|outside|by) {_PLACE}", _origin),
     _rule(rf"^my (?:hometown|home town)(?: is|'s) {_PLACE}", _origin),
     # Work and study.
     _rule(
@@ -406,8 +424,8 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(r"^i go to (?P<x>.*(?:school|university|college|uni))$", _study),
     _rule(
-        r"^i (?:work|'m working|am working|have worked|'ve worked|'ve been working|"
-        r"have been working) (?:as|at|for|in|from|nights|with) " + _REST,
+        r"^i(?: work|'m working| am working| have worked|'ve worked|'ve been working|"
+        r" have been working) (?:as|at|for|in|from|nights|with) " + _REST,
         _work,
     ),
     _rule(r"^my (?:job|work|profession|career)(?: is|'s) (?:as )?" + _REST, _work),
@@ -415,7 +433,7 @@ RULES: tuple[Rule, ...] = (
         r"^i (?:do|make) (?P<x>.+?) for a living$|^i make (?:a|my) living (?:as|by) (?P<x2>.+)$",
         lambda m, c: Heard("work", "work", c, m.group("x") or m.group("x2")),
     ),  # fmt: skip
-    _rule(r"^i(?:'m| am|'ve been|'ve| have been) (?:a|an) (?:\w+ )?" + _REST, _work_as),
+    _rule(r"^i(?:'m| am|'ve been|'ve| have been) (?:a|an) " + _REST, _work_as),
     _rule(r"^i (?:run|own|manage|teach|nurse|drive|fix|design|build) " + _REST, _work),
     _rule(
         r"^i(?:'m| am) (?P<x>retired|unemployed|self-employed|self employed|between jobs|"
@@ -457,6 +475,20 @@ RULES: tuple[Rule, ...] = (
     _rule(
         r"^(?:i|we)(?: have|'ve got| have got| got) (?P<x>(?:a|an|my|our)\b.+)$",
         lambda m, c: _plan(m, c),
+    ),
+    # Age and allergies.
+    _rule(
+        r"^i(?:'m| am| just turned| turned) (?P<x>\d{1,3}|[a-z]+-[a-z]+|twenty|thirty|forty|"
+        r"fifty|sixty|seventy|eighty|ninety)(?: years old| years of age)?$",
+        lambda m, c: Heard("age", "age", c, m.group("x")),
+    ),
+    _rule(
+        r"^i(?:'m| am)(?: very| really| quite| badly| seriously)? allergic to (?P<x>.+)$",
+        lambda m, c: (
+            Heard("allergies", f"allergy:{_slug(m.group('x'))}", c, _thing(m.group("x")))
+            if _thing(m.group("x"))
+            else None
+        ),
     ),
     # Feelings worth following up.
     _rule(

@@ -34,6 +34,41 @@ PETS = wordset(
     tortoise turtle snake lizard ferret budgie gecko pig chicken hen mouse rat
     gerbil guinea"""
 )
+BREEDS = {
+    **dict.fromkeys(
+        [
+            "retriever",
+            "labrador",
+            "lab",
+            "poodle",
+            "terrier",
+            "spaniel",
+            "beagle",
+            "collie",
+            "husky",
+            "pug",
+            "dachshund",
+            "greyhound",
+            "whippet",
+            "boxer",
+            "bulldog",
+            "corgi",
+            "chihuahua",
+            "labradoodle",
+            "cockapoo",
+            "sheepdog",
+            "schnauzer",
+            "rottweiler",
+            "dalmatian",
+            "pointer",
+            "setter",
+            "mutt",
+        ],
+        "dog",
+    ),
+    **dict.fromkeys(["tabby", "siamese", "persian", "moggy"], "cat"),
+}
+"""Breeds people name instead of the animal: "my golden retriever Max" is a dog."""
 JOBS = wordset(
     """nurse chef doctor lawyer teacher engineer developer programmer designer writer artist
     barista pilot cook mechanic plumber electrician carpenter architect accountant dentist
@@ -119,7 +154,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "feelings": ("feel", "feeling", "felt", "mood", "doing", "been"),
     "pets": tuple(PETS) + ("pet", "pets", "animal", "animals"),
 }
-SAME = {
+SAME: dict[str, str] = {
     "mom": "mother", "mum": "mother", "mommy": "mother", "mummy": "mother", "mam": "mother",
     "mama": "mother", "dad": "father", "daddy": "father", "papa": "father",
     "granny": "grandmother", "nan": "grandmother", "nana": "grandmother",
@@ -130,9 +165,19 @@ SAME = {
     "bunny": "rabbit", "favorite": "favourite", "auntie": "aunt", "fiancée": "fiance",
     "fiancé": "fiance", "fiancee": "fiance", "kids": "children", "kid": "child",
     "spouse": "partner", "boy": "son", "girl": "daughter", "mother's": "mother",
+    "wife": "partner", "husband": "partner", "girlfriend": "partner", "boyfriend": "partner",
+    "fiance": "partner", "hubby": "partner", "missus": "partner",
 }  # fmt: skip
 
 
 def canonical(word: str) -> str:
     """One spelling per meaning: "mum" -> "mother", "puppy" -> "dog"."""
-    return SAME.get(word, word)
+    return SAME.get(word) or BREEDS.get(word) or word
+
+
+FAVOURITE_SAME: dict[str, str] = {
+    "eat": "food", "dish": "food", "meal": "food", "meals": "food", "movie": "film",
+    "movies": "film", "films": "film", "color": "colour", "tune": "song", "group": "band",
+    "read": "book", "novel": "book", "show": "series", "tv show": "series",
+}  # fmt: skip
+"""Favourite things said two ways: "favourite movie" is asked as "favourite film"."""

@@ -209,6 +209,8 @@ _NOTHING = {
     "plans": "You haven't told me about any plans yet. Is something coming up?",
     "feelings": "You haven't told me how you've been feeling. How are you, really?",
     "has": "You haven't mentioned a {w}. Do you have one?",
+    "age": "You haven't told me how old you are. I won't guess.",
+    "allergies": "You haven't told me about any allergies. Do you have some?",
 }
 _TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
 
