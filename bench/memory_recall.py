@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.offline_transcript import _Voice
+from bench.offline_transcript import FixedVoice
 from voiceos.dialogue.asking import ask
 from voiceos.dialogue.capture import hear
 from voiceos.dialogue.memory import Memory
@@ -31,12 +31,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "memory.sqlite3"
         with Memory(path) as memory:
-            skills = Skills(memory, _Voice(), persona, rng=random.Random(1))
+            skills = Skills(memory, FixedVoice(), persona, rng=random.Random(1))
             for line in TOLD:
                 skills.handle(line)
         hits = 0
         with Memory(path) as memory:
-            skills = Skills(memory, _Voice(), persona, rng=random.Random(1))
+            skills = Skills(memory, FixedVoice(), persona, rng=random.Random(1))
             for question, wanted, unwanted in ASKED:
                 reply = skills.handle(question)
                 text = (reply.text if reply else "").lower()

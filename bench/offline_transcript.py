@@ -91,7 +91,7 @@ TURNS = [
 ]
 
 
-class _Voice:
+class FixedVoice:
     """The voice the skills may read; no turn here changes it."""
 
     def current(self) -> VoiceSettings:
@@ -117,7 +117,7 @@ def conversation(seed: int = SEED) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as folder, Memory(Path(folder) / "memory.sqlite3") as memory:
         dialogue = Dialogue(
-            Skills(memory, _Voice(), persona, rng=rng), OfflineBrain(persona, memory, rng), None
+            Skills(memory, FixedVoice(), persona, rng=rng), OfflineBrain(persona, memory, rng), None
         )
         pairs = []
         for line in TURNS:

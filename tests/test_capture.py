@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.offline_transcript import FixedVoice
 from voiceos.dialogue.asking import Ask, answer, ask
 from voiceos.dialogue.capture import hear
 from voiceos.dialogue.context import build_messages
 from voiceos.dialogue.memory import MAX_FACTS, Memory
 from voiceos.dialogue.persona import load_persona
 from voiceos.dialogue.skills import Skills
-from voiceos.types import VoiceSettings
 
 STATED = [
     # (said, subject, key, value)
@@ -240,22 +240,11 @@ ONE_BY_ONE = [
 ]
 
 
-class _Voice:
-    def current(self) -> VoiceSettings:
-        return VoiceSettings()
-
-    def update(self, **_: object) -> VoiceSettings:
-        return self.current()
-
-    def voice_ids(self) -> list[str]:
-        return ["en-us"]
-
-
 @pytest.mark.parametrize(("told", "asked", "wanted"), ONE_BY_ONE)
 def test_told_once_asked_in_other_words(told: str, asked: str, wanted: str, tmp_path: Path) -> None:
     persona = load_persona("samantha")
     with Memory(tmp_path / "m.sqlite3") as memory:
-        Skills(memory, _Voice(), persona).handle(told)
+        Skills(memory, FixedVoice(), persona).handle(told)
     with Memory(tmp_path / "m.sqlite3") as memory:
-        reply = Skills(memory, _Voice(), persona).handle(asked)
+        reply = Skills(memory, FixedVoice(), persona).handle(asked)
     assert reply is not None and wanted.lower() in reply.text.lower(), reply

@@ -18,6 +18,7 @@ import httpx2
 import pytest
 from llm_server import DONE, chunk, error_json, reply_events
 
+from bench.offline_transcript import FixedVoice
 from voiceos.dialogue.llm import PLACEHOLDER_KEY, OpenAIBrain
 from voiceos.dialogue.llm_errors import LLMError, LLMErrorKind, scrub
 from voiceos.dialogue.memory import Memory
@@ -387,25 +388,12 @@ def test_probe_reports_what_is_wrong_in_one_safe_line(
     assert problem is not None and "cannot reach" in problem and KEY not in problem
 
 
-class _Voice:
-    def current(self) -> Any:
-        from voiceos.types import VoiceSettings
-
-        return VoiceSettings()
-
-    def update(self, **_: Any) -> Any:
-        return self.current()
-
-    def voice_ids(self) -> list[str]:
-        return ["en-us"]
-
-
 async def test_fact_heard_in_passing_is_sent_after_a_restart(persona: Any, tmp_path: Path) -> None:
     from voiceos.dialogue.skills import Skills
 
     path = tmp_path / "restart.sqlite3"
     with Memory(path) as first:
-        skills = Skills(first, _Voice(), persona)
+        skills = Skills(first, FixedVoice(), persona)
         assert skills.handle("oh and my cat is called Miso, she's a terror") is None
         for i in range(300):  # many facts: only the relevant ones and the newest fit
             first.remember(f"I once bought a blue umbrella number {i} at the market")
