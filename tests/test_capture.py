@@ -248,3 +248,24 @@ def test_told_once_asked_in_other_words(told: str, asked: str, wanted: str, tmp_
     with Memory(tmp_path / "m.sqlite3") as memory:
         reply = Skills(memory, FixedVoice(), persona).handle(asked)
     assert reply is not None and wanted.lower() in reply.text.lower(), reply
+
+
+@pytest.mark.parametrize(
+    ("told", "asked", "wanted"),
+    [
+        ("my dog is called Rex", "do you remember what my dog is called?", "Rex"),
+        ("my dog is called Rex", "what name did I give my dog?", "Rex"),
+        ("I'm from Cork", "which country am I from?", "Cork"),
+        ("I'm from Cork", "where's my hometown?", "Cork"),
+        ("I work as a nurse", "what's my line of work?", "nurse"),
+        ("I work as a nurse", "how do I earn money?", "nurse"),
+        ("I study law", "what subject do I study?", "law"),
+        ("I love sushi", "which foods do I love?", "sushi"),
+        ("I have a dentist appointment on Friday", "what's happening on Friday?", "dentist"),
+        ("I'm so worried about my exam", "what was I worried about?", "exam"),
+        ("my best friend is called Jo", "who is Jo?", "best friend"),
+        ("I live in Porto", "tell me what you know about me", "Porto"),
+    ],
+)
+def test_more_ways_of_asking(told: str, asked: str, wanted: str, tmp_path: Path) -> None:
+    test_told_once_asked_in_other_words(told, asked, wanted, tmp_path)

@@ -59,6 +59,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "name"),
         (rf"\bwhat(?:'s| is| was|s)? the name of {_MY} {_WHO}$", "name"),
         (rf"\bwhat (?:do|did) (?:i|we) (?:call|name) {_MY} {_WHO}$", "name"),
+        (rf"\bwhat name (?:did|do) (?:i|we) give (?:to )?{_MY} {_WHO}$", "name"),
         (rf"\bwhat(?:'s| is|s)? {_MY} {_WHO} called\b", "name"),
         (rf"\bwho(?:'s| is| was|s) {_MY} {_WHO}$", "name"),
         (rf"\bwhat(?:'s| is|s) {_MY} {_WHO}{_POSS} name\b", "name"),
@@ -84,8 +85,12 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhere did i grow up\b|\bwhere do i (?:originally )?come from\b|"
          r"\bwhat(?:'s| is) my (?:hometown|home town|birthplace|place of birth)\b|"
          r"\bwhat (?:country|city|town|place) (?:am i from|was i born in|did i grow up in)\b|"
-         r"\bwhere are my roots\b|\bwhere(?:'s| is) my family from\b", "origin"),
-        (r"\bwhat (?:do|did) i do(?: for (?:work|a living|money|my job))?$|"
+         r"\bwhere are my roots\b|\bwhere(?:'s| is) my family from\b|"
+         r"\bwhere(?:'s| is) my (?:hometown|home town)\b|"
+         r"\bwhich (?:country|city|town|place) (?:am i from|was i born in|did i grow up in)\b",
+         "origin"),
+        (r"\bwhat (?:do|did) i do(?: for (?:work|a living|money|my job|a job))?(?: again)?$|"
+         r"\bhow do i (?:earn|make) (?:money|my money|a living|my living)\b|"
          r"\bwhat(?:'s| is) my (?:job|profession|occupation|line of work|career|work)\b|"
          r"\bwhat do i work as\b|\bwhere do i work\b|\bhow do i (?:earn|make) (?:a|my) living\b|"
          r"\bwhat (?:kind|sort|type) of (?:work|job) do i do\b|"
@@ -93,14 +98,14 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
          r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b|"
          r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b", "work"),
-        (r"\bwhat (?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
+        (r"\bwhat (?:[a-z]+ ){0,2}?(?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
          r"course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
          r"\bwhat (?:course|degree|subject) am i (?:doing|taking|studying)\b|"
          r"\bwhat am i training (?:to be|as)\b", "study"),
         (r"\bwhen(?:'s| is|s| was) my (?:birthday|bday|date of birth)\b|\bwhen was i born\b|"
          r"\bwhat(?:'s| is) my (?:birthday|date of birth|birth date|birthdate)\b|"
          r"\bwhen do i (?:celebrate|have) my birthday\b|\bwhat (?:day|date) (?:is|was) my "
-         r"birthday\b|\bwhen do i get older\b|\bwhat day was i born\b", "date"),
+         r"birthday\b|\bwhen do i (?:get older|turn)\b|\bwhat day was i born\b", "date"),
         (r"\bwhat(?:'s| is|s) my fav(?:ou?rite)? (?P<detail>[a-z ]+?)$", "favourite"),
         (r"\bwhat (?:[a-z]+ ){0,3}?(?:do|did) i (?:hate|dislike|loathe|detest|not like|"
          r"can't stand)\b|\bwhat (?:[a-z]+ ){0,3}?(?:don't|do not|didn't) i (?:like|enjoy)\b|"
@@ -108,7 +113,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat (?:annoys|bothers) me\b|\bwhat am i not (?:a fan of|into)\b", "dislikes"),
         (r"\b(?:what|who) (?:[a-z]+ ){0,3}?(?:do|did) i (?:like|love|enjoy|adore|dig)\b|"
          r"\bwhat (?:[a-z]+ ){0,3}?am i (?:into|a fan of|crazy about|obsessed with|"
-         r"passionate about)\b|\bwhich (?:[a-z]+ ){0,3}?do i like\b|"
+         r"passionate about)\b|\bwhich (?:[a-z]+ ){0,3}?do i (?:like|love|enjoy)\b|"
          r"\bwhat are my (?:hobbies|interests|likes|passions)\b|\bwhat makes me happy\b|"
          r"\bwhat do i (?:like|love|enjoy) doing\b|\bwhat are my favourite things\b", "likes"),
         (r"\bwhat are my plans\b|\bwhere am i (?:going|flying|off to|heading|travell?ing)\b|"
@@ -118,6 +123,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat have i got (?:on|coming up|planned)\b|\bwhat(?:'s| is) coming up\b|"
          r"\bwhat(?:'s| is) my (?:plan|trip|schedule)\b|\bwhat am i planning\b|"
          r"\bwhat do i have (?:on|coming up|planned)\b|\bwhere(?:'s| is) my trip\b|"
+         r"\bwhat(?:'s| is) happening (?:on|this|next|tomorrow|tonight|at the|over)\b|"
          r"\bwhen(?:'s| is) my (?P<detail>[a-z ]+)$", "plans"),
         (r"\bhow old am i\b|\bwhat(?:'s| is) my age\b", "age"),
         (r"\bwhat am i allergic to\b|\bwhat (?:can't|cannot|shouldn't) i eat\b|"
@@ -125,7 +131,9 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bdo i have (?:any )?allergies\b", "allergies"),
         (rf"\bmy {_WHO} (?:is|was|'s) called\b", "name"),
         (r"\bhow (?:am|was|have) i (?:been )?feeling\b|\bhow did i (?:say i )?feel\b|"
-         r"\bwhat(?:'s| is| was) my mood\b|\bhow was i doing\b|\bwhat was i feeling\b", "feelings"),
+         r"\bwhat(?:'s| is| was) my mood\b|\bhow was i doing\b|\bwhat was i feeling\b|"
+         r"\bwhat (?:was|am|have) i (?:been )?(?:worried|anxious|nervous|scared|stressed|upset)"
+         r" about\b", "feelings"),
         (r"\bdo (?:i|we) have (?:a |an |any )?(?P<detail>[a-z ]+?)$|"
          r"\bhave (?:i|we) got (?:a |an |any )?(?P<detail2>[a-z ]+?)$|"
          r"\bwhat (?:pets?|animals?|kind of pets?) do (?:i|we) have\b", "has"),
@@ -154,6 +162,10 @@ def _ranked(facts: list[FactLike], words: frozenset[str], limit: int) -> list[Fa
 
 def _who(raw: str) -> str:
     words = [w for w in raw.replace("'s", "").split() if w not in ("the", "a", "an")]
+    while words and words[-1] in ("is", "was", "again", "now", "called", "named"):
+        words.pop()
+    if not words:
+        return ""
     if words[-1:] in (["friend"], ["mate"]) and words[0] in ("best", "closest", "oldest"):
         return "best friend"
     return " ".join(canonical(w) for w in words)
@@ -190,7 +202,10 @@ def ask(text: str) -> Ask | None:
                 return None
             return Ask("has", thing)
         words = frozenset(w for w in text.split() if len(w) > 3 and w not in _QUESTION_WORDS)
-        return Ask(slot, _who(who) if who else "", detail.strip(), words)
+        whose = _who(who) if who else ""
+        if whose in ("line of", "day", "own", "line"):
+            whose = ""  # "what's my line of work" is the user's own
+        return Ask(slot, whose, detail.strip(), words)
     return None
 
 

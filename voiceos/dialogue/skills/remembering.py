@@ -58,7 +58,7 @@ _RECALL = re.compile(
     r"^do you remember (?P<q5>.+)$"
 )
 _RECALL_ALL = re.compile(
-    r"\bwhat do you (?:know|remember)(?: about (?:me|myself|us))?$|"
+    r"\bwhat (?:do )?you (?:know|remember)(?: about (?:me|myself|us))?$|"
     r"\bwhat have (?:i told you|you remembered|you got on me)\b|"
     r"\bwhat(?:'s| is) in your memory\b|\bwhat do you have on me\b"
 )
@@ -215,6 +215,7 @@ _NOTHING = {
 _TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
 
 
+_WHO_IS = re.compile(r"^(?:who(?:'s| is| was)|remind me who) (?P<n>[a-z][a-z'-]+)(?: is| was)?$")
 _FIRST_PERSON = re.compile(r"\b(?:i|my|me|i'm|i've|mine|our|we)\b")
 
 
@@ -343,6 +344,12 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
     question = asking.ask(text) if asked else None
     if question is not None:
         return _answer(question, ctx)
+    who = _WHO_IS.match(text) if asked and ctx.memory is not None else None
+    if who and ctx.memory is not None:
+        named = [f for f in ctx.memory.facts() if f.name.lower() == who["n"]]
+        if named:
+            said_about = _joined([said_as(f) for f in named[-2:]])
+            return SkillReply(f"You told me {said_about}.", "recall")
     recall = _RECALL.search(text)
     if recall:
         query = next(g for g in recall.groups() if g)
