@@ -98,8 +98,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
          r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b|"
          r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b", "work"),
-        (r"\bwhat (?:[a-z]+ ){0,2}?(?:do|am) i (?:study|studying)\b|\bwhat(?:'s| is) my (?:major|degree|subject|"
-         r"course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
+        (r"\bwhat (?:[a-z]+ ){0,2}?(?:do|am) i (?:study|studying)\b|"
+         r"\bwhat(?:'s| is) my (?:major|degree|subject|course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
          r"\bwhat (?:course|degree|subject) am i (?:doing|taking|studying)\b|"
          r"\bwhat am i training (?:to be|as)\b", "study"),
         (r"\bwhen(?:'s| is|s| was) my (?:birthday|bday|date of birth)\b|\bwhen was i born\b|"
