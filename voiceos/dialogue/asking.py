@@ -99,7 +99,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b|"
          r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b", "work"),
         (r"\bwhat (?:[a-z]+ ){0,2}?(?:do|am) i (?:study|studying)\b|"
-         r"\bwhat(?:'s| is) my (?:major|degree|subject|course)\b|\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
+         r"\bwhat(?:'s| is) my (?:major|degree|subject|course)\b|"
+         r"\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
          r"\bwhat (?:course|degree|subject) am i (?:doing|taking|studying)\b|"
          r"\bwhat am i training (?:to be|as)\b", "study"),
         (r"\bwhen(?:'s| is|s| was) my (?:birthday|bday|date of birth)\b|\bwhen was i born\b|"
