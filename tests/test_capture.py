@@ -269,3 +269,15 @@ def test_told_once_asked_in_other_words(told: str, asked: str, wanted: str, tmp_
 )
 def test_more_ways_of_asking(told: str, asked: str, wanted: str, tmp_path: Path) -> None:
     test_told_once_asked_in_other_words(told, asked, wanted, tmp_path)
+
+
+def test_questions_for_advice_are_left_to_the_brain(tmp_path: Path) -> None:
+    persona = load_persona("samantha")
+    with Memory(tmp_path / "m.sqlite3") as memory:
+        skills = Skills(memory, FixedVoice(), persona)
+        skills.handle("my sister Ana lives in Lisbon")
+        skills.handle("remember that my bike is a blue Peugeot")
+        assert skills.handle("what should I get my sister for her birthday?") is None
+        assert skills.handle("how can I fix my bike?") is None
+        reply = skills.handle("what kind of bike do I have?")
+        assert reply is not None and "Peugeot" in reply.text

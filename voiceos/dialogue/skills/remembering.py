@@ -216,7 +216,11 @@ _TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you 
 
 
 _WHO_IS = re.compile(r"^(?:who(?:'s| is| was)|remind me who) (?P<n>[a-z][a-z'-]+)(?: is| was)?$")
-_FIRST_PERSON = re.compile(r"\b(?:i|my|me|i'm|i've|mine|our|we)\b")
+_RECALLING = re.compile(
+    r"^(?!.*\b(?:should|could|would|might|can i|will)\b).*(?:\b(?:do|did) (?:i|we) (?:have|own|"
+    r"drive|ride|play|keep|use)\b|\bwhat(?:'s| is| was) (?:my|our)\b|\bwhat (?:my|our) \w+ is\b)"
+)
+"""A question asking back something told ("what kind of bike do I have"), not for advice."""
 
 
 def _about_known_thing(text: str, memory: Memory) -> str:
@@ -357,7 +361,7 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
             return _recall(None, ctx, personal=True)
         personal = recall.group("q2") is None or bool(re.match(r"(?:my|me|i)\b", query))
         return _recall(query, ctx, personal)
-    if asked and ctx.memory is not None and _FIRST_PERSON.search(text):
+    if asked and ctx.memory is not None and _RECALLING.search(text):
         about = _about_known_thing(text, ctx.memory)
         if about:
             return SkillReply(ctx.say.pick(_TOLD).format(f=about, F=about[:1].upper() + about[1:]),
