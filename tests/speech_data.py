@@ -71,3 +71,35 @@ def non_speech(seconds: float = 3.0) -> dict[str, npt.NDArray[np.int16]]:
         "clicks": clicks,
     }
     return {name: np.clip(s, -32768, 32767).astype(np.int16) for name, s in sounds.items()}
+
+
+WORD_CUTS = {
+    "kws_right_left_up": (("right", 0.0, 1.1), ("left", 1.1, 2.0), ("up", 2.0, 3.0)),
+    "kws_yes_no_go_stop": (("yes", 0.0, 0.75), ("no", 0.75, 1.9), ("go", 1.9, 3.04)),
+}
+"""Single words cut from the recorded keyword sequences, at the silences between them
+(measured once by energy); "stop" is cut below, to its end."""
+
+
+@cache
+def word_cuts() -> dict[str, npt.NDArray[np.int16]]:
+    """Real recorded single words cut from the keyword clips, by word."""
+    cuts = {
+        word: clip(name).samples()[int(start * 16000) : int(end * 16000)]
+        for name, parts in WORD_CUTS.items()
+        for word, start, end in parts
+    }
+    cuts["stop"] = clip("kws_yes_no_go_stop").samples()[int(3.04 * 16000) :]
+    return cuts
+
+
+def single_words() -> dict[str, npt.NDArray[np.int16]]:
+    """Every real one-word recording: the corpus's keyword clips and the cuts, labelled
+    "word (source)"; the word is the label's first part."""
+    words = {
+        f"{c.transcript} ({c.name})": c.samples()
+        for c in clips()
+        if not c.is_sentence and len(c.transcript.split()) == 1
+    }
+    words.update({f"{w} (cut)": pcm for w, pcm in word_cuts().items()})
+    return words

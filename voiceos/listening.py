@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -60,6 +60,7 @@ class Listener:
         display: Display,
         options: ListenOptions,
         clock: Callable[[], float] = time.monotonic,
+        vocabulary: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self._conversation = conversation
         self._endpointer = endpointer
@@ -68,6 +69,7 @@ class Listener:
         self._display = display
         self._options = options
         self._clock = clock
+        self._vocabulary = vocabulary
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._early: asyncio.Future[Transcript] | None = None
@@ -127,6 +129,11 @@ class Listener:
             turns.put_nowait(Heard(event.audio, event.captured_s or self._clock(), early))
 
     def _transcribe(self, audio: PCM16) -> asyncio.Future[Transcript]:
+        # Names the user has told are hints for the recogniser; read them here, on the
+        # loop's thread, where the memory lives.
+        set_vocabulary = getattr(self._transcriber, "set_vocabulary", None)
+        if self._vocabulary is not None and set_vocabulary is not None:
+            set_vocabulary(self._vocabulary())
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(
             self._executor, self._transcriber.transcribe, audio, self._options.sample_rate_hz

@@ -36,6 +36,16 @@ class Parts:
     dialogue: Dialogue
     notices: list[str] = field(default_factory=list)
 
+    def names(self) -> list[str]:
+        """Names worth listening for: the user's, those in memory, the persona's."""
+        known: list[str] = []
+        if self.memory is not None:
+            try:
+                known = self.memory.names()
+            except MemoryStoreError as exc:
+                logger.debug("no names from memory: %s", exc)
+        return [*known, self.persona.name]
+
 
 def memory_path() -> Path:
     return paths.user_data_dir() / "memory.sqlite3"

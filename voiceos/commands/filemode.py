@@ -76,6 +76,7 @@ async def _file_chat(ctx: Context) -> int:
                 executor,
                 display,
                 ListenOptions(sequential=True, echo_guard_s=0.0),
+                vocabulary=parts.names,
             )
             await listener.run(source.chunks())
             if not listener.results:

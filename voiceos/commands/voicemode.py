@@ -85,7 +85,15 @@ async def _voice_chat(ctx: Context) -> int:
             if stt_notice:
                 display.notice(stt_notice)
             options = ListenOptions(barge_in=config["conversation.barge_in"])
-            listener = Listener(conversation, endpointer, transcriber, executor, display, options)
+            listener = Listener(
+                conversation,
+                endpointer,
+                transcriber,
+                executor,
+                display,
+                options,
+                vocabulary=parts.names,
+            )
             await conversation.say(parts.dialogue.greeting())
             try:
                 async with MicSource(

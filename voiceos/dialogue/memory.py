@@ -170,9 +170,11 @@ def _proper_names(text: str, key: str) -> list[str]:
         return []
     if key.endswith(".name"):
         return [text]
-    runs = re.findall(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*", text)
+    # In words kept as said, a capital at a sentence start proves nothing.
+    start = r"(?<![.!?]\s)(?<!^)" if not key else ""
+    runs = re.findall(start + r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*", text)
     days = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "I"}
-    return [r for r in runs if r not in days]
+    return [r for r in runs if r not in days and r.lower() not in STOPWORDS]
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -428,25 +430,29 @@ class Memory:
         rows = self._rows(f"SELECT {_FACT_COLUMNS} FROM facts ORDER BY id")
         return [Fact(*row) for row in rows]
 
-    def names(self) -> list[str]:
+    def names(self, limit: int = MAX_NAMES) -> list[str]:
         """Proper names the user told: their own first, then people, pets and places.
 
-        Most recent first, without repeats, at most MAX_NAMES (for speech hotwords).
+        Most recent first, without repeats, at most `limit`: what the speech recogniser is
+        given as hints. Facts kept word for word ("remember that…") give their capitalised
+        words.
         """
         found: list[str] = []
         own = self.user_name()
         if own:
             found.append(own)
         rows = self._rows(
-            "SELECT name, value, key FROM facts WHERE name != '' OR key IN ('home', 'origin')"
-            " OR key LIKE '%.home' OR key LIKE 'plan:%' ORDER BY id DESC LIMIT 200"
+            "SELECT name, value, key, text FROM facts WHERE name != '' OR key = ''"
+            " OR key IN ('home', 'origin') OR key LIKE '%.home' OR key LIKE 'plan:%'"
+            " ORDER BY id DESC LIMIT 200"
         )
-        for name, value, key in rows:
-            for candidate in (name, value if not name or key.endswith(".home") else ""):
+        for name, value, key, text in rows:
+            said = text if not key else value if not name or key.endswith(".home") else ""
+            for candidate in (name, said):
                 for part in _proper_names(candidate, key):
                     if part.lower() not in {f.lower() for f in found}:
                         found.append(part)
-        return found[:MAX_NAMES]
+        return found[:limit]
 
     def recall(self, query: str) -> list[Fact]:
         """Facts sharing words with `query`, best first (a topic match counts double).

@@ -7,7 +7,8 @@ probability per window; the state machine here decides:
     QUIET --speech--> STARTING --min_speech--> SPEAKING --silence--> STOPPING --end--> QUIET
                           \\--silence: SpeechDiscarded--> QUIET        \\--speech--> SPEAKING
 
-A window is speech when its probability reaches `threshold`. The end-of-speech silence
+A window starts speech when its probability reaches `threshold`; once started, speech goes
+on while it stays above `threshold - HYSTERESIS`. The end-of-speech silence
 counts every window since the last speech window, so a probability that hovers just under
 the threshold cannot hold a turn open.
 """
@@ -29,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 TAIL_MS = 160
 """Audio kept after the last speech window, for fading consonants."""
+HYSTERESIS = 0.15
+"""Once speech has begun, windows down to `threshold - HYSTERESIS` still count as speech
+(Silero's own advice). A soft one-syllable "yes" hovers around 0.3-0.6 and was dropped as
+a click without it."""
 
 
 class State(enum.Enum):
@@ -198,7 +203,8 @@ class Endpointer:
         index = self._window
         self._window += 1
         p = self.vad.probability(window_pcm.astype(np.float32) / np.float32(32768.0))
-        speech = p >= self.threshold
+        floor = self.threshold if self._state is State.QUIET else self.threshold - HYSTERESIS
+        speech = p >= floor
         if self._state is State.QUIET:
             if not speech:
                 self._pre_roll.append(window_pcm)

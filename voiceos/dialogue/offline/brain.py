@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 
 from voiceos.dialogue.capture import Heard, hear
 from voiceos.dialogue.memory import Memory, MemoryStoreError
-from voiceos.dialogue.offline import honest, lines, noticing, patterns
+from voiceos.dialogue.offline import honest, lines, noticing, oneword, patterns
 from voiceos.dialogue.offline.arithmetic import MathError, solve
 from voiceos.dialogue.offline.topics import Topic, find_topic, topic_named
 from voiceos.dialogue.persona import Persona
@@ -127,6 +127,7 @@ class OfflineBrain:
             self._crisis,
             self._sum,
             self._short,
+            self._one_word,
             self._hello,
             self._thanks,
             self._honest,
@@ -205,6 +206,10 @@ class OfflineBrain:
                     reply = f"{self._say.pick(('Mm.', 'Okay.'))} {follow}" if follow else reply
                 return reply
         return None
+
+    def _one_word(self, said: str, raw: str) -> str | None:
+        options = oneword.answer(said)
+        return self._say.pick(options) if options else None
 
     def _hello(self, said: str, raw: str) -> str | None:
         if not lines.HELLO.fullmatch(said):

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from voiceos.dialogue.memory import Memory, MemoryStoreError
 from voiceos.dialogue.persona import Persona
-from voiceos.dialogue.skills import basics, remembering, voice
+from voiceos.dialogue.skills import basics, naming, remembering, voice
 from voiceos.dialogue.skills.base import Said, Skill, SkillContext, SkillReply
 from voiceos.dialogue.skills.text import Variety, clean, normalise, strip_fillers
 from voiceos.types import VoiceControl
@@ -28,6 +28,7 @@ ORDER: tuple[Skill, ...] = (
     basics.stop,
     basics.goodbye,
     voice.handle,
+    naming.correct_name,
     remembering.handle,
     basics.clock,
     basics.help_,
@@ -75,6 +76,11 @@ class Skills:
         said = Said(raw=raw, text=strip_fillers(normalise(raw), (self._ctx.persona.name,)))
         if not said.text:
             return None
+        reply = self._answer(said)
+        self._ctx.last_skill = reply.skill if reply is not None else None
+        return reply
+
+    def _answer(self, said: Said) -> SkillReply | None:
         ctx = self._ctx
         reply: SkillReply | None = None
         try:

@@ -42,6 +42,8 @@ class SkillContext:
     """What "forget that" refers to."""
     last_about: Heard | None = None
     """The latest fact heard about a person or pet: who "she" or "he" is next."""
+    last_skill: str | None = None
+    """Which skill answered the previous turn (None: none did)."""
     confirming_wipe: bool = False
     """True right after "forget everything", until the next turn answers the question."""
 
@@ -50,6 +52,15 @@ class SkillContext:
         if self.memory is not None:
             return self.memory.user_name()
         return self.session_name
+
+    def set_name(self, name: str) -> str | None:
+        """Keep the user's name (in memory, or for this session); returns the old one."""
+        old = self.name()
+        if self.memory is not None:
+            self.memory.set_user_name(name)
+        else:
+            self.session_name = name
+        return old
 
 
 @dataclass(frozen=True)

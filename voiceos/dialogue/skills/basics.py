@@ -15,7 +15,12 @@ logger = logging.getLogger(__name__)
 _STOP = re.compile(
     r"^(?:(?:ok|okay|alright|no|hey)\s+)?(?:(?:stop(?: it| that| talking| speaking| now)?|"
     r"be quiet|quiet(?: down)?|shush|sh+|hush|shut up|that's enough|enough|silence|be silent|"
-    r"pipe down|zip it|hold on|wait)\s*)+$"
+    r"pipe down|zip it)\s*)+$"
+)
+_WAIT = re.compile(
+    r"^(?:(?:ok|okay|no|hey|oh|um)\s+)?(?:(?:(?:hold on|hang on|wait|wait up|just|give me)"
+    r"(?: (?:a|one) (?:sec|second|moment|minute))?|one (?:sec|second|moment|minute)|"
+    r"a (?:sec|second|moment|minute)|let me think)\s*)+$"
 )
 _BYE = re.compile(
     r"^(?:(?:ok|okay|alright|well|thanks|thank you|right)\s+)*(?:good ?bye|bye(?: bye)?|"
@@ -77,6 +82,10 @@ def speak_date(day: datetime) -> str:
 def stop(said: Said, ctx: SkillContext) -> SkillReply | None:
     if _STOP.match(said.text):
         return SkillReply("", "stop", Action.STOP)
+    if _WAIT.match(said.text):
+        # Stop talking, and say that she is waiting: silence would sound like not hearing.
+        line = ctx.say.pick(("I'm listening.", "Take your time.", "Mm-hm. I'm here."))
+        return SkillReply(line, "stop", Action.STOP)
     return None
 
 

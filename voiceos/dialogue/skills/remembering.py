@@ -90,7 +90,7 @@ def _plausible_name(words: list[str], strict: bool) -> bool:
     return True
 
 
-def _title(words: list[str]) -> str:
+def title_name(words: list[str]) -> str:
     def cap(part: str) -> str:
         return "'".join(p[:1].upper() + p[1:] for p in part.split("'"))
 
@@ -120,15 +120,11 @@ def _claimed_name(said: Said) -> str | None:
     typed = _raw_name(said.raw, words)
     if not explicit and cased and typed is None:
         return None
-    return typed if typed and cased else _title(words)
+    return typed if typed and cased else title_name(words)
 
 
 def _set_name(ctx: SkillContext, name: str) -> SkillReply:
-    old = ctx.name()
-    if ctx.memory is not None:
-        ctx.memory.set_user_name(name)
-    else:
-        ctx.session_name = name
+    old = ctx.set_name(name)
     if old and old.lower() == name.lower():
         return SkillReply(ctx.say.pick((f"I know, {name}.", f"I remember, {name}.")), "name")
     if old:
