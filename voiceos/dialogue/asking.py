@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from voiceos.dialogue.vocab import FAVOURITE_SAME, MODIFIERS, PETS, canonical, wordset
+from voiceos.dialogue.vocab import (
+    FAVOURITE_SAME,
+    MODIFIERS,
+    PETS,
+    RELATIONS,
+    canonical,
+    wordset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +68,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\bwhat (?:do|did) (?:i|we) (?:call|name) {_MY} {_WHO}$", "name"),
         (rf"\bwhat name (?:did|do) (?:i|we) give (?:to )?{_MY} {_WHO}$", "name"),
         (rf"\bwhat(?:'s| is|s)? {_MY} {_WHO} called\b", "name"),
+        (rf"\bwhat (?:are|were) {_MY} {_WHO} called\b", "name"),
+        (rf"\bwhat are {_MY} {_WHO}(?:'|s')? names\b", "name"),
         (rf"\bwho(?:'s| is| was|s) {_MY} {_WHO}$", "name"),
         (rf"\bwhat(?:'s| is|s) {_MY} {_WHO}{_POSS} name\b", "name"),
         (rf"\b{_MY} {_WHO}{_POSS} name\b", "name"),
@@ -97,7 +106,8 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\bwhat am i by (?:trade|profession)\b|"
          r"\bwhat do i do (?:for work|for a living|for money|all day|at work)\b|"
          r"\bwhat is it i do\b|\bwhat(?:'s| is) my day job\b|\bdo you know what i do\b|"
-         r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b", "work"),
+         r"\bi do for (?:work|a living|money)\b|\bwhat i do for\b|"
+         r"\bwhat (?:[a-z]+ )?do i teach\b|\bwhat (?:company|firm|business) do i\b", "work"),
         (r"\bwhat (?:[a-z]+ ){0,2}?(?:do|am) i (?:study|studying)\b|"
          r"\bwhat(?:'s| is) my (?:major|degree|subject|course)\b|"
          r"\bwhere do i (?:study|go to (?:school|university|college|uni))\b|"
@@ -167,6 +177,9 @@ def _who(raw: str) -> str:
         words.pop()
     if not words:
         return ""
+    last = words[-1]
+    if last.endswith("s") and last[:-1] in PETS | RELATIONS:  # "my cats" is about the cat
+        words[-1] = last[:-1]
     if words[-1:] in (["friend"], ["mate"]) and words[0] in ("best", "closest", "oldest"):
         return "best friend"
     return " ".join(canonical(w) for w in words)

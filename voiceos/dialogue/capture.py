@@ -23,6 +23,7 @@ MAX_HEARD_CHARS = 300
 
 _LEAD = re.compile(
     r"^(?:(?:oh|ah|so|well|and|also|anyway|actually|by the way|btw|plus|yeah|yes|no|nope|"
+    r"ugh|oof|argh|gosh|man|wow|hmm|sigh|lol|haha|omg|right so|okay so|"
     r"ok|okay|right|hey|hi|hello|just so you know|fun fact|guess what|remember|"
     r"remember that|don't forget|don't forget that|for the record|in fact|i mean|i meant|"
     r"sorry|correction|wait|basically|honestly|um|uh|er|erm|like|oh and|and also|"

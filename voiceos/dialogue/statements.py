@@ -273,7 +273,8 @@ def _taste(subject: str) -> Callable[[re.Match[str], str], Heard | None]:
 
 def _plan(m: re.Match[str], clause: str) -> Heard | None:
     rest = m.group("x")
-    timed = re.search(
+    when = m.groupdict().get("when") or ""
+    timed = when or re.search(
         r"\b(?:on|this|next|tomorrow|tonight|later|soon|in|at|for the|over the|the day after)"
         r"\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)\b",
         rest,
@@ -287,7 +288,8 @@ def _plan(m: re.Match[str], clause: str) -> Heard | None:
     places = [c for c in capitals if c not in DAYS and c not in MONTHS] if _cased(clause) else []
     core = re.split(r"\b(?:on|this|next|tomorrow|tonight|later|soon|at|for)\b", rest, maxsplit=1)[0]
     key = places[0] if places else _slug(re.sub(r"^\w+ (?:to )?", "", core)) or _slug(rest)
-    return Heard("plans", f"plan:{key}", clause, rest.strip(" ,.!?"))
+    value = f"{rest.strip(' ,.!?')} {when.strip(' ,')}".strip()
+    return Heard("plans", f"plan:{key}", clause, value)
 
 
 def _feeling(m: re.Match[str], clause: str) -> Heard | None:
@@ -313,6 +315,17 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     _rule(rf"^(?:i|we) call my {_WHO} {_NAME}$", _named),
+    _rule(
+        r"^(?:i|we)(?: have|'ve got| have got| got) (?:two|three|four) (?:\w+ )?" + _PET + r"s?,? "
+        r"(?:called |named )?(?-i:(?P<names>[A-Z]\w+(?:(?:, | and )[A-Z]\w+)+))$",
+        lambda m, c: Heard(
+            _subject(m.group("pet")),
+            f"{_subject(m.group('pet'))}.name",
+            c,
+            m.group("names"),
+            m.group("names"),
+        ),
+    ),  # fmt: skip
     _rule(
         r"^(?:i|we)(?: have| have got|'ve got|'ve| got| adopted| just adopted| own| rescued)"
         rf" (?:a|an|one|two|three|\w+ little|\w+ )?(?:(?:little|new|young|old|big|small|black|"
@@ -345,16 +358,25 @@ RULES: tuple[Rule, ...] = (
     ),  # fmt: skip
     # Home and origin.
     _rule(
-        r"^(?:i|we) (?:now |currently |still |actually )?(?:live|'ve lived|have lived|"
-        r"'ve been living|have been living|'m living|am living|'re living|are living|"
-        r"'m based|am based|'m staying|am staying|reside|'m settled|am settled) in " + _PLACE,
+        r"^(?:i|we)(?:'ve| have|'m| am|'re| are)?(?: been)? (?:now |currently |still |actually |"
+        r"happily )?(?:live|lived|living|based|staying|reside|settled) in " + _PLACE,
         _home,
     ),
     _rule(
-        rf"^(?:i|we) (?:just |recently |finally |have |'ve )*(?:moved|relocated) to {_PLACE}", _home
+        r"^(?:i|we)(?:'ve| have) been in (?P<place>.+?) (?:for|since) ",
+        _home,
+    ),
+    _rule(
+        rf"^(?:i|we)(?:'ve| have)? (?:just |recently |finally )*(?:moved|relocated) to {_PLACE}",
+        _home,
     ),  # fmt: skip
     _rule(rf"^(?:my )?home(?: for (?:me|us))?(?: is|'s| these days is) (?:in )?{_PLACE}", _home),
     _rule(rf"^(?:i|we) (?:now |currently )?live with [\w' ]+? in {_PLACE}", _home),
+    _rule(
+        r"^i(?:'m| am) (?:originally |actually |half )?(?-i:(?P<place>[A-Z][a-z]+(?:ian|ish|ese|"
+        r"an|i|ch|ic)))$",
+        _origin,
+    ),
     _rule(
         r"^(?:i|we)(?:'m| am|'re| are) (?:originally |actually )?from " + _PLACE,
         _origin,
@@ -391,6 +413,16 @@ RULES: tuple[Rule, ...] = (
     _rule(r"^i(?:'m| am|'ve been|'ve| have been) (?:a|an) " + _REST, _work_as),
     _rule(r"^i (?:run|own|manage|teach|nurse|drive|fix|design|build) " + _REST, _work),
     _rule(
+        r"^i do (?P<x>[\w ]+? (?:for|at) (?:a|an|the|my) (?:[\w-]+ ){0,2}(?:company|firm|agency|"
+        r"bank|hospital|school|startup|start-up|business|charity|council|university|shop|store|"
+        r"restaurant|studio|magazine|newspaper|team))\b",
+        _work,
+    ),
+    _rule(
+        r"^i(?:'m| am) in (?:my|the) (?:\w+ )?year (?:of|at|in) (?P<x>.+)$",
+        _study,
+    ),
+    _rule(
         r"^i(?:'m| am) (?P<x>retired|unemployed|self-employed|self employed|between jobs|"
         r"out of work|a stay-at-home \w+|freelance|freelancing)",
         _work,
@@ -402,11 +434,12 @@ RULES: tuple[Rule, ...] = (
     _rule(
         r"^i (?:really |absolutely |totally |just |kind of |kinda |honestly )?(?:hate|dislike|"
         r"loathe|detest|can't stand|cannot stand|don't like|do not like|can't bear|"
-        r"don't enjoy|really don't like) " + _REST,
+        r"don't enjoy|really don't like|don't care for|can't abide|am not keen on) " + _REST,
         _taste("dislikes"),
     ),
     _rule(
-        r"^i(?:'m| am) not (?:a |really a |much of a )?(?:big )?(?:fan of|into) " + _REST,
+        r"^i(?:'m| am) not (?:a |really a |much of a |very |that |too |really |so )?(?:big )?"
+        r"(?:fan of|into|keen on|big on|a fan of|fond of) " + _REST,
         _taste("dislikes"),
     ),  # fmt: skip
     _rule(
@@ -421,7 +454,8 @@ RULES: tuple[Rule, ...] = (
     ),
     # Plans.
     _rule(
-        r"^(?:i|we)(?:'m| am|'re| are| will be|'ll be) (?P<x>(?:flying|going|heading|driving|"
+        r"^(?P<when>(?:(?:next|this|on|later|over the) \w+|tomorrow|tonight|at the weekend),? )?"
+        r"(?:i|we)(?:'m| am|'re| are| will be|'ll be) (?P<x>(?:flying|going|heading|driving|"
         r"travell?ing|moving|off|taking|visiting|starting|seeing|having|meeting|getting|"
         r"leaving|running|doing|playing|hosting|throwing|cooking|catching|sitting|"
         r"celebrating|spending|in|at|away|back) .+)",

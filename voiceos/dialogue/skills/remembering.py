@@ -211,7 +211,11 @@ _NOTHING = {
 _TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
 
 
-_WHO_IS = re.compile(r"^(?:who(?:'s| is| was)|remind me who) (?P<n>[a-z][a-z'-]+)(?: is| was)?$")
+_WHO_IS = re.compile(
+    r"^(?:who(?:'s| is| was)|remind me who) (?P<n>[a-z][a-z'-]+)(?: is| was)?$|"
+    r"^where (?:does|did) (?P<n2>[a-z][a-z'-]+) (?:live|work|move to)$|"
+    r"^what (?:does|did) (?P<n3>[a-z][a-z'-]+) do(?: for (?:work|a living))?$"
+)
 _RECALLING = re.compile(
     r"^(?!.*\b(?:should|could|would|might|can i|will)\b).*(?:\b(?:do|did) (?:i|we) (?:have|own|"
     r"drive|ride|play|keep|use)\b|\bwhat(?:'s| is| was) (?:my|our)\b|\bwhat (?:my|our) \w+ is\b)"
@@ -346,7 +350,8 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
         return _answer(question, ctx)
     who = _WHO_IS.match(text) if asked and ctx.memory is not None else None
     if who and ctx.memory is not None:
-        named = [f for f in ctx.memory.facts() if f.name.lower() == who["n"]]
+        person = who["n"] or who["n2"] or who["n3"]
+        named = [f for f in ctx.memory.facts() if f.name.lower() == person]
         if named:
             said_about = _joined([said_as(f) for f in named[-2:]])
             return SkillReply(f"You told me {said_about}.", "recall")
