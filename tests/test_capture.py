@@ -39,6 +39,10 @@ STATED = [
     ("we've got a dog called Rex", "dog", "dog.name", "Rex"),
     ("I have two cats", "cat", "cat.has", "cat"),
     ("my dad is a retired firefighter", "father", "father.work", "a retired firefighter"),
+    ("I live in Porto, which isn't far from the sea", "home", "home", "Porto"),
+    ("as I told you, I live in Porto", "home", "home", "Porto"),
+    ("I don't live in Paris, I live in Porto", "home", "home", "Porto"),
+    ("my cat is called Miso, though she never comes", "cat", "cat.name", "Miso"),
 ]
 
 NOT_FACTS = [
@@ -54,6 +58,9 @@ NOT_FACTS = [
     "is my sister called Ana?",
     "my friend says her cat is called Bo",
     "Tom told me he lives in Leeds",
+    "my mum told me my sister lives in Lisbon",
+    "I was told my cat is called Bob",
+    "apparently my boss is called Linda",
     "apparently my boss is a nurse",
     "she lives in Paris",
     "I'm a big fan",

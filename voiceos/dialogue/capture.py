@@ -28,7 +28,8 @@ _LEAD = re.compile(
     r"remember that|don't forget|don't forget that|for the record|in fact|i mean|i meant|"
     r"sorry|correction|wait|basically|honestly|um|uh|er|erm|like|oh and|and also|"
     r"by the way and|though|but|funny thing is|you know what|you know|little update|"
-    r"update|quick update|news)\b[,:;.!\s-]*)+",
+    r"update|quick update|news|as i (?:told you|said|mentioned)(?: before| earlier)?|"
+    r"like i (?:said|told you)(?: before| earlier)?)\b[,:;.!\s-]*)+",
     re.IGNORECASE,
 )
 _TAIL = re.compile(
@@ -40,7 +41,8 @@ _TAIL = re.compile(
 )
 _CLAUSES = re.compile(
     r"(?<=[.!?;])\s+|\s*[.;!]+\s*$|"
-    r",?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we|our|she's|he's|she|he)\b)",
+    r",?\s+(?:and|but|so|plus)\s+(?=(?:i|my|i'm|i've|we|our|she's|he's|she|he)\b)|"
+    r",\s+(?=(?:i|my|i'm|i've|we|we're|our)\s)",
     re.IGNORECASE,
 )
 _QUESTION = re.compile(
@@ -51,11 +53,18 @@ _QUESTION = re.compile(
 _NOT_A_FACT = re.compile(
     r"\b(?:if|whether|would|wouldn't|could|couldn't|might|maybe|perhaps|imagine|imagining|"
     r"suppose|supposing|pretend|pretending|wish|wished|someday|one day|i'd|we'd|should|"
-    r"unless|probably|hopefully|fantasi[sz]e|dream of|dreaming|dreamt|dreamed)\b|"
-    r"\b(?:said|says|say|told|tells|tell|thinks|thought|claims?|claimed|apparently|reckons|"
-    r"according|asked|asks|wrote|joked|insists?|believes?|heard|rumou?r)\b",
+    r"unless|probably|hopefully|fantasi[sz]e|dream of|dreaming|dreamt|dreamed|apparently|"
+    r"according to|supposedly|allegedly|rumou?r|rumou?red)\b",
     re.IGNORECASE,
 )
+_REPORTED = re.compile(
+    r"\b(?!i\b)[\w']+ (?:said|says|say|told|tells|tell|thinks|thought|claims|claimed|reckons|"
+    r"reckoned|believes|believed|insists|insisted|asked|asks|wrote|joked|heard|swears)\b|"
+    r"\b(?:i was told|i heard|i read)\b",
+    re.IGNORECASE,
+)
+"""Someone else's words: "my friend says her dog is Bruno". The user's own "as I told you"
+is not reported speech."""
 _NEGATED = re.compile(
     r"\b(?:not|never|no|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|haven't|hasn't|"
     r"hadn't|won't|nor|neither|no longer|anymore|any more|nobody|none|nothing|"
@@ -103,15 +112,25 @@ def hear(text: str, last: Heard | None = None) -> list[Heard]:
         clause = _clean_clause(part)[:MAX_HEARD_CHARS]
         if not clause or asked or _QUESTION.match(clause) or _NOT_A_FACT.search(clause):
             continue
-        heard = _first(clause) or (None if _NEGATED.search(clause) else about_them(clause, last))
+        if _REPORTED.search(clause):
+            continue
+        negated = bool(_NEGATED.search(_MAIN.split(clause, maxsplit=1)[0]))
+        heard = _first(clause, negated) or (None if negated else about_them(clause, last))
         if heard is not None:
             found.append(heard)
             last = heard if "." in heard.key else last
     return found
 
 
-def _first(clause: str) -> Heard | None:
-    negated = bool(_NEGATED.search(clause))
+_MAIN = re.compile(
+    r",\s*(?:which|where|who|but|though|although|because|since|so|and|even though)\b|"
+    r"\s(?:which|because|although|though|even though)\s",
+    re.IGNORECASE,
+)
+"""Where a clause's main statement ends: "I live in Porto, which isn't far from the sea"."""
+
+
+def _first(clause: str, negated: bool) -> Heard | None:
     for regex, make in RULES:
         m = regex.match(clause)
         if not m:
