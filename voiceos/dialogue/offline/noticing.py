@@ -29,6 +29,13 @@ _TRIP = re.compile(
 )
 
 
+_RECENT_MOVE = re.compile(
+    r"\b(?:just|recently|finally) moved\b|\bmoved\b.*\b(?:last (?:week|month)|this (?:week|"
+    r"month|year)|(?:days|weeks) ago|a month ago)\b|^(?:i|we) moved to \S+$",
+    re.IGNORECASE,
+)
+
+
 def _place_of(text: str) -> str:
     """A capitalised place in a plan ("Tokyo"), or ""."""
     found = re.search(r"\bto ((?:[A-Z][\w'-]+)(?: [A-Z][\w'-]+)*)", text)
@@ -89,6 +96,10 @@ def acknowledge(heard: Heard, say: Variety) -> str | None:
                 f"Does {who} enjoy it?",
                 f"That sounds like demanding work. How does {who} find it?",
             )
+        )
+    if key == "home" and _short(value) and _RECENT_MOVE.search(heard.text):
+        return say.pick(
+            (f"{value}! How are you settling in?", f"How are you finding {value} so far?")
         )
     if key == "home" and _short(value):
         return say.pick(
