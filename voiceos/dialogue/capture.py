@@ -14,7 +14,7 @@ import re
 
 from voiceos.dialogue.statements import RULES, Heard, about_them
 
-__all__ = ["Heard", "hear"]
+__all__ = ["Heard", "hear", "states_a_fact"]
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,19 @@ _MAIN = re.compile(
     re.IGNORECASE,
 )
 """Where a clause's main statement ends: "I live in Porto, which isn't far from the sea"."""
+
+
+def states_a_fact(clause: str) -> bool:
+    """True when `clause` is said as a plain statement: not asked, negated, imagined or
+    reported (the same test `hear()` applies before its rules)."""
+    clause = _clean_clause(clause.strip())
+    return bool(clause) and not (
+        clause.endswith("?")
+        or _QUESTION.match(clause)
+        or _NOT_A_FACT.search(clause)
+        or _REPORTED.search(clause)
+        or _NEGATED.search(_MAIN.split(clause, maxsplit=1)[0])
+    )
 
 
 def _first(clause: str, negated: bool) -> Heard | None:
