@@ -149,7 +149,7 @@ TOPICS: tuple[Topic, ...] = (
             "What have you been listening to lately?",
             "Is there a song that takes you right back somewhere?",
             "What kind of music moves you most?",
-            "What does that music make you feel?",
+            "What does music do for you?",
         ),
         (
             "I love music. It's just numbers and air, and somehow it makes people cry.",
