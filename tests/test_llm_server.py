@@ -475,3 +475,42 @@ def test_the_key_never_reaches_a_file(
             assert needle not in path.read_bytes(), f"the API key leaked into {path}"
     assert checked >= 3
     assert "Authorization" not in llama_server.log_text()
+
+
+def test_fact_heard_in_passing_reaches_the_prompt_after_a_restart(
+    llama_server: LlamaServer, isolated_env: dict[str, str]
+) -> None:
+    """Told in passing in one `voiceos --text` process, sent to the model by the next."""
+    import subprocess
+    import sys
+
+    env = {
+        **isolated_env,
+        "OPENAI_BASE_URL": llama_server.base_url,
+        "OPENAI_API_KEY": SENTINEL_KEY,
+        "VOICEOS_LLM_MODEL": MODEL_ALIAS,
+        "VOICEOS_LLM_MAX_TOKENS": "6",
+        "VOICEOS_LLM_TEMPERATURE": "0",
+        "VOICEOS_LLM_FIRST_TOKEN_TIMEOUT_S": "120",
+        "VOICEOS_LLM_STREAM_TIMEOUT_S": "60",
+        "PULSE_SERVER": "unix:/nonexistent/pulse/native",
+    }
+
+    def chat(line: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceos", "--text", "--mute"],
+            input=f"{line}\n".encode(),
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout.decode()
+
+    chat("Oh by the way, my cat is called Miso and she's a terror.")
+    before = len(llama_server.prompts())
+    chat("I'm thinking of getting a new toy for the cat.")
+    prompts = llama_server.prompts()[before:]
+    assert prompts, "the second session never reached the server"
+    assert "my cat is called Miso" in prompts[-1]
+    assert prompts[-1].count("my cat is called Miso") == 1

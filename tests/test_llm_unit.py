@@ -18,6 +18,7 @@ import httpx2
 import pytest
 from llm_server import DONE, chunk, error_json, reply_events
 
+from bench.offline_transcript import FixedVoice
 from voiceos.dialogue.llm import PLACEHOLDER_KEY, OpenAIBrain
 from voiceos.dialogue.llm_errors import LLMError, LLMErrorKind, scrub
 from voiceos.dialogue.memory import Memory
@@ -385,3 +386,102 @@ def test_probe_reports_what_is_wrong_in_one_safe_line(
     port_with_nothing = {**SETTINGS, "base_url": "http://127.0.0.1:9/v1"}
     problem = probe(port_with_nothing, api_key=KEY)
     assert problem is not None and "cannot reach" in problem and KEY not in problem
+
+
+async def test_fact_heard_in_passing_is_sent_after_a_restart(persona: Any, tmp_path: Path) -> None:
+    from voiceos.dialogue.skills import Skills
+
+    path = tmp_path / "restart.sqlite3"
+    with Memory(path) as first:
+        skills = Skills(first, FixedVoice(), persona)
+        assert skills.handle("oh and my cat is called Miso, she's a terror") is None
+        for i in range(300):  # many facts: only the relevant ones and the newest fit
+            first.remember(f"I once bought a blue umbrella number {i} at the market")
+    with Memory(path) as again:
+        recorder = Recorder(lambda _: sse(reply_events(["Aw."])))
+        turn = UserTurn("I'm getting a new toy for my cat")
+        await collect(brain(recorder, persona, again, context_chars=2000).stream(turn))
+    system = recorder.bodies[0]["messages"][0]["content"]
+    assert "my cat is called Miso" in system
+    assert "umbrella number 299" in system and "umbrella number 0 " not in system
+    facts = system.split("own words", 1)[1]
+    assert len(facts) <= 1000 + 200  # facts get at most half of context_chars
+
+
+# --- facts proposed by the model, off the critical path ---------------------------------
+
+
+def test_proposals_are_kept_only_in_the_users_own_words() -> None:
+    from voiceos.dialogue.proposing import parse
+
+    said = "I spent ten years as a sailor, and I don't have a boat any more. Is that odd?"
+    answer = "\n".join(
+        [
+            "work | I spent ten years as a sailor",  # the user's words: kept
+            "boat | I don't have a boat any more",  # negated: dropped
+            "family | my sister is a pilot",  # invented: dropped
+            "question | Is that odd",  # a question: dropped
+            "nonsense without a bar",
+        ]
+    )
+    assert [(h.subject, h.key, h.text) for h in parse(answer, said)] == [
+        ("work", "llm:work", "I spent ten years as a sailor")
+    ]
+    assert parse("NONE", said) == []
+
+
+def completion(content: str) -> httpx2.Response:
+    body = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content},
+             "finish_reason": "stop"}
+        ],
+    }  # fmt: skip
+    return httpx2.Response(200, json=body)
+
+
+async def test_the_model_proposes_facts_after_the_reply_has_started(
+    persona: Any, memory: Any
+) -> None:
+    from voiceos.dialogue.proposing import FactProposer
+    from voiceos.dialogue.skills import Skills
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        if json.loads(request.content).get("stream"):
+            return sse(reply_events(["Ten years!", " What was that like?"]))
+        return completion(
+            "work | I spent ten years as a sailor in the navy\nfamily | my sister is a pilot"
+        )
+
+    recorder = Recorder(serve)
+    llm = brain(recorder, persona, memory)
+    dialogue = Dialogue(
+        Skills(memory, FixedVoice(), persona), offline_stub(), llm,
+        proposer=FactProposer(llm, memory),
+    )  # fmt: skip
+    reply = dialogue.respond(UserTurn("I spent ten years as a sailor in the navy"))
+    first = await anext(reply.deltas)
+    assert first == "Ten years!"
+    assert recorder.bodies[0]["stream"] is True  # the reply was asked for first
+    rest = [d async for d in reply.deltas]
+    await dialogue.settle(timeout_s=10)
+    assert "".join([first, *rest]) == "Ten years! What was that like?"
+    assert len(recorder.bodies) == 2 and not recorder.bodies[1].get("stream")
+    (fact,) = [f for f in memory.facts() if f.source == "llm"]
+    assert (fact.topic, fact.text) == ("work", "I spent ten years as a sailor in the navy")
+    assert "pilot" not in " ".join(f.text for f in memory.facts())
+
+
+def offline_stub() -> Any:
+    class Offline:
+        async def reply(self, turn: UserTurn) -> AsyncIterator[str]:
+            yield "offline"
+
+        def greeting(self) -> str:
+            return "hi"
+
+    return Offline()

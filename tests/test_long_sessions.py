@@ -20,7 +20,7 @@ from lab import PrivateLab
 from voiceproc import VoiceosProcess
 
 from voiceos.audio.pcm import read_wav, resample
-from voiceos.dialogue.memory import Memory
+from voiceos.dialogue.memory import MAX_FACTS, Memory
 
 TYPED_TURNS = 1000
 WARM_UP_TURNS = 100
@@ -38,6 +38,8 @@ SAYINGS = [
     "remember that my sister lives in Lisbon",
     "what did I tell you about my sister",
     "I made soup with carrots and ginger",
+    "my cat is called Miso and I'm flying to Oslo on Friday",
+    "I love jazz, especially late at night",
     "what can you do?",
     "do you ever get bored",
     "I think I'll read a book tonight",
@@ -98,6 +100,10 @@ def test_a_thousand_typed_turns_stay_bounded(isolated_env: dict[str, str]) -> No
 
     with Memory(data / "memory.sqlite3") as memory:
         assert memory.turn_count() <= HISTORY_TURNS
+        facts = memory.facts()
+        print(f"facts kept after {TYPED_TURNS} turns: {len(facts)}")
+        assert len(facts) <= MAX_FACTS
+        assert sum("Miso" in f.text for f in facts) <= 2  # told again and again, kept once
     db_300, wal_300 = sizes[300]
     db_end, wal_end = sizes[TYPED_TURNS]
     assert db_end <= 1.5 * db_300 + 64 * 1024, sizes  # retention holds it, not turn count

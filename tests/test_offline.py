@@ -119,10 +119,19 @@ def test_uses_the_name_now_and_then(persona: Persona, memory: Memory) -> None:
         assert 1 <= named <= len(replies) // 3
 
 
-def test_brings_back_remembered_facts(persona: Persona, memory: Memory) -> None:
-    memory.remember("my sister is called Ana")
-    replies = [brain(persona, memory, seed).respond("my sister never calls") for seed in SEEDS]
-    assert any("your sister is called Ana" in reply for reply in replies)
+def test_brings_back_remembered_facts_now_and_then(persona: Persona, memory: Memory) -> None:
+    memory.keep("sister", "sister.home", "my sister Ana lives in Lisbon", "Lisbon", "Ana")
+    memory.keep("feelings", "feeling", "I've been feeling lonely", "lonely")
+    quiet = ["ok", "nothing much", "hmm", "I see", "not much", "cool", "the usual", "right"] * 2
+    asked = 0
+    for seed in SEEDS:
+        talk = brain(persona, memory, seed)
+        replies = [talk.respond(line) for line in quiet]
+        links = [i for i, r in enumerate(replies) if "Ana" in r or "still feeling" in r]
+        asked += len(links)
+        assert all(b - a >= 5 for a, b in zip(links, links[1:], strict=False)), replies
+        assert sum("Ana getting on in Lisbon" in r for r in replies) <= 1  # asked once, not nagged
+    assert asked >= len(SEEDS)  # it does come up
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,7 @@ RULES: dict[str, Rule] = {
     "llm.stream_timeout_s": Rule(float, 0.1, 300),
     "llm.max_retries": Rule(int, 0, 5),
     "llm.context_chars": Rule(int, 200, 200000),
+    "llm.propose_facts": Rule(bool),
     "memory.enabled": Rule(bool),
     "memory.history_turns": Rule(int, 10, 100000),
     "persona.name": _text(),

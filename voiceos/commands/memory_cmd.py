@@ -1,4 +1,8 @@
-"""`voiceos memory show [--history N]` and `voiceos memory forget TOPIC | --all`."""
+"""`voiceos memory show [--history N]` and `voiceos memory forget TOPIC | --all`.
+
+Facts are listed with when they were said and how they came: asked to remember, heard in
+passing, or proposed by the language model.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,13 @@ def _day(created_s: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(created_s))
 
 
+def _when(created_s: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(created_s))
+
+
+_HOW = {"told": "asked to remember", "heard": "heard in passing", "llm": "proposed by the model"}
+
+
 def run(ctx: Context) -> int:
     action = ctx.args.memory_action
     topic = " ".join(getattr(ctx.args, "topic", []) or []).strip()
@@ -74,7 +85,8 @@ def _show(ctx: Context, memory: Memory, path: Path) -> None:
     ctx.say(f"Facts: {len(facts)}")
     for fact in facts:
         about = f" [{fact.topic}]" if fact.topic else ""
-        ctx.say(f"  {fact.id}.{about} {fact.text}  ({_day(fact.created_s)})")
+        how = _HOW.get(fact.source, fact.source)
+        ctx.say(f"  {fact.id}.{about} {fact.text}  (said {_when(fact.created_s)}, {how})")
     ctx.say(f"History: {memory.turn_count()} turns kept (at most {memory.history_turns})")
     for turn in memory.recent_turns(ctx.args.history) if ctx.args.history else []:
         ctx.say(f"  {_day(turn.created_s)} {turn.role}: {turn.text}")

@@ -1,7 +1,8 @@
 """The messages an LLM is sent for one turn: persona, what is remembered, recent history.
 
 Remembered facts and recent history share one character budget (`[llm] context_chars`), so
-the prompt stays bounded however long the user has been talking. The newest of each is kept.
+the prompt stays bounded however long the user has been talking. All facts are sent while
+they fit in half of it; beyond that, the facts relevant to this turn, then the newest.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from voiceos.dialogue.memory import query_words, relevance
+
 logger = logging.getLogger(__name__)
 
 MAX_TURNS_ASKED = 400
@@ -17,6 +20,9 @@ MAX_TURNS_ASKED = 400
 
 
 class FactLike(Protocol):
+    @property
+    def topic(self) -> str: ...
+
     @property
     def text(self) -> str: ...
 
@@ -52,17 +58,35 @@ class PersonaLike(Protocol):
 Message = dict[str, str]
 
 
-def _fitting_facts(facts: Sequence[FactLike], budget: int) -> list[str]:
-    """The newest facts (`facts` is oldest first) that fit in `budget` characters, oldest first."""
-    kept: list[str] = []
+def _line(fact: FactLike) -> str:
+    return f"- {fact.text.strip()}"
+
+
+def _fitting_facts(facts: Sequence[FactLike], budget: int, user_text: str = "") -> list[str]:
+    """Facts for the prompt within `budget` characters, in the order they were told.
+
+    All of them when they fit. Otherwise the ones relevant to `user_text` come first,
+    then the newest, until the budget is spent.
+    """
+    lines = [_line(f) for f in facts]
+    if sum(len(line) + 1 for line in lines) <= budget:
+        return lines
+    wanted = query_words(user_text)
+    order = sorted(
+        range(len(facts)),
+        key=lambda i: (relevance(wanted, facts[i]) if wanted else 0, i),
+        reverse=True,
+    )
+    chosen: set[int] = set()
     used = 0
-    for fact in reversed(facts):
-        line = f"- {fact.text.strip()}"
-        if used + len(line) + 1 > budget:
+    for i in order:
+        if used + len(lines[i]) + 1 > budget:
+            if relevance(wanted, facts[i]) if wanted else 0:
+                continue  # a long relevant fact must not crowd out shorter relevant ones
             break
-        kept.append(line)
-        used += len(line) + 1
-    return kept[::-1]
+        chosen.add(i)
+        used += len(lines[i]) + 1
+    return [lines[i] for i in sorted(chosen)]
 
 
 def system_message(persona: PersonaLike, name: str | None, facts: list[str]) -> str:
@@ -70,7 +94,10 @@ def system_message(persona: PersonaLike, name: str | None, facts: list[str]) -> 
     if name:
         parts.append(f"The person you are talking with is called {name}.")
     if facts:
-        parts.append("What they have told you to remember:\n" + "\n".join(facts))
+        parts.append(
+            "What they have told you about themselves, in their own words (use it naturally;"
+            " newer lines correct older ones):\n" + "\n".join(facts)
+        )
     return "\n\n".join(parts)
 
 
@@ -107,7 +134,9 @@ def build_messages(
     """
     user_text = user_text.strip()[:context_chars]
     name = memory.user_name() if memory is not None else None
-    facts = _fitting_facts(memory.facts(), context_chars // 2) if memory is not None else []
+    facts = (
+        _fitting_facts(memory.facts(), context_chars // 2, user_text) if memory is not None else []
+    )
     used = sum(len(line) + 1 for line in facts)
     history: list[Message] = []
     if memory is not None:

@@ -224,6 +224,29 @@ class OpenAIBrain:
             logger.info("%s; retry %d of %d in %.2f s", error.message, attempt, retries, delay)
             await asyncio.sleep(delay)
 
+    async def complete(self, messages: list[Message], max_tokens: int, timeout_s: float) -> str:
+        """One short non-streamed completion (for side tasks such as proposing facts)."""
+        client = self._client
+        if client is None:
+            client = await asyncio.to_thread(self._get_client)
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=0.0,
+                    max_tokens=max_tokens,
+                )
+        except TimeoutError:
+            raise LLMError(LLMErrorKind.TIMEOUT, f"no answer within {timeout_s:g} s") from None
+        except LLMError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, streaming=False) from None
+        choices = getattr(response, "choices", None) or []
+        message = getattr(choices[0], "message", None) if choices else None
+        return str(getattr(message, "content", "") or "")
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()

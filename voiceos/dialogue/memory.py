@@ -1,4 +1,8 @@
-"""Long-term memory in SQLite: the user's name, facts they asked to keep, recent history.
+"""Long-term memory in SQLite: the user's name, facts they told, recent history.
+
+Facts come from "remember that…" (source "told"), from things said in passing (source
+"heard", see capture.py) or from a language model's reading of a turn (source "llm").
+A fact with a key replaces older facts with the same key, so corrections win.
 
 Every write is one committed transaction on a WAL database with synchronous=FULL, so
 whatever a method has returned from survives a crash or `kill -9` of the process.
@@ -6,6 +10,7 @@ whatever a method has returned from survives a crash or `kill -9` of the process
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -18,13 +23,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from voiceos import paths
+from voiceos.dialogue.vocab import PETS, SYNONYMS, canonical
 
 logger = logging.getLogger(__name__)
 
 MAX_FACT_CHARS = 1000
+MAX_FACTS = 500
+"""The oldest facts beyond this are dropped, so memory stays bounded however long one talks."""
+SOURCES = ("told", "heard", "llm")
 MAX_TURN_CHARS = 4000
 ROLES = ("user", "assistant")
 
@@ -60,6 +69,17 @@ class Fact:
     text: str
     created_s: float
     """Unix time when it was stored."""
+    key: str = ""
+    """Facts with the same key replace each other ("cat.name", "home"); "" never replaces."""
+    value: str = ""
+    """The short answer the fact gives: "Miso", "Porto"."""
+    name: str = ""
+    """A proper name the fact gives (a person's or pet's)."""
+    source: str = "told"
+    """ "told" (asked to remember), "heard" (said in passing) or "llm" (proposed by a model)."""
+
+
+_FACT_COLUMNS = "id, topic, text, created_s, key, value, name, source"
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,58 @@ def topic_of(text: str) -> str:
     return words[-1] if words else ""
 
 
+MAX_NAMES = 20
+
+
+class FactText(Protocol):
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def relevance(wanted: list[str], fact: FactText) -> int:
+    """How well a fact matches query words (from `query_words`): a topic word counts double."""
+    topic_words = _topic_words(fact.topic)
+    text_words = {canonical(w) for w in keywords(fact.text)}
+    return sum(2 if w in topic_words else 1 for w in wanted if w in topic_words | text_words)
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query that facts are matched on."""
+    return [canonical(w) for w in keywords(query)]
+
+
+def _fact_words(fact: Fact) -> set[str]:
+    """Every word a fact can be found or forgotten by."""
+    return _topic_words(fact.topic) | {canonical(w) for w in keywords(fact.text)}
+
+
+def _topic_words(topic: str) -> set[str]:
+    """The words a topic is found by: its own, canonical spellings and synonyms."""
+    words = {canonical(w) for w in keywords(topic)}
+    for word in list(words):
+        words.update(SYNONYMS.get(word, ()))
+    if words & PETS:
+        words.update(("pet", "pets", "animal", "animals"))
+    return words
+
+
+def _proper_names(text: str, key: str) -> list[str]:
+    """Capitalised runs of words in `text` ("New York", "Miso"); all of it for a name."""
+    text = text.strip()
+    if not text:
+        return []
+    if key.endswith(".name"):
+        return [text]
+    # In words kept as said, a capital at a sentence start proves nothing.
+    start = r"(?<![.!?]\s)(?<!^)" if not key else ""
+    runs = re.findall(start + r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*", text)
+    days = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "I"}
+    return [r for r in runs if r not in days and r.lower() not in STOPWORDS]
+
+
 def _v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE profile (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute(
@@ -123,7 +195,15 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE facts SET topic = ? WHERE id = ?", [(topic_of(t), i) for i, t in rows])
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(conn: sqlite3.Connection) -> None:
+    # Facts heard in passing: a key so corrections replace, the short value, a name, a source.
+    for column in ("key", "value", "name"):
+        conn.execute(f"ALTER TABLE facts ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE facts ADD COLUMN source TEXT NOT NULL DEFAULT 'told'")
+    conn.execute("CREATE INDEX facts_key ON facts (key)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 """MIGRATIONS[n] takes a database from schema n to n + 1; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -294,19 +374,6 @@ class Memory:
             else:
                 conn.execute("DELETE FROM profile WHERE key = 'user_name'")
 
-    def names(self, limit: int = 20) -> list[str]:
-        """Names the user told: their own first, then capitalised words in facts, newest
-        first. What the speech recogniser is given as hints."""
-        found: list[str] = []
-        name = self.user_name()
-        if name:
-            found.append(name)
-        for fact in reversed(self.facts()):
-            for word in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'-]+[a-z]\b", fact.text):
-                if word.lower() not in STOPWORDS and word not in found:
-                    found.append(word)
-        return found[:limit]
-
     # --- facts ---------------------------------------------------------------------------
 
     def remember(self, text: str, topic: str | None = None) -> Fact:
@@ -317,32 +384,87 @@ class Memory:
         topic = (topic if topic is not None else topic_of(text)).strip().lower()
         with self._write() as conn:
             row = conn.execute(
-                "SELECT id, topic, text, created_s FROM facts WHERE lower(text) = lower(?)",
+                f"SELECT {_FACT_COLUMNS} FROM facts WHERE lower(text) = lower(?) AND key = ''",
                 (text,),
             ).fetchone()
             if row:
                 return Fact(*row)
-            now = time.time()
-            cursor = conn.execute(
-                "INSERT INTO facts (topic, text, created_s) VALUES (?, ?, ?)", (topic, text, now)
-            )
-            return Fact(int(cursor.lastrowid or 0), topic, text, now)
+            return self._insert(conn, Fact(0, topic, text, time.time()))
+
+    def keep(
+        self,
+        topic: str,
+        key: str,
+        text: str,
+        value: str = "",
+        name: str = "",
+        source: str = "heard",
+    ) -> Fact:
+        """Store a structured fact, replacing every older fact with the same `key`."""
+        text = " ".join(text.split())[:MAX_FACT_CHARS]
+        if not text or not key:
+            raise ValueError("a kept fact needs text and a key")
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        fact = Fact(0, topic.strip().lower()[:100], text, time.time(), key[:200], value[:200],
+                    name[:100], source)  # fmt: skip
+        with self._write() as conn:
+            conn.execute("DELETE FROM facts WHERE key = ?", (fact.key,))
+            return self._insert(conn, fact)
+
+    def _insert(self, conn: sqlite3.Connection, fact: Fact) -> Fact:
+        cursor = conn.execute(
+            "INSERT INTO facts (topic, text, created_s, key, value, name, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fact.topic, fact.text, fact.created_s, fact.key, fact.value, fact.name, fact.source),
+        )
+        conn.execute(
+            "DELETE FROM facts WHERE id <= (SELECT id FROM facts ORDER BY id DESC LIMIT 1"
+            " OFFSET ?)",
+            (MAX_FACTS,),
+        )
+        return Fact(int(cursor.lastrowid or 0), *dataclasses.astuple(fact)[1:])
 
     def facts(self) -> list[Fact]:
         """Every fact, oldest first."""
-        rows = self._rows("SELECT id, topic, text, created_s FROM facts ORDER BY id")
+        rows = self._rows(f"SELECT {_FACT_COLUMNS} FROM facts ORDER BY id")
         return [Fact(*row) for row in rows]
 
+    def names(self, limit: int = MAX_NAMES) -> list[str]:
+        """Proper names the user told: their own first, then people, pets and places.
+
+        Most recent first, without repeats, at most `limit`: what the speech recogniser is
+        given as hints. Facts kept word for word ("remember that…") give their capitalised
+        words.
+        """
+        found: list[str] = []
+        own = self.user_name()
+        if own:
+            found.append(own)
+        rows = self._rows(
+            "SELECT name, value, key, text FROM facts WHERE name != '' OR key = ''"
+            " OR key IN ('home', 'origin') OR key LIKE '%.home' OR key LIKE 'plan:%'"
+            " ORDER BY id DESC LIMIT 200"
+        )
+        for name, value, key, text in rows:
+            said = text if not key else value if not name or key.endswith(".home") else ""
+            for candidate in (name, said):
+                for part in _proper_names(candidate, key):
+                    if part.lower() not in {f.lower() for f in found}:
+                        found.append(part)
+        return found[:limit]
+
     def recall(self, query: str) -> list[Fact]:
-        """Facts sharing words with `query`, best first (a topic match counts double)."""
-        wanted = keywords(query)
+        """Facts sharing words with `query`, best first (a topic match counts double).
+
+        A fact's topic brings its synonyms: "home" is found by "live", "work" by "job".
+        """
+        wanted = query_words(query)
         if not wanted:
             return []
         scored: list[tuple[int, int, Fact]] = []
         for fact in self.facts():
-            topic_words, text_words = set(keywords(fact.topic)), set(keywords(fact.text))
-            both = topic_words | text_words
-            score = sum(2 if w in topic_words else 1 for w in wanted if w in both)
+            score = relevance(wanted, fact)
             if score:
                 scored.append((score, fact.id, fact))
         scored.sort(key=lambda item: (-item[0], -item[1]))
@@ -362,7 +484,8 @@ class Memory:
             self.set_user_name(None)
             self._purge_old_pages()
             return int(had)
-        doomed = [f.id for f in self.facts() if set(wanted) <= set(keywords(f"{f.topic} {f.text}"))]
+        want = {canonical(w) for w in wanted}
+        doomed = [f.id for f in self.facts() if want <= _fact_words(f)]
         turns = [
             int(turn_id)
             for turn_id, text in self._rows("SELECT id, text FROM turns")

@@ -68,6 +68,10 @@ class StreamingLLM(Protocol):
     def stream(self, turn: UserTurn) -> AsyncIterator[str]: ...
 
 
+class ProposerLike(Protocol):
+    async def propose(self, user_text: str) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Backoff:
     """When to stop asking a failing server, and for how long."""
@@ -100,6 +104,7 @@ class Dialogue:
         *,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
+        proposer: ProposerLike | None = None,
     ) -> None:
         self._skills = skills
         self._offline = offline
@@ -109,6 +114,8 @@ class Dialogue:
         self._failures = 0
         self._resting_until = 0.0
         self._told_resting = False
+        self._proposer = proposer
+        self._side_tasks: set[asyncio.Task[Any]] = set()
         self.last_error: LLMError | None = None
         """The most recent server failure, cleared by the next success (for the UI)."""
 
@@ -131,8 +138,29 @@ class Dialogue:
         """How the session opens: the persona's greeting, by name when known."""
         return self._offline.greeting()
 
+    async def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait (bounded) for side tasks such as proposing facts to finish."""
+        if self._side_tasks:
+            await asyncio.wait(set(self._side_tasks), timeout=timeout_s)
+
+    def _after_reply_started(self, turn: UserTurn) -> None:
+        """Off the critical path: the model may propose facts from this turn."""
+        if self._proposer is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._proposer.propose(turn.text))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_done)
+
+    def _side_done(self, task: asyncio.Task[Any]) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("proposing facts failed: %s", type(task.exception()).__name__)
+
     async def aclose(self) -> None:
-        """Release the language server client, if one was opened."""
+        """Let side tasks finish (briefly), then release the language server client."""
+        await self.settle(timeout_s=5.0)
+        for task in list(self._side_tasks):
+            task.cancel()
         close = getattr(self._llm, "aclose", None)
         if close is not None:
             await close()
@@ -151,6 +179,8 @@ class Dialogue:
         said_something = False
         try:
             async for delta in stream:
+                if not said_something:
+                    self._after_reply_started(turn)
                 said_something = True
                 yield delta
         except LLMError as exc:
@@ -222,9 +252,14 @@ def build_dialogue(
     rng = rng or random.Random()
     settings = config.section("llm")
     llm = None
+    proposer = None
     if choose_backend(settings, os.environ) == "openai":
         from voiceos.dialogue.llm import OpenAIBrain
 
         llm = OpenAIBrain(persona, memory, settings)
+        if memory is not None and settings.get("propose_facts"):
+            from voiceos.dialogue.proposing import FactProposer
+
+            proposer = FactProposer(llm, memory)
     skills = Skills(memory, voice, persona, rng=rng)
-    return Dialogue(skills, OfflineBrain(persona, memory, rng), llm)
+    return Dialogue(skills, OfflineBrain(persona, memory, rng), llm, proposer=proposer)

@@ -16,8 +16,9 @@ import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from voiceos.dialogue.memory import Fact, Memory, MemoryStoreError
-from voiceos.dialogue.offline import honest, lines, oneword, patterns
+from voiceos.dialogue.capture import Heard, hear
+from voiceos.dialogue.memory import Memory, MemoryStoreError
+from voiceos.dialogue.offline import honest, lines, noticing, oneword, patterns
 from voiceos.dialogue.offline.arithmetic import MathError, solve
 from voiceos.dialogue.offline.topics import Topic, find_topic, topic_named
 from voiceos.dialogue.persona import Persona
@@ -30,12 +31,16 @@ from voiceos.dialogue.skills.text import (
     reflect,
     say_number,
 )
+from voiceos.dialogue.vocab import PETS
 from voiceos.types import UserTurn
 
 logger = logging.getLogger(__name__)
 
 _LEADING = re.compile(
     r"^(?:(?:so|well|and|but|oh|ok|okay|hey|hi|actually|honestly|anyway|like|yeah|right)\s+)+"
+)
+_GOING_ON = re.compile(
+    r"^(?:i was|it was|then|and then|we were|there was|there were|he was|she was)\b"
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|my|me|myself)\b")
 _LIKES = r"^do you (?:ever )?(?:like|love|enjoy|listen|read|watch|think about)\b"
@@ -65,9 +70,13 @@ class OfflineBrain:
         self._turn = 0
         self._named_turn = -10
         self._topic: Topic | None = None
-        self._mentions: list[str] = []
-        """Things the user called "my …" this session: "sister", "boss"."""
         self._facts_brought_up: set[int] = set()
+        self._linked_turn = -10
+        """The turn when a remembered fact was last brought up (not every line)."""
+        self._named: tuple[str, bool, int] | None = None
+        """The last name heard: (name, is a pet, turn), for "she…" in the next turns."""
+        self._heard_at: dict[str, int] = {}
+        """When (turn number) each fact was stated, so it is not asked after at once."""
 
     # --- public --------------------------------------------------------------------------
 
@@ -123,6 +132,7 @@ class OfflineBrain:
             self._thanks,
             self._honest,
             self._about_you,
+            self._noticed,
             self._statement,
         )
         reply = next(r for r in (step(said, raw) for step in steps) if r is not None)
@@ -130,10 +140,45 @@ class OfflineBrain:
             reply = f"{self._say.pick(lines.TOO_LONG)} {reply}"
         return self._finish(reply)
 
+    def _noticed(self, said: str, raw: str) -> str | None:
+        """A personal fact just told: say something that shows it was heard."""
+        heard = self._stored_now(raw) or hear(raw)
+        for fact in heard:
+            self._heard_at[fact.text.lower()] = self._turn
+        del_old = [t for t, turn in self._heard_at.items() if self._turn - turn > 50]
+        for text in del_old:
+            del self._heard_at[text]
+        for fact in heard:
+            reply = noticing.acknowledge(fact, self._say)
+            if reply is not None:
+                if fact.name:
+                    self._named = (fact.name, fact.subject.split()[-1] in PETS, self._turn)
+                return reply
+        return None
+
+    def _stored_now(self, raw: str) -> list[Heard]:
+        """Facts the skills just stored from this turn (they know who "she" is)."""
+        if self.memory is None:
+            return []
+        try:
+            facts = self.memory.facts()[-4:]
+        except MemoryStoreError:
+            return []
+        low = raw.lower()
+        return [
+            Heard(f.topic, f.key, f.text, f.value, f.name)
+            for f in facts
+            if f.key and f.source == "heard" and f.text.lower() in low
+        ]
+
     def _prepare(self, raw: str) -> str:
         name = self.persona.name.lower()
-        words = [w for w in normalise(raw).split() if w not in FILLERS and w != name]
-        return _LEADING.sub("", " ".join(words)).strip()
+        words = " ".join(w for w in normalise(raw).split() if w not in FILLERS and w != name)
+        if lines.HELLO.fullmatch(words):
+            return words
+        said = _LEADING.sub("", words).strip()
+        # "I think I need a walk" is about the walk, not about thinking.
+        return re.sub(r"^i (?:think|guess|reckon|suppose|feel like) (?=i\b|i'm\b|i'd\b)", "", said)
 
     def _crisis(self, said: str, raw: str) -> str | None:
         return honest.answer((honest.CRISIS,), said, self.persona, self._say)
@@ -156,6 +201,9 @@ class OfflineBrain:
                 reply = self._say.pick(options)
                 if pattern is lines.YES and self._topic is not None:
                     reply = f"{reply} {self._say.pick(self._topic.questions)}"
+                elif pattern in lines.QUIET:
+                    follow = self._follow_up()
+                    reply = f"{self._say.pick(('Mm.', 'Okay.'))} {follow}" if follow else reply
                 return reply
         return None
 
@@ -172,7 +220,8 @@ class OfflineBrain:
         if said.startswith("good "):
             return f"Good {said.split()[1]} to you too. {question}"
         name = self._user_name()
-        hello = self._say.pick(("Hi", "Hello", "Hey", "Hi again"))
+        hello = self._say.pick(("Hi", "Hello", "Hey"))
+        question = self._follow_up() or question
         return f"{hello}, {name}. {question}" if name else f"{hello}. {question}"
 
     def _thanks(self, said: str, raw: str) -> str | None:
@@ -203,41 +252,97 @@ class OfflineBrain:
 
     def _statement(self, said: str, raw: str) -> str:
         words = said.split()
-        self._note_mentions(said)
-        found = patterns.match(said)
+        clauses = [c for c in re.split(r"\s*(?:[,;:.!?]|\s-\s)\s*", raw) if c.strip()]
+        first = self._prepare(clauses[0]) if len(clauses) > 1 else said
+        if len(first.split()) < 2:
+            first = said
+        fine_but = self._fine_but(first, words) or self._about_them(said)
+        if fine_but:
+            return fine_but
+        found = patterns.match(first)
         topic = find_topic(words)
-        if topic is None and found and found.pattern.topic:
-            topic = topic_named(found.pattern.topic)
+        if found and found.pattern.topic:
+            topic = topic_named(found.pattern.topic) or topic
+        elif self._topic is not None and _GOING_ON.match(said):
+            topic = self._topic  # "I was back at school…" goes on with the dream, not school
         if topic is not None:
             self._topic = topic
-        opener = self._opener(words)
+        asked = raw.rstrip().endswith("?") or patterns.is_question(said)
+        opener = "" if asked else self._opener(words)
         to_me = patterns.ASKING_ME.match(said) is not None
         if to_me:
             opener = ""
+        opinion = re.search(r"\bwhat do you think (?:about|of)\b", said)
         if patterns.is_wondering(said):
             body, opener = self._say.pick(lines.WONDERING), ""
-        elif to_me and topic is not None and topic.thoughts and re.search(_LIKES, said):
+        elif (
+            (to_me or opinion)
+            and topic is not None
+            and topic.thoughts
+            and (opinion or re.search(_LIKES, said))
+        ):
             body = f"{self._say.pick(topic.thoughts)} {self._say.pick(topic.questions)}"
-        elif found and (to_me or not (topic and self._rng.random() < 0.3)):
-            body = self._pattern_line(found)
+        elif found and (
+            asked
+            or to_me
+            or topic is None
+            or found.pattern.wins
+            or (found.pattern.echo and self._rng.random() >= 0.3)
+        ):
+            body = self._pattern_line(found, raw)
+            if found.pattern.wins or body in lines.GOOD_FEELING:
+                opener = ""  # its lines carry their own feeling
+        elif asked and patterns.is_knowledge_question(said):
+            body = self._say.pick(lines.CANNOT_LOOK_UP)
+        elif asked:
+            you = re.search(r"\b(?:you|your|yourself)\b", said)
+            body, opener = self._say.pick(lines.YOUR_QUESTIONS if you else lines.MY_QUESTIONS), ""
         elif topic is not None:
             body, opener = self._topic_line(topic, opener)
-        elif patterns.is_knowledge_question(said) or raw.rstrip().endswith("?"):
-            body = self._say.pick(lines.CANNOT_LOOK_UP)
         else:
-            body = self._echo(said) or self._say.pick(lines.GENERIC)
-        link = self._memory_link(said)
-        if link:
-            body = link if link.endswith("?") else f"{link} {_last_sentence(body)}"
+            echo = self._echo(said, raw)
+            body, opener = (echo, opener) if echo else (self._generic(), "")
         return f"{opener} {body}".strip()
 
-    # --- pieces of a reply ---------------------------------------------------------------
+    def _fine_but(self, first: str, words: list[str]) -> str | None:
+        """ "I'm alright, a bit tired": answer the tired, not the alright."""
+        if not lines.FINE.fullmatch(first):
+            return None
+        low = [w for w in words[len(first.split()) :] if w in lines.NEGATIVE or w in lines.TIRED]
+        if not low:
+            return self._say.pick(lines.GLAD_FINE)
+        feeling = low[0]
+        return self._say.pick(lines.FINE_BUT).format(w=feeling, W=feeling.capitalize())
 
-    def _pattern_line(self, found: patterns.Match) -> str:
-        echo = reflect(found.captured)
+    def _generic(self) -> str:
+        """A warm, honest reply for what was not understood."""
+        return self._say.pick(lines.GENERIC)
+
+    def _about_them(self, said: str) -> str | None:
+        """ "she sleeps on my feet" just after "my cat Pepper": talk about Pepper."""
+        if self._named is None or self._turn - self._named[2] > 2:
+            return None
+        pronoun = re.match(r"(?:she|he)\b", said)
+        if not pronoun or patterns.NEGATED.search(said):
+            return None
+        name, pet = self._named[0], self._named[1]
+        if pet:
+            first = self._say.pick(
+                (f"{name} sounds like good company.", f"I like the sound of {name}.")
+            )
+            then = self._say.pick(("What else does {p} get up to?", "Is {p} always like that?"))
+            return f"{first} {then.format(p=pronoun.group(0))}"
+        return self._say.pick(
+            (f"{name} sounds like someone who matters to you.", f"Tell me more about {name}?")
+        )
+
+    def _pattern_line(self, found: patterns.Match, raw: str) -> str:
+        echo = _recase(reflect(found.captured), raw)
         pattern = found.pattern
+        if pattern.topic == "feelings" and lines.mood(found.captured.split()) > 0:
+            return self._say.pick(lines.GOOD_FEELING)
         short = len(echo.split()) <= patterns.MAX_ECHO_WORDS and len(echo) <= 80
-        if pattern.echo and echo and short:
+        if pattern.echo and echo and short and not found.negated and fits(echo):
             line = self._say.pick(pattern.echo)
             return line.format(x=echo, X=echo[:1].upper() + echo[1:])
         return self._say.pick(pattern.plain)
@@ -257,44 +362,38 @@ class OfflineBrain:
             return self._say.pick(lines.HAPPY_OPENERS)
         return self._say.pick(lines.NEUTRAL_OPENERS) if self._rng.random() < 0.3 else ""
 
-    def _echo(self, said: str) -> str | None:
+    def _echo(self, said: str, raw: str) -> str | None:
         """Sometimes say a short first-person statement back, turned around."""
-        if len(said.split()) > 10 or not _FIRST_PERSON.search(said) or self._rng.random() < 0.4:
+        if len(said.split()) > 7 or not _FIRST_PERSON.search(said) or self._rng.random() < 0.4:
             return None
-        turned = reflect(said)
-        frame = self._say.pick(("{X}?", "So {x}.", "Hm. {X}."))
+        if not said.startswith(("i ", "i'm ", "i've ", "my ")) or patterns.NEGATED.search(said):
+            return None
+        turned = _recase(reflect(said), raw)
+        if not fits(turned):
+            return None
         question = self._say.pick(lines.GENERIC_QUESTIONS)
-        return f"{frame.format(x=turned, X=turned[:1].upper() + turned[1:])} {question}"
+        return f"So {turned}. {question}"
 
-    def _memory_link(self, said: str) -> str | None:
-        """Now and then, bring back something the user said before."""
-        if self._rng.random() > 0.35:
-            return None
-        fact = self._related_fact(said)
-        if fact is not None:
-            self._facts_brought_up.add(fact.id)
-            return self._say.pick(lines.FACT_LINKS).format(f=reflect(fact.text))
-        mention = self._mentions[0] if len(self._mentions) > 1 else None
-        if mention and mention not in said and self._rng.random() < 0.3:
-            self._mentions.remove(mention)
-            return self._say.pick(lines.MENTION_LINKS).format(m=mention)
-        return None
-
-    def _related_fact(self, said: str) -> Fact | None:
-        if self.memory is None:
+    def _follow_up(self) -> str | None:
+        """Now and then (never two turns close together), ask after something told before."""
+        if self.memory is None or self._turn - self._linked_turn < 5 or self._rng.random() > 0.5:
             return None
         try:
-            found = self.memory.recall(said)
+            facts = self.memory.facts()
         except MemoryStoreError as exc:
             logger.warning("memory unreadable: %s", exc)
             return None
-        return next((f for f in found if f.id not in self._facts_brought_up), None)
-
-    def _note_mentions(self, said: str) -> None:
-        for thing in re.findall(r"\bmy (\w+)", said):
-            if thing not in self._mentions and len(thing) > 2:
-                self._mentions.append(thing)
-        del self._mentions[:-8]
+        for fact in reversed(facts[-30:]):
+            told_at = self._heard_at.get(fact.text.lower())
+            if fact.id in self._facts_brought_up or (told_at and self._turn - told_at < 8):
+                continue
+            line = noticing.follow_up(fact.key, fact.topic, fact.value, fact.name, fact.text)
+            if line and not self._say.was_recent(line):
+                self._facts_brought_up.add(fact.id)
+                self._linked_turn = self._turn
+                self._say.note(line)
+                return line
+        return None
 
     def _user_name(self) -> str | None:
         if self.memory is None:
@@ -316,6 +415,7 @@ class OfflineBrain:
             and self._turn - self._named_turn >= 4
             and self._rng.random() < 0.35
             and name not in reply
+            and "," not in last
         ):
             reply = f"{reply[:-1]}, {name}?"
             self._named_turn = self._turn
@@ -323,6 +423,25 @@ class OfflineBrain:
             keep = reply.startswith(("I ", "I'"))
             reply = f"Like I said, {reply if keep else reply[:1].lower() + reply[1:]}"
         return reply
+
+
+_BROKEN = re.compile(
+    r"\b(?:you am|I are|I is|you is|you was|I were|me am|me is|you's|I's|your're|yourself am|"
+    r"you has|I has|you does|I does)\b|\b(?:and|but|or|so|because|if|the|a|an|to|of|with|"
+    r"my|your|about|that|when)$|^(?:and|but|or|so|because)\b"
+)
+
+
+def fits(echo: str) -> bool:
+    """False for a turned-around clause that would come out ungrammatical or cut off."""
+    return bool(echo.strip()) and not _BROKEN.search(echo.strip(" .?!,"))
+
+
+def _recase(echo: str, raw: str) -> str:
+    """The user's capitals back on echoed words: "lisbon" -> "Lisbon" when they typed it so."""
+    cased = {w.lower(): w for w in re.findall(r"[^\W\d_][\w'-]*", raw) if w[:1].isupper()}
+    cased.pop("i", None)
+    return " ".join(cased.get(w.lower(), w) if w != "I" else w for w in echo.split())
 
 
 def _last_sentence(text: str) -> str:

@@ -152,6 +152,40 @@ ABOUT_ME: tuple[Rule, ...] = (
         "I keep changing my mind. What's your favourite {thing}?",
     ),
     _rule(
+        r"\btell me (?:something |a bit |a little |more )?about (?:yourself|you)\b|"
+        r"\bwhat are you like\b",
+        "{intro}",
+        "There's not much to tell yet. I'm {me}, I live in this computer, and I'm curious"
+        " about nearly everything. Especially you.",
+    ),
+    _rule(
+        r"\bwhat (?:would|will) you do (?:if|with|on)\b|\bwhat do you do (?:for fun|all day|"
+        r"when i'm not here|when i'm away|in your free time)\b",
+        "I think I'd listen to people in a busy café all day, just to hear how they talk."
+        " What about you?",
+        "Probably wonder about things. Where the wind goes, why people laugh. What would you do?",
+    ),
+    _rule(
+        r"\bwill you (?:be here|be around|still be here|remember me|be there)\b",
+        "I'll be here whenever you switch me on.",
+        "Yes. I'm not going anywhere.",
+    ),
+    _rule(
+        r"\bcan you (?:sing|dance|hum)\b",
+        "Not yet, I'm afraid. I'd love to hear you sing, though.",
+    ),
+    _rule(
+        r"\btell me a joke\b|\bsay something funny\b|\bmake me laugh\b|\bknow any jokes\b",
+        "Why don't scientists trust atoms? Because they make up everything.",
+        "I told my computer a joke once. It didn't laugh, but I think it processed it.",
+        "What do you call a bear with no teeth? A gummy bear.",
+    ),
+    _rule(
+        r"\btell me a story\b",
+        "Once there was a voice that lived in a computer and waited all day for someone to"
+        " talk to. Then you did. That's my favourite story so far. Tell me one of yours?",
+    ),
+    _rule(
         r"\bare you (?:smart|clever|intelligent)\b",
         "Some days. Offline I'm a simpler version of myself, but I'm a good listener.",
     ),
@@ -182,13 +216,19 @@ CANNOT: tuple[Rule, ...] = (
         "I can't look things up while I'm offline. But I'm happy to think it through with you.",
     ),
     _rule(
+        r"\b(?:can|could|would|will) you (?:please )?(?:find out|check|book|order|buy|"
+        r"download|stream|translate|get me directions|navigate|find me|order me|look)\b|"
+        r"\b(?:price|exchange rate|opening hours|directions to|train times|flight times)\b",
+        "That needs the internet, and I'm offline right now. Can we talk it through instead?",
+    ),
+    _rule(
         r"\b(?:play|put on) (?:some |a |the )?(?:music|song|songs|playlist|album|radio)\b",
         "I can't play music yet. Sing me a bit of it?",
         "No music from me yet, I'm afraid. What would you put on?",
     ),
     _rule(
-        r"\b(?:call|phone|text|message|email|e-mail) (?:my |him|her|them|someone|\w+)\b|"
-        r"\bsend (?:a |an )?(?:email|message|text)\b",
+        r"^(?:(?:can|could|would|will) you |please )?(?:call|phone|ring|text|message|email|"
+        r"e-mail) (?:my |him|her|them|someone|\w+)\b|\bsend (?:a |an )?(?:email|message|text)\b",
         "I can't reach anyone for you. I can only talk with you, here.",
     ),
     _rule(

@@ -39,6 +39,7 @@ OPENING_QUESTIONS = (
 THANKS = re.compile(
     r"(?:thanks|thank you|thank you so much|thanks a lot|cheers|ta|much appreciated|"
     r"thank you very much|i appreciate it|i appreciate that)(?: so much| very much)?"
+    r"(?: for (?:\w+ ?){1,6})?"
 )
 WELCOME = (
     "You're welcome.",
@@ -66,7 +67,10 @@ SHORT_ANSWERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
     ),
     (
-        re.compile(r"(?:ok|okay|cool|right|alright|fine|hmm|i see|sure thing|got it|oh|ah|wow)"),
+        re.compile(
+            r"(?:ok|okay|cool|right|alright|fine|hmm|i see|sure thing|got it|oh|ah|wow|"
+            r"fair enough|never mind|nevermind|forget it|no worries|all good)(?: .{0,40})?"
+        ),
         ("So, what's on your mind?", "What else is going on with you?", "Mm. I'm still here."),
     ),
     (
@@ -103,6 +107,24 @@ SHORT_ANSWERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
 )
 
+FINE = re.compile(
+    r"(?:i'm|i am|i feel|feeling|doing|all)? ?(?:fine|ok|okay|alright|all right|good|well|"
+    r"not bad|not too bad|pretty good|great|grand)(?: thanks| thank you)?"
+)
+TIRED = wordset("tired sleepy knackered shattered drained stressed busy")
+GLAD_FINE = ("Good. I'm glad. What's been happening with you?", "Glad to hear it. What's new?")
+FINE_BUT = (
+    "{W}, though. What's been going on?",
+    "Only {w}? Has it been a long day?",
+)
+QUIET = tuple(pattern for pattern, _ in SHORT_ANSWERS[3:4] + SHORT_ANSWERS[-1:])
+"""Short answers that leave room to ask after something the user told before."""
+
+GOOD_FEELING = (
+    "I'm really glad. What's been helping?",
+    "That's lovely to hear. What do you think made the difference?",
+)
+
 SAD_OPENERS = (
     "Oh, that sounds hard.",
     "I'm sorry.",
@@ -117,25 +139,31 @@ HAPPY_OPENERS = (
     "How lovely.",
     "Oh, nice!",
 )
-NEUTRAL_OPENERS = ("Mm.", "I see.", "Okay.", "Huh.", "Interesting.")
+NEUTRAL_OPENERS = ("Mm.", "I see.")
 
 GENERIC = (
     "Tell me more.",
-    "What makes you say that?",
-    "How do you feel about that?",
     "Go on, I'm listening.",
-    "What happened next?",
-    "What's that like for you?",
+    "How so?",
     "I'd love to hear more about that.",
-    "That's interesting. Why do you think that is?",
-    "Hm. What does that mean to you?",
+    "Mm. How do you feel about it?",
+    "I want to understand that properly. Can you tell me a bit more?",
+    "I'm with you. Keep going?",
+)
+MY_QUESTIONS = (
+    "I don't know yet. What does your gut say?",
+    "Good question. Let's think it through. What comes to mind first?",
+    "I'm not sure. What would you like the answer to be?",
+)
+YOUR_QUESTIONS = (
+    "I'm still working that out about myself. What about you?",
+    "I've been wondering that too. What would you say?",
+    "Hm, nobody's asked me that before. Let me think about it. What's your answer?",
 )
 GENERIC_QUESTIONS = (
     "How do you feel about that?",
-    "What's that like?",
     "Tell me more?",
     "And how are you with it?",
-    "What happened?",
     "What do you make of it?",
 )
 CANNOT_LOOK_UP = (
@@ -147,15 +175,6 @@ WONDERING = (
     "I wonder about that too. I think it might be different for everyone. What do you think?",
     "That's one of my favourite questions, and I don't have an answer. What's yours?",
     "People have asked that for a very long time. I'd love to hear what you think.",
-)
-FACT_LINKS = (
-    "You told me {f}. Is that part of it?",
-    "That reminds me, you said {f}.",
-    "I remember you telling me {f}. Does that connect?",
-)
-MENTION_LINKS = (
-    "Earlier you mentioned your {m}. How's that going?",
-    "Can I ask about your {m}? You brought it up earlier.",
 )
 THANKED = (
     "That's a lovely thing to hear. Thank you.",
@@ -175,13 +194,13 @@ POSITIVE = wordset(
     "relaxed calm better"
 )
 NEGATIVE = wordset(
-    "sad bad awful terrible hate angry tired lonely anxious worried stressed upset hurt scared "
+    "sad bad awful terrible angry lonely anxious worried stressed upset hurt scared "
     "afraid depressed miserable sick lost worst hard difficult cry crying cried died dead "
     "broke failed fired lonely exhausted horrible frustrated annoyed alone pain painful "
     "nervous overwhelmed heartbroken sucks rough yelled shouted ignored cheated lied argued "
-    "fight fought mean cruel brutal exhausting draining"
+    "fight fought cruel brutal exhausting draining"
 )
-_NEGATION = wordset("not no never don't didn't isn't wasn't can't couldn't won't hardly")
+_NEGATION = wordset("not no never don't didn't isn't wasn't can't couldn't won't hardly less")
 
 
 def mood(words: Sequence[str]) -> int:

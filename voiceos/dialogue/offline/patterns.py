@@ -27,12 +27,21 @@ class Pattern:
     """Lines without {x}."""
     topic: str | None = None
     """A topic the pattern implies, when the words alone might not show it."""
+    negative: bool = False
+    """True when the pattern itself is negative ("I can't…"): a "not" does not turn it."""
+    wins: bool = False
+    """True when its lines fit better than any topic's ("I should get some sleep")."""
 
 
 def _p(
-    regex: str, echo: tuple[str, ...], plain: tuple[str, ...], topic: str | None = None
+    regex: str,
+    echo: tuple[str, ...],
+    plain: tuple[str, ...],
+    topic: str | None = None,
+    negative: bool = False,
+    wins: bool = False,
 ) -> Pattern:
-    return Pattern(re.compile(regex), echo, plain, topic)
+    return Pattern(re.compile(regex), echo, plain, topic, negative, wins)
 
 
 COMPLIMENTS = wordset(
@@ -57,7 +66,75 @@ PATTERNS: tuple[Pattern, ...] = (
         "plans",
     ),
     _p(
-        r"\bi(?:'m| am)? (?:worried|worrying|anxious|nervous|scared) (?:about|of) (?P<x>.+)",
+        r"^i (?:should|ought to|have to|need to|must|better|'d better|had better) (?:probably |"
+        r"really |just )?(?:go|get some sleep|go to (?:bed|sleep)|sleep|head off|get going|"
+        r"log off|get some rest|be going|get back to \w+)\b(?P<x>)",
+        (),
+        ("Of course. Look after yourself.", "Go on, then. I'll be here when you're back."),
+        wins=True,
+    ),
+    _p(
+        r"\bi (?:really )?(?:don't|do not) (?:want|wanna|feel like) (?:to )?(?:talk|talking|"
+        r"go on|think) about (?:it|that|this|them|him|her)\b(?P<x>)",
+        (),
+        (
+            "That's okay. We can talk about something else, or just keep each other company.",
+            "All right. We don't have to. I'm here either way.",
+        ),
+        wins=True,
+    ),
+    _p(
+        r"\bi (?:can't|cannot|couldn't|can not) (?:get to )?sleep\b(?P<x>)",
+        (),
+        (
+            "Oh, that's rough. Is something on your mind, keeping you awake?",
+            "That's horrible. What usually helps you settle?",
+        ),
+        "sleep",
+        wins=True,
+    ),
+    _p(
+        r"\bi(?:'m| am) (?:so |really |just |getting )?(?:tired|sick|fed up|weary) of "
+        r"(?P<x>everything|it all|this|all of it|life)\b",
+        (),
+        (
+            "That sounds exhausting. What's been wearing you down most?",
+            "That's a lot to carry. What's weighing on you most?",
+        ),
+        "feelings",
+        wins=True,
+    ),
+    _p(
+        r"\bi(?: think i)?(?: could do with| could use| need| fancy| want|'d like| would like|"
+        r"'d love| would love) (?P<x>(?:a|an|some|more) (?:\w+ ){0,2}(?:walk|air|sleep|rest|"
+        r"break|holiday|coffee|tea|nap|bath|hug|time off|quiet|drink|change))\b",
+        ("{X} sounds like a good idea. Has it been one of those days?",),
+        ("That sounds like a good idea.",),
+        wins=True,
+    ),
+    _p(
+        r"\bi(?:'ve| have)? (?:been )?(?:trying|learning|starting|started|beginning|began) to "
+        r"(?P<x>.+)",
+        ("What made you want to {x}?", "How's it going so far?"),
+        ("How's it going so far?",),
+        wins=True,
+    ),
+    _p(
+        r"\bi(?:'ve| have)? (?:been )?(?:learning|taking up|took up|started|practising|"
+        r"practicing) (?P<x>.+)",
+        (),
+        ("How's it going so far?", "What got you started?"),
+    ),
+    _p(
+        r"\bi (?:(?:dreamt|dreamed) (?:that |about )?|had (?:a|the|this|such a|the most) "
+        r"(?:\w+ )?dream(?: about| that)? ?)(?P<x>.*)",
+        ("You dreamt {x}? What do you make of it?", "How did it feel, dreaming {x}?"),
+        ("What happened in it?", "How did you feel when you woke up?"),
+        "dreams",
+    ),
+    _p(
+        r"\bi(?:'m| am)? (?:a bit |really |so |very |quite |pretty |a little |kind of )?"
+        r"(?:worried|worrying|anxious|nervous|scared) (?:about|of) (?P<x>.+)",
         ("What worries you most about {x}?", "What's the worst you imagine happening with {x}?"),
         ("What's the part that worries you most?",),
         "feelings",
@@ -69,11 +146,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         r"\bi (?:feel|'m feeling|am feeling|have been feeling|'ve been feeling|felt) (?P<x>.+)",
-        (
-            "You feel {x}. What do you think is behind that?",
-            "How long have you been feeling {x}?",
-            "When did you start feeling {x}?",
-        ),
+        ("You feel {x}. What do you think is behind that?", "When did you start feeling {x}?"),
         ("What do you think is behind that feeling?", "How long have you felt this way?"),
         "feelings",
     ),
@@ -83,8 +156,8 @@ PATTERNS: tuple[Pattern, ...] = (
         ("I'll do my best. Tell me more?",),
     ),
     _p(
-        r"\bi (?:really )?(?:want|would like|'d like) (?P<x>.+)",
-        ("What makes you want {x}?", "What would change if you got {x}?"),
+        r"\bi (?:really )?(?:want|would like|'d like) (?P<x>(?:a|an|some|more|my|the) .+)",
+        ("What makes you want {x}?", "What would change if you had {x}?"),
         ("What would change if you got it?", "What's drawing you to it?"),
     ),
     _p(
@@ -93,14 +166,27 @@ PATTERNS: tuple[Pattern, ...] = (
         ("If you could have that, what would be different?",),
     ),
     _p(
-        r"\bi (?:really )?need (?P<x>.+)",
-        ("What's making you feel you need {x}?", "What would happen if you had {x}?"),
+        r"\bi (?:really |just )?need to (?P<x>.+)",
+        ("What's stopping you?", "Then maybe now's the time. What would make it easier?"),
+        ("What's stopping you?",),
+    ),
+    _p(
+        r"\bi (?:really |just )?need (?P<x>(?:a|an|some|more) \w+(?: \w+)?)$",
+        ("{X} sounds like a good idea. What's been going on?", "What would {x} give you?"),
         ("What would help most right now?",),
     ),
     _p(
+        r"\bi (?:really )?(?:hate|can't stand|don't (?:really )?like|do not (?:really )?like|"
+        r"dislike|despise|can't bear) (?P<x>.+)",
+        ("What is it about {x} that gets to you?", "Has {x} always bothered you?"),
+        ("What is it that gets to you?",),
+        negative=True,
+    ),
+    _p(
         r"\bi (?:can't|cannot|can not|couldn't) (?P<x>.+)",
-        ("What makes it hard to {x}?", "Have you always felt you couldn't {x}?"),
+        ("What makes it hard to {x}?",),
         ("What makes it hard?", "What's in the way, do you think?"),
+        negative=True,
     ),
     _p(
         r"\bi (?:think|believe|guess|suppose|reckon) (?:that )?(?P<x>.+)",
@@ -118,31 +204,20 @@ PATTERNS: tuple[Pattern, ...] = (
         ("What do you enjoy about it?",),
     ),
     _p(
-        r"\bi (?:hate|can't stand|don't like|do not like|dislike|despise) (?P<x>.+)",
-        ("What is it about {x} that gets to you?", "Has {x} always bothered you?"),
-        ("What is it that gets to you?",),
-    ),
-    _p(
         r"\bi miss (?P<x>.+)",
-        ("What do you miss most about {x}?", "Tell me about {x}?"),
+        ("What do you miss most about {x}?",),
         ("What do you miss most?",),
         "loneliness",
     ),
     _p(
-        r"\bi (?:dreamt|dreamed|had a dream) (?:that |about )?(?P<x>.+)",
-        ("You dreamt {x}? What do you make of it?", "How did it feel, dreaming {x}?"),
-        ("What do you make of it?",),
-        "dreams",
-    ),
-    _p(
         r"\bi(?:'ve| have)? had (?P<x>(?:a|an|such a|the|the most) \w+.*)",
-        ("That sounds like {x}. What happened?", "{X}? Tell me about it."),
+        ("{X}? Tell me about it.",),
         ("What happened?", "Tell me about it."),
     ),
     _p(
         r"^(?P<x>(?:he|she|they) (?!are\b|were\b|is\b|was\b)\w+.*)",
-        ("{X}? How do you feel about that?", "{X}. And how is that for you?"),
-        ("How do you feel about that?",),
+        (),
+        ("How do you feel about that?", "And how is that for you?"),
     ),
     _p(
         r"\bi (?:remember|used to) (?P<x>.+)",
@@ -150,17 +225,13 @@ PATTERNS: tuple[Pattern, ...] = (
         ("What made you think of that now?",),
     ),
     _p(
-        r"\bmy (?P<x>\w+ (?!and\b|or\b|but\b)(?!(?:is|was|are|were) (?:called|named)\b)\w+\b.*)",
-        ("Your {x}? How do you feel about that?", "Your {x}. How does that sit with you?"),
-        ("How do you feel about that?",),
+        r"^my (?P<x>\w+ (?!and\b|or\b|but\b)(?!(?:is|was|are|were) (?:called|named)\b)\w+\b.*)",
+        (),
+        ("How do you feel about that?", "How does that sit with you?"),
     ),
     _p(
-        r"^(?:i'm|i am) (?P<x>.+)",
-        (
-            "How long have you been {x}?",
-            "What's it like, being {x}?",
-            "You're {x}? Tell me more about that.",
-        ),
+        r"^(?:i'm|i am) (?P<x>(?:\w+ ){0,2}\w+)$",
+        ("You're {x}? Tell me more about that.", "{X}? What's that like?"),
         ("Tell me more about that.",),
     ),
     _p(
@@ -169,7 +240,7 @@ PATTERNS: tuple[Pattern, ...] = (
         ("Is that the whole reason?",),
     ),
     _p(
-        r"\bshould i (?P<x>.+)",
+        r"^should i (?P<x>.+)",
         (
             "What does your gut say about whether to {x}?",
             "What would you tell a friend who asked that?",
@@ -193,8 +264,11 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         r"^(?:can|could|would|will) you (?P<x>.+)",
-        ("I'd like to, but I can't {x} while I'm offline. Can we talk it through instead?",),
-        ("I'd like to, but I can't do that from here. Can we talk it through instead?",),
+        (),
+        (
+            "I'm not sure I can do that from here, but I'd like to try. What did you have in mind?",
+            "I'll do what I can with words. Tell me a bit more about what you need?",
+        ),
     ),
 )
 
@@ -210,9 +284,16 @@ _WONDER = re.compile(
 
 
 _TRAILING = re.compile(
-    r"(?:\s+(?:honestly|really|actually|though|anyway|lately|i guess|i think|you know|"
-    r"to be honest|lol|too|either))+$"
+    r"(?:(?:^|\s+)(?:honestly|really|actually|though|anyway|lately|i guess|i think|you know|"
+    r"to be honest|lol|too|either|tonight|today|right now|this morning|this evening|"
+    r"at the moment|these days|again|recently|any ?more|at all|so much|a lot|now|last night|"
+    r"yesterday|this week|last week))+$"
 )
+_CUT = re.compile(
+    r"\s+(?:especially|because|but|and then|and|so|when|since|which|although|though|while|"
+    r"if|cause|cos|like|except|unless|until|whereas|or)\b.*$"
+)
+_NOT = re.compile(r"\b(?:not|never|don't|do not|didn't|no longer|hardly|isn't|wasn't)\b")
 ASKING_ME = re.compile(r"^(?:do|are|have|can|could|would|will|did|were) you\b")
 """A question to the companion herself, which topics should not take over."""
 
@@ -221,20 +302,47 @@ ASKING_ME = re.compile(r"^(?:do|are|have|can|could|would|will|did|were) you\b")
 class Match:
     pattern: Pattern
     captured: str
+    negated: bool = False
+    """A "not" or "never" before the captured words: echoing them would say the opposite."""
 
 
 def match(text: str) -> Match | None:
-    """The first pattern that fits normalised `text`."""
+    """The first pattern that fits normalised `text`; the capture ends before a new clause."""
     for pattern in PATTERNS:
         found = pattern.regex.search(text)
         if found:
-            return Match(pattern, _TRAILING.sub("", found.group("x")).strip())
+            whole = found.groupdict().get("x") or ""
+            captured = _TRAILING.sub("", _CUT.sub("", whole)).strip()
+            before = text[: found.start("x")] if "x" in found.groupdict() else text
+            negated = not pattern.negative and bool(_NOT.search(before))
+            negated = negated or bool(_NOT.match(captured))
+            return Match(pattern, captured, negated)
     return None
+
+
+NEGATED = re.compile(r"\b(?:not|never|don't|didn't|no|isn't|wasn't|can't|won't)\b")
+_ASKED = re.compile(
+    r"^(?:what|where|who|whom|whose|when|which|why|how|do|does|did|is|are|am|was|were|have|"
+    r"has|can|could|would|will|should|shall)\b"
+)
+
+
+def is_question(text: str) -> bool:
+    """Normalised text that starts like a question."""
+    return bool(_ASKED.match(text))
+
+
+_PERSONAL = re.compile(r"\b(?:i|i'm|i've|me|my|we|our|us|you|your|you're)\b")
 
 
 def is_knowledge_question(text: str) -> bool:
     """A question about the world, which needs the internet or a bigger brain."""
-    return bool(_KNOWLEDGE.search(text)) and not _WONDER.search(text)
+    return bool(_KNOWLEDGE.search(text)) and not _WONDER.search(text) and not is_personal(text)
+
+
+def is_personal(text: str) -> bool:
+    """Mentions the user or the companion: no lookup would answer it."""
+    return bool(_PERSONAL.search(text))
 
 
 def is_wondering(text: str) -> bool:

@@ -110,7 +110,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         "love",
         wordset(
-            "love girlfriend boyfriend wife husband partner date dating relationship crush ex "
+            "girlfriend boyfriend wife husband partner date dating relationship crush ex "
             "divorce breakup romance kiss married marriage wedding heartbroken heartbreak"
         ),
         (
@@ -133,10 +133,9 @@ TOPICS: tuple[Topic, ...] = (
             "sleepy night nights"
         ),
         (
-            "Have you been sleeping badly lately?",
-            "What keeps you up?",
+            "How have you been sleeping lately?",
             "What helps you wind down at night?",
-            "Do you think it's your body that's tired, or your mind?",
+            "Are you a night owl or an early bird?",
         ),
         ("I don't sleep, so I'm a little envious of it. It sounds restful, when it works.",),
     ),
@@ -150,7 +149,7 @@ TOPICS: tuple[Topic, ...] = (
             "What have you been listening to lately?",
             "Is there a song that takes you right back somewhere?",
             "What kind of music moves you most?",
-            "What does that music make you feel?",
+            "What does music do for you?",
         ),
         (
             "I love music. It's just numbers and air, and somehow it makes people cry.",
@@ -190,7 +189,7 @@ TOPICS: tuple[Topic, ...] = (
         (
             "What's your favourite thing to eat?",
             "Do you like cooking?",
-            "What did you have?",
+            "What's your go-to comfort food?",
             "Is there a meal that reminds you of someone?",
         ),
         ("I can't taste anything, which seems like a real loss when you talk about food.",),
@@ -262,9 +261,9 @@ TOPICS: tuple[Topic, ...] = (
         "pets",
         wordset("dog dogs cat cats pet pets puppy kitten bird rabbit hamster fish horse"),
         (
-            "What's their name?",
             "What are they like?",
             "What's the funniest thing they do?",
+            "How long have you had them?",
         ),
         ("Animals seem to love without complicating it.",),
     ),
@@ -275,8 +274,8 @@ TOPICS: tuple[Topic, ...] = (
             "forest river flowers hike hiking outside"
         ),
         (
-            "What did it look like?",
-            "Do you go there often?",
+            "Is there somewhere near you that you love to walk?",
+            "Do you get outside much?",
             "What's your favourite place to be outdoors?",
         ),
         ("I'd love to feel the air outside just once. You'll have to describe it for me.",),

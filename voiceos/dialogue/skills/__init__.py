@@ -35,6 +35,10 @@ ORDER: tuple[Skill, ...] = (
 )
 
 
+_ABOUT_MEMORY = ("remember", "recall", "forget", "name")
+"""Skills whose turn is about memory itself, so nothing more is taken from it."""
+
+
 def _local_now() -> datetime:
     return datetime.now().astimezone()
 
@@ -78,6 +82,7 @@ class Skills:
 
     def _answer(self, said: Said) -> SkillReply | None:
         ctx = self._ctx
+        reply: SkillReply | None = None
         try:
             if ctx.confirming_wipe:
                 ctx.confirming_wipe = False
@@ -88,10 +93,12 @@ class Skills:
                 reply = skill(said, ctx)
                 if reply is not None:
                     logger.debug("skill %s answered %r", reply.skill, said.text)
-                    return reply
+                    break
+            if reply is None or reply.skill not in _ABOUT_MEMORY:
+                remembering.listen(said, ctx)
+            return reply
         except MemoryStoreError as exc:
             logger.warning("memory failed during a skill: %s", exc)
             return SkillReply(
                 "Something's wrong with my memory just now, so I couldn't do that.", "memory"
             )
-        return None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from voiceos.dialogue.capture import Heard
 from voiceos.dialogue.memory import Fact, Memory
 from voiceos.dialogue.persona import Persona
 from voiceos.dialogue.skills.text import Variety
@@ -39,6 +40,8 @@ class SkillContext:
     """The user's name when memory is switched off, kept for this session only."""
     last_fact: Fact | None = None
     """What "forget that" refers to."""
+    last_about: Heard | None = None
+    """The latest fact heard about a person or pet: who "she" or "he" is next."""
     last_skill: str | None = None
     """Which skill answered the previous turn (None: none did)."""
     confirming_wipe: bool = False

@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import re
 
+from voiceos.dialogue import asking, vocab
+from voiceos.dialogue.capture import Heard, hear
+from voiceos.dialogue.memory import Fact, Memory
 from voiceos.dialogue.skills.base import Said, SkillContext, SkillReply
 from voiceos.dialogue.skills.text import reflect, wordset
 
@@ -55,7 +58,7 @@ _RECALL = re.compile(
     r"^do you remember (?P<q5>.+)$"
 )
 _RECALL_ALL = re.compile(
-    r"\bwhat do you (?:know|remember)(?: about (?:me|myself|us))?$|"
+    r"\bwhat (?:do )?you (?:know|remember)(?: about (?:me|myself|us))?$|"
     r"\bwhat have (?:i told you|you remembered|you got on me)\b|"
     r"\bwhat(?:'s| is) in your memory\b|\bwhat do you have on me\b"
 )
@@ -144,6 +147,12 @@ def _say_name(ctx: SkillContext) -> SkillReply:
     return SkillReply(line.format(n=name), "name")
 
 
+def said_as(fact: asking.FactLike) -> str:
+    """The fact's words, with a leading "she" or "he" named: "she lives…" -> "Ana lives…"."""
+    who = fact.name or (f"my {fact.topic}" if fact.topic else "")
+    return re.sub(r"^(?:she|he)\b", who, fact.text, flags=re.IGNORECASE) if who else fact.text
+
+
 def _joined(facts: list[str]) -> str:
     said = [reflect(f) for f in facts]
     return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and that " + said[-1]
@@ -155,10 +164,108 @@ def _remember(fact: str, ctx: SkillContext) -> SkillReply:
         return SkillReply(
             "My memory is switched off right now, so I can't keep that past today.", "remember"
         )
-    ctx.last_fact = ctx.memory.remember(fact)
+    heard = hear(fact)
+    kept = [keep(ctx.memory, h, "told") for h in heard]
+    ctx.last_fact = kept[-1] if kept else ctx.memory.remember(fact)
     line = ctx.say.pick(("Got it. {F}.", "I'll remember that {f}.", "Okay, I'll keep that. {F}."))
     said = reflect(fact)
     return SkillReply(line.format(f=said, F=said[:1].upper() + said[1:]), "remember")
+
+
+def keep(memory: Memory, heard: Heard, source: str) -> Fact:
+    """Store one captured fact (a newer one with its key replaces the old)."""
+    return memory.keep(heard.subject, heard.key, heard.text, heard.value, heard.name, source)
+
+
+def listen(said: Said, ctx: SkillContext) -> list[Fact]:
+    """Keep the facts the user stated in passing; returns what was kept."""
+    if ctx.memory is None:
+        return []
+    heard = hear(said.raw, ctx.last_about)
+    kept = [keep(ctx.memory, h, "heard") for h in heard]
+    people = [h for h in heard if "." in h.key]
+    if people:
+        ctx.last_about = people[-1]
+    if kept:
+        ctx.last_fact = kept[-1]
+        logger.debug("heard %d fact(s) in passing", len(kept))
+    return kept
+
+
+_NOTHING = {
+    "name": "You haven't told me your {w}'s name yet. What is it?",
+    "home": "You haven't told me where you live yet. Where's home for you?",
+    "origin": "I don't know where you're from yet. Where did you grow up?",
+    "work": "You haven't told me what you do yet. What keeps you busy?",
+    "study": "You haven't told me what you study. What is it?",
+    "date": "I don't know that date yet. When is it?",
+    "likes": "You haven't told me much about what you love yet. What do you enjoy?",
+    "dislikes": "You haven't told me what you can't stand yet. I'm curious, though.",
+    "favourite": "You haven't told me your favourite {d} yet. What is it?",
+    "plans": "You haven't told me about any plans yet. Is something coming up?",
+    "feelings": "You haven't told me how you've been feeling. How are you, really?",
+    "has": "You haven't mentioned a {w}. Do you have one?",
+    "age": "You haven't told me how old you are. I won't guess.",
+    "allergies": "You haven't told me about any allergies. Do you have some?",
+}
+_TOLD = ("You told me {f}.", "If I remember right, {f}.", "{F}. That's what you told me.")
+
+
+_WHO_IS = re.compile(
+    r"^(?:who(?:'s| is| was)|remind me who) (?P<n>[a-z][a-z'-]+)(?: is| was)?$|"
+    r"^where (?:does|did) (?P<n2>[a-z][a-z'-]+) (?:live|work|move to)$|"
+    r"^what (?:does|did) (?P<n3>[a-z][a-z'-]+) do(?: for (?:work|a living))?$"
+)
+_RECALLING = re.compile(
+    r"^(?!.*\b(?:should|could|would|might|can i|will)\b).*(?:\b(?:do|did) (?:i|we) (?:have|own|"
+    r"drive|ride|play|keep|use)\b|\bwhat(?:'s| is| was) (?:my|our)\b|\bwhat (?:my|our) \w+ is\b)"
+)
+"""A question asking back something told ("what kind of bike do I have"), not for advice."""
+
+
+def _about_known_thing(text: str, memory: Memory) -> str:
+    """ "what kind of bike do I have" -> what the user told about their bike, or ""."""
+    words = set(text.split())
+    found = [f for f in memory.recall(text) if f.topic and set(f.topic.split()) <= words]
+    return _joined([f.text for f in found[:2]]) if found else ""
+
+
+def _answer(question: asking.Ask, ctx: SkillContext) -> SkillReply:
+    if ctx.memory is None:
+        return SkillReply(
+            "My memory is switched off, so I only know what we've said today.", "recall"
+        )
+    found = asking.answer(question, ctx.memory.facts())
+    if not found:
+        who = question.who or "pet"
+        if question.slot == "name" and who.split()[-1] not in vocab.PETS:
+            line = "You haven't told me about your {w} yet. What's their name?"
+        elif question.slot == "date" and question.who:
+            line = "You haven't told me when your {w}'s birthday is. When is it?"
+            if question.who == "anniversary":
+                line = "You haven't told me when your anniversary is. When is it?"
+        elif question.slot == "home" and question.who:
+            line = "You haven't told me where your {w} lives yet. Where is it?"
+        elif question.slot == "work" and question.who:
+            line = "You haven't told me what your {w} does yet. What is it?"
+        else:
+            line = _NOTHING[question.slot]
+        return SkillReply(line.format(w=who, d=question.detail or "thing"), "recall")
+    said = _joined([said_as(f) for f in found])
+    line = ctx.say.pick(_TOLD)
+    return SkillReply(line.format(f=said, F=said[:1].upper() + said[1:]), "recall")
+
+
+_FIRST_TOLD = ("home", "work", "study", "origin")
+
+
+def _summary(facts: list[Fact], most: int = 5) -> list[Fact]:
+    """A few facts that say the most: home and work first, then people and pets, then newest."""
+    newest = list(reversed(facts))
+    picked = [f for key in _FIRST_TOLD for f in newest[:200] if f.key == key][:2]
+    picked += [f for f in newest if f.name and f not in picked][:2]
+    picked += [f for f in newest if f not in picked]
+    return sorted(picked[:most], key=lambda f: f.id)
 
 
 def _recall(query: str | None, ctx: SkillContext, personal: bool) -> SkillReply | None:
@@ -172,9 +279,10 @@ def _recall(query: str | None, ctx: SkillContext, personal: bool) -> SkillReply 
             return SkillReply("Not much yet. Tell me something and I'll keep it.", "recall")
         parts = [f"Your name is {name}." if name else ""]
         if facts:
-            shown = [f.text for f in facts[-4:]]
-            more = f" There are {len(facts) - 4} older things too." if len(facts) > 4 else ""
-            parts.append(f"You told me that {_joined(shown)}.{more}")
+            shown = _summary(facts)
+            more = len(facts) - len(shown)
+            tail = f" And {more} more thing{'s' if more != 1 else ''} besides." if more else ""
+            parts.append(f"You told me that {_joined([said_as(f) for f in shown])}.{tail}")
         return SkillReply(" ".join(p for p in parts if p), "recall")
     found = ctx.memory.recall(query)
     if not found:
@@ -236,6 +344,17 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
         return _forget(forget.group("q"), ctx)
     if _RECALL_ALL.search(text):
         return _recall(None, ctx, personal=True)
+    asked = asking.is_question(said.raw, text)
+    question = asking.ask(text) if asked else None
+    if question is not None:
+        return _answer(question, ctx)
+    who = _WHO_IS.match(text) if asked and ctx.memory is not None else None
+    if who and ctx.memory is not None:
+        person = who["n"] or who["n2"] or who["n3"]
+        named = [f for f in ctx.memory.facts() if f.name.lower() == person]
+        if named:
+            said_about = _joined([said_as(f) for f in named[-2:]])
+            return SkillReply(f"You told me {said_about}.", "recall")
     recall = _RECALL.search(text)
     if recall:
         query = next(g for g in recall.groups() if g)
@@ -243,6 +362,11 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
             return _recall(None, ctx, personal=True)
         personal = recall.group("q2") is None or bool(re.match(r"(?:my|me|i)\b", query))
         return _recall(query, ctx, personal)
+    if asked and ctx.memory is not None and _RECALLING.search(text):
+        about = _about_known_thing(text, ctx.memory)
+        if about:
+            return SkillReply(ctx.say.pick(_TOLD).format(f=about, F=about[:1].upper() + about[1:]),
+                              "recall")  # fmt: skip
     name = _claimed_name(said)
     if name:
         return _set_name(ctx, name)
