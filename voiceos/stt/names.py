@@ -86,8 +86,8 @@ def sounds_like(heard: str, name: str) -> float:
     if not a or not b:
         return 0.0
     by_sound = SequenceMatcher(None, a, b).ratio()
-    letters = [re.sub(r"[^a-z]", "", t.lower()) for t in (heard, name)]
-    return max(by_sound, SequenceMatcher(None, *letters).ratio())
+    heard_letters, name_letters = (re.sub(r"[^a-z]", "", t.lower()) for t in (heard, name))
+    return max(by_sound, SequenceMatcher(None, heard_letters, name_letters).ratio())
 
 
 def _spans(words: list[str], size: int) -> list[tuple[int, int]]:
