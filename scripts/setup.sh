@@ -40,5 +40,8 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+if [[ -n "$extras" ]]; then
+  bash scripts/llama-wheel.sh .venv/bin/python
+fi
 .venv/bin/python -m pip install -q -e ".${extras}"
 echo "setup: ready. Start a conversation with: .venv/bin/voiceos   (or .venv/bin/voiceos --text)"
