@@ -80,7 +80,11 @@ def test_whisper_hears_nothing_in_non_speech(whisper: WhisperTranscriber, name: 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_whisper_keeps_a_real_thank_you(whisper: WhisperTranscriber, tmp_path: Path) -> None:
-    path = tmp_path / "thanks.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), "Thank you."], check=True)
-    pcm, rate = read_wav(path)  # 22050 Hz: the transcriber resamples
-    assert whisper.transcribe(pcm, rate).text.lower().startswith("thank you")
+    # Several renderings: one exact model output is not a premise that holds on every CPU.
+    kept = []
+    for voice in ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp"):
+        path = tmp_path / f"thanks-{voice}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), "Thank you."], check=True)
+        pcm, rate = read_wav(path)  # 22050 Hz: the transcriber resamples
+        kept.append(whisper.transcribe(pcm, rate).text)
+    assert sum(t.lower().startswith("thank you") for t in kept) >= 3, kept
