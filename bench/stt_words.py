@@ -144,8 +144,9 @@ def name_table(names: list[str]) -> None:
         f"({', '.join(VOICES)} at {', '.join(map(str, RATES_WPM))} wpm)\n"
     )
     model = whisper()
-    first = known = total = 0
+    first = known = total = false = 0
     misses: list[str] = []
+    wrong: list[str] = []
     times: list[float] = []
     for name in names:
         hints = [name, *DISTRACTORS, *[n for n in names if n != name][:3]]
@@ -162,6 +163,13 @@ def name_table(names: list[str]) -> None:
             known += name.lower() in heard_known.lower()
             if name.lower() not in heard_known.lower():
                 misses.append(f"{name} ({voice}, {rate}): {heard_known!r}")
+            # Someone else's name said while this one is known must not become it.
+            other = names[(names.index(name) + 7) % len(names)]
+            if other != name:
+                heard_other = model.transcribe(speak(f"My name is {other}.", voice, rate), RATE)
+                if name.lower() in heard_other.text.lower():
+                    false += 1
+                    wrong.append(f"{other} heard as {name} ({voice}, {rate})")
     model.set_vocabulary([])
     print("| | first mention | once known (hotwords) |\n| --- | --- | --- |")
     print(
@@ -182,6 +190,8 @@ def name_table(names: list[str]) -> None:
     print(summary("transcription with hotwords, one sentence", times))
     if misses:
         print("\nmissed once known:\n" + "\n".join(f"- {m}" for m in misses))
+    if wrong:
+        print("\nanother name taken for the known one:\n" + "\n".join(f"- {w}" for w in wrong))
     print()
 
 

@@ -201,3 +201,13 @@ def test_a_sound_alike_in_a_name_slot_is_written_as_the_name() -> None:
     assert snap("It's the door.", ["Theodore"]) == "It's the door."  # not a name slot
     assert snap("No, my name is Theodore.", ["Steve Adora"]) == "No, my name is Theodore."
     assert snap("My name is Ian.", ["Theodore"]) == "My name is Ian."
+
+
+def test_rescoring_candidates_only_in_a_sure_name_slot() -> None:
+    from voiceos.stt.names import candidates
+
+    assert candidates("My name is Bob.", ["Nadia", "Esperanza"]) == []  # nothing alike
+    assert "My name is Callum." in candidates("My name is Carolyn.", ["Callum", "Theodore"])
+    assert candidates("It's the door.", ["Theodore"]) == []  # not a name slot
+    assert candidates("No, my name is Carolyn.", ["Callum"]) == []  # a correction
+    assert candidates("My name is Callum.", ["Callum"]) == []  # already there

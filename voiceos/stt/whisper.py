@@ -20,6 +20,7 @@ given to the decoder as hotwords, so "Theodore" stops coming back as "the Adora"
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import time
@@ -34,7 +35,7 @@ import numpy as np
 from voiceos.audio.pcm import resample, to_float32
 from voiceos.stt.base import TranscriberError
 from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Window, choose, doubtful
-from voiceos.stt.names import snap, take_hinted, worth_hinting
+from voiceos.stt.names import RESCORE_MARGIN, candidates, snap, take_hinted, worth_hinting
 from voiceos.types import PCM16, Transcript
 
 logger = logging.getLogger(__name__)
@@ -343,7 +344,36 @@ class WhisperTranscriber:
             logger.debug("hinted decode: %r -> %r", words, hinted)
             if take_hinted(words, hinted, names):
                 words = hinted
-        return snap(words, names)
+        words = snap(words, names)
+        options = candidates(words, names)
+        if options and self._direct is not None and window in encoded:
+            words = self._rescore(words, options, audio, window, encoded[window])
+        return words
+
+    def _rescore(
+        self, heard: str, options: list[str], audio: np.ndarray, window: Window, encoded: Any
+    ) -> str:
+        """The option Whisper finds nearly as likely as what it heard, if any."""
+        assert self._direct is not None
+        size = SHORT_FRAMES if window is Window.SHORT else FULL_FRAMES
+        frames = min(int(audio.size / 160), size)
+        prompt = self._prompt(False)
+
+        def score(text: str) -> float:
+            tokens = list(self._direct.tokenizer.encode(" " + text.strip()))  # type: ignore[union-attr]
+            if not tokens:
+                return -math.inf
+            probs = self._model.model.align(encoded, prompt, [tokens], frames)[0].text_token_probs
+            return sum(math.log(max(p, 1e-9)) for p in probs) / max(1, len(probs))
+
+        try:
+            plain = score(heard)
+            best_score, best = max((score(o), o) for o in options)
+        except Exception as exc:  # alignment is an extra: never lose the words over it
+            logger.debug("name rescoring failed: %s", exc)
+            return heard
+        logger.debug("name rescoring: %r %.2f vs %r %.2f", heard, plain, best, best_score)
+        return best if best_score >= plain - RESCORE_MARGIN else heard
 
     def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
         """The words, after a second opinion when the first decode is doubtful; and the
