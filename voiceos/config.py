@@ -92,6 +92,8 @@ RULES: dict[str, Rule] = {
     "voice.voice": _text(),
     "voice.rate_wpm": Rule(int, 80, 400),
     "voice.volume": Rule(float, 0.0, 1.0),
+    "voice.engine": _text("pyttsx3", "piper"),
+    "voice.piper_model": _text(),
     "audio.input_device": _text(),
     "audio.output_device": _text(),
     "audio.queue_chunks": Rule(int, 20, 5000),
@@ -203,6 +205,8 @@ class Config:
 
     values: Mapping[str, Any]
     user_file: Path
+    user_set: frozenset[str] = frozenset()
+    """Keys set above the shipped defaults (user file, environment, flags)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -218,10 +222,12 @@ class Config:
 
     def with_overrides(self, overrides: Mapping[str, Any], origin: str) -> Config:
         merged = dict(self.values)
+        named = set(self.user_set)
         for key, value in overrides.items():
             if value is not None:
                 merged[key] = check(key, value, origin)
-        return Config(merged, self.user_file)
+                named.add(key)
+        return Config(merged, self.user_file, frozenset(named))
 
 
 def load(
@@ -239,9 +245,11 @@ def load(
 
     explicit = user_file is not None or bool(env.get("VOICEOS_CONFIG"))
     path = user_file or Path(env.get("VOICEOS_CONFIG") or paths.user_config_file())
+    user_set: set[str] = set()
     if explicit or path.exists():
         for key, value in read_toml(path).items():
             values[key] = check(key, value, str(path))
+            user_set.add(key)
 
     by_env_name = {env_name(k): k for k in RULES}
     for name, raw in env.items():
@@ -251,8 +259,9 @@ def load(
         if setting is None:
             raise ConfigError(f"environment: unknown variable {name}{_suggest(name, by_env_name)}")
         values[setting] = check(setting, raw, f"environment {name}")
+        user_set.add(setting)
 
-    return Config(values, path).with_overrides(flags or {}, "command line")
+    return Config(values, path, frozenset(user_set)).with_overrides(flags or {}, "command line")
 
 
 def parse_cli_value(key: str, text: str) -> Any:

@@ -18,7 +18,7 @@ from voiceos.config import Config
 from voiceos.dialogue.memory import Memory, MemoryStoreError
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, build_dialogue
-from voiceos.speak.settings import VoiceState, settings_from_config
+from voiceos.speak.settings import VoiceState, settings_from_config, with_persona
 from voiceos.speak.speaker import open_speaker
 from voiceos.types import Speaker, VoiceControl
 
@@ -81,7 +81,13 @@ async def open_parts(
     persona = load_persona(config["persona.name"])
     notices: list[str] = []
     memory = open_memory(config, notices)
-    voice = VoiceState(config.user_file, settings_from_config(config), _available_voices)
+    settings = with_persona(config, settings_from_config(config), persona.voice_preferences())
+    voice = VoiceState(
+        config.user_file,
+        settings,
+        _available_voices,
+        piper_model=str(config["voice.piper_model"]),
+    )
     notice: str | None = None
     if make_speaker is not None:
         speaker = make_speaker(voice)
