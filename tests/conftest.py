@@ -52,20 +52,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     Skips when llama-cpp-python is not installed, unless LLM_REQUIRED=1 (then fails).
     """
-    from llm_server import SENTINEL_KEY, LlamaServer, llama_available, model_file
+    from llm_server import SENTINEL_KEY, running_llama_server
 
-    if not llama_available():
-        message = "llama-cpp-python is not installed: pip install -e '.[llm-test]'"
-        if os.environ.get("LLM_REQUIRED") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    server = LlamaServer(tmp_path_factory.mktemp("llama-server"), SENTINEL_KEY)
-    server.start(model_file())
-    try:
-        server.warm_up()
-        yield server
-    finally:
-        server.stop()
+    yield from running_llama_server(tmp_path_factory.mktemp("llama-server"), SENTINEL_KEY)
 
 
 @pytest.fixture(scope="session")

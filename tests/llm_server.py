@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,10 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    @property
     def log_file(self) -> Path:
         return self.workdir / "llama-server.log"
 
@@ -126,6 +130,8 @@ class LlamaServer:
     def start(self, model: Path) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, API_KEY=self.api_key)  # keeps the key off the command line
+        if not self.api_key:  # a server that takes no key, like Ollama or LM Studio
+            del env["API_KEY"]
         cmd = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -145,7 +151,7 @@ class LlamaServer:
     def _wait_ready(self) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        headers = self.headers
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx2.TransportError):
                 response = httpx2.get(f"{self.base_url}/models", headers=headers, timeout=2.0)
@@ -163,7 +169,7 @@ class LlamaServer:
         """One short completion, so the first measured turn does not pay for loading."""
         httpx2.post(
             f"{self.base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {self.api_key}"},
+            headers=self.headers,
             json={
                 "model": MODEL_ALIAS,
                 "messages": [{"role": "user", "content": "Hi"}],
@@ -207,6 +213,27 @@ def llama_available() -> bool:
     return True
 
 
+def running_llama_server(workdir: Path, api_key: str) -> Iterator[LlamaServer]:
+    """A fixture body: the server started and warmed, stopped afterwards.
+
+    Skips when llama-cpp-python is not installed, unless LLM_REQUIRED=1 (then fails).
+    """
+    import pytest
+
+    if not llama_available():
+        message = "llama-cpp-python is not installed: pip install -e '.[llm-test]'"
+        if os.environ.get("LLM_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = LlamaServer(workdir, api_key)
+    server.start(model_file())
+    try:
+        server.warm_up()
+        yield server
+    finally:
+        server.stop()
+
+
 def _serve(prompt_log: str, server_args: list[str]) -> None:
     """Entry point of the child process: register the logged format, run the server."""
     import runpy
@@ -229,8 +256,31 @@ def _serve(prompt_log: str, server_args: list[str]) -> None:
             log.write(PROMPT_SEPARATOR + prompt)
         return ChatFormatterResponse(prompt=prompt, stop="<end_of_turn>")
 
+    _no_extra_buffer_types()
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+def _no_extra_buffer_types() -> None:
+    """Load models without ggml's extra CPU buffer types (AMX/repacked weights).
+
+    On an AMX CPU inside a sandbox that does not grant the AMX tile state, llama.cpp built
+    for the native CPU segfaults in its first decode; plain buffers work everywhere and
+    only cost some speed.
+    """
+    import llama_cpp
+    import llama_cpp.llama
+
+    default_params = llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = default_params()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    llama_cpp.llama_model_default_params = params
+    llama_cpp.llama.llama_cpp.llama_model_default_params = params  # type: ignore[attr-defined]
 
 
 # --- the protocol stub -------------------------------------------------------------------

@@ -40,6 +40,11 @@ class Rule:
     choices: tuple[str, ...] = ()
 
     def allowed(self) -> str:
+        if self.kind is list:
+            return (
+                f"a list of port numbers from {self.low:g} to {self.high:g}, e.g. [11434, 8080],"
+                " or [] for none"
+            )
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind is bool:
@@ -51,6 +56,8 @@ class Rule:
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this rule's type, or raise ValueError."""
+        if self.kind is list:
+            return self._coerce_list(value)
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -82,6 +89,15 @@ class Rule:
         ):
             raise ValueError
         return number
+
+    def _coerce_list(self, value: Any) -> list[int]:
+        """Whole numbers in range, from a TOML list or text such as "11434, 8080"."""
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").strip("[] ").split() if part]
+        if not isinstance(value, list | tuple):
+            raise ValueError
+        item = Rule(int, self.low, self.high)
+        return [item.coerce(v) for v in value]
 
 
 def _text(*choices: str) -> Rule:
@@ -121,6 +137,7 @@ RULES: dict[str, Rule] = {
     "llm.stream_timeout_s": Rule(float, 0.1, 300),
     "llm.max_retries": Rule(int, 0, 5),
     "llm.context_chars": Rule(int, 200, 200000),
+    "llm.discover": Rule(list, 1, 65535),
     "memory.enabled": Rule(bool),
     "memory.history_turns": Rule(int, 10, 100000),
     "persona.name": _text(),

@@ -35,6 +35,25 @@ class Parts:
     speaker: Speaker
     dialogue: Dialogue
     notices: list[str] = field(default_factory=list)
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    """Tasks started during the session (discovery), cancelled when it closes."""
+
+    def discover_after_greeting(self, notice: Callable[[str], None]) -> None:
+        """Look for a local language server in the background; `notice` shows the result.
+
+        Call it once the greeting is under way, so it adds nothing to the time before it.
+        """
+
+        async def discover() -> None:
+            try:
+                line = await self.dialogue.find_local_server()
+            except Exception as exc:  # discovery is a bonus: it never ends a session
+                logger.warning("looking for a local language server failed: %s", exc)
+                return
+            if line:
+                notice(line)
+
+        self.background.append(asyncio.create_task(discover()))
 
 
 def memory_path() -> Path:
@@ -98,12 +117,14 @@ async def open_parts(
     dialogue = build_dialogue(config, persona, memory, voice)
     # Importing and building the LLM client takes most of a second: do it in the background.
     warming = asyncio.create_task(dialogue.warm_up())
+    parts = Parts(persona, memory, voice, speaker, dialogue, notices)
     try:
-        yield Parts(persona, memory, voice, speaker, dialogue, notices)
+        yield parts
     finally:
-        warming.cancel()
-        with contextlib.suppress(BaseException):
-            await warming
+        for task in [warming, *parts.background]:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         await dialogue.aclose()
         close = getattr(speaker, "close", None)
         if close is not None:

@@ -51,7 +51,10 @@ async def text_loop(
 ) -> None:
     """Typed turns until end of input, goodbye, or Ctrl-C at the prompt."""
     if greet:
-        await conversation.say(parts.dialogue.greeting())
+        greeting = asyncio.create_task(conversation.say(parts.dialogue.greeting()))
+        await asyncio.sleep(0)  # the greeting starts first
+        parts.discover_after_greeting(display.notice)
+        await greeting
     reader = LineReader(sys.stdin.buffer)
     if interactive:
         display.prompt()

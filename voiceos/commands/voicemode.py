@@ -86,7 +86,10 @@ async def _voice_chat(ctx: Context) -> int:
                 display.notice(stt_notice)
             options = ListenOptions(barge_in=config["conversation.barge_in"])
             listener = Listener(conversation, endpointer, transcriber, executor, display, options)
-            await conversation.say(parts.dialogue.greeting())
+            greeting = asyncio.create_task(conversation.say(parts.dialogue.greeting()))
+            await asyncio.sleep(0)  # the greeting starts first
+            parts.discover_after_greeting(display.notice)
+            await greeting
             try:
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]
