@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,3 +155,28 @@ def test_nothing_is_probed_when_told_to_stay_offline(
         own.close()
         for recorder in listeners:
             recorder.close()
+
+
+@pytest.mark.llm
+def test_doctor_shows_what_discovery_found(
+    home: dict[str, str], keyless_server: LlamaServer
+) -> None:
+    env = {**home, "VOICEOS_LLM_DISCOVER": str(keyless_server.port)}
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceos", "doctor", "--record-s", "0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(ln for ln in result.stdout.splitlines() if "] llm:" in ln)
+    assert f"127.0.0.1:{keyless_server.port}" in line and MODEL_ALIAS in line, line
+    offline = subprocess.run(
+        [sys.executable, "-m", "voiceos", "--offline", "doctor", "--record-s", "0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(ln for ln in offline.stdout.splitlines() if "] llm:" in ln)
+    assert "offline" in line and str(keyless_server.port) not in line

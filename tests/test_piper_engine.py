@@ -193,3 +193,18 @@ def test_persona_engine_applies_unless_the_user_chose(tmp_path: Path) -> None:
     with pytest.raises(config_mod.ConfigError, match="engine"):
         load_persona(str(bad))
     assert tomllib.loads(source.read_text())["engine"] == "pyttsx3"
+
+
+@needs_piper
+def test_doctor_checks_the_active_engine(home: dict[str, str], tmp_path: Path) -> None:
+    result = run_voiceos(home, "--engine", "piper", "doctor", "--record-s", "0.1")
+    lines = result.stdout.splitlines()
+    speech = next(ln for ln in lines if "] speech:" in ln)
+    heard = next(ln for ln in lines if "] transcription:" in ln)
+    assert speech.startswith("[ok") and "Piper" in speech, lines
+    assert heard.startswith("[ok") and "from Piper" in heard, lines
+    env = {**home, "VOICEOS_VOICE_PIPER_MODEL": str(broken_voices(tmp_path)["not onnx"])}
+    result = run_voiceos(env, "--engine", "piper", "doctor", "--record-s", "0.1")
+    assert "Traceback" not in result.stdout + result.stderr
+    speech = next(ln for ln in result.stdout.splitlines() if "] speech:" in ln)
+    assert speech.startswith("[FAIL]") and "garbage.onnx" in speech and "espeak-ng" in speech
