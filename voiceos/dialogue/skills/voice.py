@@ -201,7 +201,12 @@ def _set_engine(ctx: SkillContext, engine: str) -> SkillReply:
             )
         return _refused(ctx)
     if natural:
-        return SkillReply(ctx.say.pick(("Okay. This is my natural voice.", "How's this?")), "voice")
+        return SkillReply(
+            ctx.say.pick(
+                ("Okay. This is my natural voice.", "Here's my natural voice. How's this?")
+            ),
+            "voice",
+        )
     return SkillReply("Okay, back to my old voice.", "voice")
 
 
