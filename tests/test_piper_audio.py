@@ -7,6 +7,7 @@ espeak-ng in test_speaker_audio.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,16 @@ async def test_stop_silences_piper_within_one_buffer(
     await check_stop_mid_sentence(speaker, private_lab)
     # Still usable afterwards.
     assert not (await speaker.say("Still here.")).interrupted
+
+
+async def test_next_sentence_is_synthesised_while_one_plays(
+    speaker: DeviceSpeaker, private_lab: PrivateLab
+) -> None:
+    first, second = "The first sentence is playing now.", "And here is the second one."
+    with private_lab.recorder():
+        one = await speaker.prepare(first)
+        playing = asyncio.create_task(speaker.play(one, first))
+        two = await speaker.prepare(second)
+        assert not playing.done(), "synthesis should not wait for playback"
+        assert (await playing).text == first
+        assert (await speaker.play(two, second)).text == second
