@@ -41,7 +41,7 @@ class Parts:
     def discover_after_greeting(self, notice: Callable[[str], None]) -> None:
         """Look for a local language server in the background; `notice` shows the result.
 
-        Call it once the greeting is under way, so it adds nothing to the time before it.
+        Call it once the greeting has been spoken, so it adds nothing to the time before it.
         """
 
         async def discover() -> None:

@@ -51,10 +51,8 @@ async def text_loop(
 ) -> None:
     """Typed turns until end of input, goodbye, or Ctrl-C at the prompt."""
     if greet:
-        greeting = asyncio.create_task(conversation.say(parts.dialogue.greeting()))
-        await asyncio.sleep(0)  # the greeting starts first
-        parts.discover_after_greeting(display.notice)
-        await greeting
+        await conversation.say(parts.dialogue.greeting())
+        parts.discover_after_greeting(display.notice)  # after: adds nothing before it
     reader = LineReader(sys.stdin.buffer)
     if interactive:
         display.prompt()

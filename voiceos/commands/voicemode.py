@@ -86,10 +86,8 @@ async def _voice_chat(ctx: Context) -> int:
                 display.notice(stt_notice)
             options = ListenOptions(barge_in=config["conversation.barge_in"])
             listener = Listener(conversation, endpointer, transcriber, executor, display, options)
-            greeting = asyncio.create_task(conversation.say(parts.dialogue.greeting()))
-            await asyncio.sleep(0)  # the greeting starts first
-            parts.discover_after_greeting(display.notice)
-            await greeting
+            await conversation.say(parts.dialogue.greeting())
+            parts.discover_after_greeting(display.notice)  # after: adds nothing before it
             try:
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]

@@ -8,6 +8,7 @@ once; the first port in the list that answers with a chat model wins.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -95,8 +96,8 @@ async def find_server(
     ports = list(dict.fromkeys(int(p) for p in ports))
     if not ports:
         return None
-    import httpx2
-
+    # Imported off the event loop: a conversation may be playing or listening meanwhile.
+    httpx2 = await asyncio.to_thread(importlib.import_module, "httpx2")
     timeout = httpx2.Timeout(timeout_s)
     # trust_env=False: a proxy from the environment must never see these requests.
     async with httpx2.AsyncClient(timeout=timeout, trust_env=False) as client:
