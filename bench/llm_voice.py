@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from lab import PrivateLab  # noqa: E402
+from lab import LabError, PrivateLab  # noqa: E402
 from llm_server import LlamaServer, smollm2_file  # noqa: E402
 from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
 
@@ -74,7 +74,11 @@ def run(turns: int, engine: str, max_tokens: int, threads: int) -> int:
                 vo.wait_for(r"as my language server", stream="err", timeout_s=60)
                 for turn in range(turns):
                     question = (clips[turn % len(clips)], ends[turn % len(clips)])
-                    err_at = measure_turn(lab, rec, vo, question, err_at, totals, stages, 120)
+                    try:
+                        err_at = measure_turn(lab, rec, vo, question, err_at, totals, stages, 120)
+                    except (LabError, AssertionError) as exc:
+                        print(f"turn {turn} failed: {exc}", *vo.err[-12:], sep="\n  ")
+                        raise SystemExit(1) from None
                 rss = _rss_mb(vo)
         finally:
             server.stop()

@@ -47,11 +47,11 @@ class Parts:
         async def discover() -> None:
             try:
                 line = await self.dialogue.find_local_server()
+                if line:
+                    notice(line)
+                    await self.dialogue.warm_up()  # the first reply then does not pay for it
             except Exception as exc:  # discovery is a bonus: it never ends a session
                 logger.warning("looking for a local language server failed: %s", exc)
-                return
-            if line:
-                notice(line)
 
         self.background.append(asyncio.create_task(discover()))
 

@@ -146,7 +146,7 @@ class Dialogue:
     async def find_local_server(self) -> str | None:
         """Look for a local server (see Discovery) and use it; one line to show, or None.
 
-        Does nothing when a server is configured or discovery is off.
+        Does nothing when a server is configured or discovery is off. Call warm_up() next.
         """
         if self._llm is not None or self._discovery is None or not self._discovery.ports:
             return None
@@ -156,9 +156,7 @@ class Dialogue:
         if found is None:
             logger.debug("discovery: no local language server on %s", list(self._discovery.ports))
             return None
-        llm = self._discovery.make_llm(found)
-        self._llm, self.found = llm, found
-        await self.warm_up()
+        self._llm, self.found = self._discovery.make_llm(found), found
         return (
             f"Using {found.describe()} as my language server. "
             "Start with --offline (or set [llm] discover = []) to stay offline."
