@@ -63,6 +63,7 @@ def replies(out: str) -> list[str]:
 def test_phrases_cut_at_clause_punctuation() -> None:
     assert phrases("Hi.") == ["Hi."]
     assert phrases("Well, I think so; maybe.") == ["Well,", "I think so;", "maybe."]
+    assert phrases("Hi there. I'm all ears. Go on!") == ["Hi there.", "I'm all ears.", "Go on!"]
     long = " ".join(f"w{i}" for i in range(20))
     first, rest = phrases(long)
     assert len(first.split()) < len(rest.split())

