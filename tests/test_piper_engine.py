@@ -137,7 +137,7 @@ def test_missing_extra_gives_one_line_and_a_working_session(home: dict[str, str]
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     said = replies(result.stdout)
-    assert "isn't installed" in said[1] and len(said) == 3
+    assert "isn't available" in said[1] and len(said) == 3
     assert user_settings(home).get("voice.engine") is None
     # The say command names what is missing in one line.
     result = run_voiceos(home, "say", "--engine", "piper", "--save", "Hello.", prelude=blocked)
@@ -209,3 +209,17 @@ def test_doctor_checks_the_active_engine(home: dict[str, str], tmp_path: Path) -
     assert "Traceback" not in result.stdout + result.stderr
     speech = next(ln for ln in result.stdout.splitlines() if "] speech:" in ln)
     assert speech.startswith("[FAIL]") and "garbage.onnx" in speech and "espeak-ng" in speech
+
+
+@needs_piper
+@pytest.mark.audio
+def test_switching_by_voice_to_a_broken_model_is_refused(
+    home: dict[str, str], tmp_path: Path, private_lab: PrivateLab
+) -> None:
+    garbage = broken_voices(tmp_path)["not onnx"]
+    env = {**home, **private_lab.env, "VOICEOS_VOICE_PIPER_MODEL": str(garbage)}
+    result = run_voiceos(env, "--text", lines=("use your natural voice", "what voice is this"))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    said = replies(result.stdout)
+    assert "isn't available" in said[1] and "natural" not in said[2], said
+    assert user_settings(home).get("voice.engine") is None

@@ -434,7 +434,7 @@ def test_old_voice_switches_back_to_espeak(skills: Skills, voice: FakeVoice, tex
 def test_natural_voice_without_piper_says_so_and_keeps_speaking(memory: Memory) -> None:
     voice = FakeVoice(piper_missing=True)
     reply = ask(make(memory, voice), "use your natural voice")
-    assert "isn't installed" in reply.text
+    assert "isn't available" in reply.text
     assert voice.settings.engine == "pyttsx3"
 
 

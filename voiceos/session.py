@@ -114,6 +114,9 @@ async def open_parts(
         speaker, notice = open_speaker(config, voice, mute)
     if notice:
         notices.append(notice)
+    piper_problem = getattr(getattr(speaker, "synth", None), "piper_problem", None)
+    if piper_problem is not None:
+        voice.engine_problem = piper_problem
     dialogue = build_dialogue(config, persona, memory, voice)
     # Importing and building the LLM client takes most of a second: do it in the background.
     warming = asyncio.create_task(dialogue.warm_up())

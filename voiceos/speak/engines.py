@@ -9,6 +9,7 @@ session.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -48,6 +49,7 @@ class Engines:
         """Started by start(), so its problems show before the conversation begins."""
         self.fallback: str | None = None
         """Why Piper was given up for this session (one line), else None."""
+        self._loading = threading.Lock()
 
     def start(self) -> None:
         """Start espeak-ng, and Piper too when it is the first engine wanted."""
@@ -56,15 +58,24 @@ class Engines:
             self._piper()
 
     def _piper(self) -> PiperSynth | None:
-        if self.fallback is not None:
-            return None
-        try:
-            self.piper.start()
-        except PiperUnavailable as exc:
-            self.fallback = f"{exc}; speaking with espeak-ng for this session"
-            logger.info("%s", self.fallback)  # the session shows it as a notice
-            return None
-        return self.piper
+        with self._loading:  # the worker thread and a voice request may both ask
+            if self.fallback is not None:
+                return None
+            try:
+                self.piper.start()
+            except PiperUnavailable as exc:
+                self.fallback = f"{exc}; speaking with espeak-ng for this session"
+                logger.info("%s", self.fallback)  # the session shows it as a notice
+                return None
+            return self.piper
+
+    def piper_problem(self, piper_model: str = "") -> str | None:
+        """Load Piper now if need be; why it cannot speak, or None when it can.
+
+        For VoiceState: a switch to Piper by voice is refused, not silently spoken by
+        espeak-ng, when the voice turns out to be unusable.
+        """
+        return None if self._piper() is not None else self.fallback
 
     def engine_for(self, settings: VoiceSettings) -> str:
         """The engine that will really speak with `settings`."""

@@ -92,7 +92,9 @@ class VoiceState:
     ) -> None:
         self.user_file = user_file
         self.piper_model = piper_model
-        self._engine_problem = engine_problem
+        self.engine_problem = engine_problem
+        """Why the Piper engine cannot be used (None: it can); the session points it at
+        the speaker's engines once they exist, so a broken voice is found at once."""
         self._settings = initial
         self._available = available
         self._variants = variants
@@ -157,7 +159,7 @@ class VoiceState:
                 changes["volume"] = config_mod.check("voice.volume", volume, ORIGIN)
             if engine is not None:
                 changes["engine"] = config_mod.check("voice.engine", engine, ORIGIN)
-                why = self._engine_problem(self.piper_model) if engine == "piper" else None
+                why = self.engine_problem(self.piper_model) if engine == "piper" else None
                 if why:
                     raise ConfigError(f"{ORIGIN}: {why}")
             new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]

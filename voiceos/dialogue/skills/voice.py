@@ -197,7 +197,7 @@ def _set_engine(ctx: SkillContext, engine: str) -> SkillReply:
         logger.warning("engine change to %s refused: %s", engine, exc)
         if natural:
             return SkillReply(
-                "My natural voice isn't installed here, so I'll keep this one for now.", "voice"
+                "My natural voice isn't available here, so I'll keep this one for now.", "voice"
             )
         return _refused(ctx)
     if natural:
