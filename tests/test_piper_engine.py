@@ -105,13 +105,21 @@ def test_unusable_piper_voices_fall_back_to_espeak_with_one_line(tmp_path: Path)
             engines.close()
 
 
+@pytest.fixture
+def broken_piper_env(
+    home: dict[str, str], tmp_path: Path, private_lab: PrivateLab
+) -> tuple[dict[str, str], Path]:
+    """An environment whose Piper voice is not ONNX, with the lab's speaker; and that file."""
+    garbage = broken_voices(tmp_path)["not onnx"]
+    return {**home, **private_lab.env, "VOICEOS_VOICE_PIPER_MODEL": str(garbage)}, garbage
+
+
 @needs_piper
 @pytest.mark.audio
 def test_broken_model_gives_one_line_and_a_working_session(
-    home: dict[str, str], tmp_path: Path, private_lab: PrivateLab
+    broken_piper_env: tuple[dict[str, str], Path], private_lab: PrivateLab
 ) -> None:
-    garbage = broken_voices(tmp_path)["not onnx"]
-    env = {**home, **private_lab.env, "VOICEOS_VOICE_PIPER_MODEL": str(garbage)}
+    env, garbage = broken_piper_env
     with private_lab.recorder() as rec:
         start = rec.sample_count()
         result = run_voiceos(env, "--text", "--engine", "piper", lines=("what time is it",))
@@ -214,10 +222,9 @@ def test_doctor_checks_the_active_engine(home: dict[str, str], tmp_path: Path) -
 @needs_piper
 @pytest.mark.audio
 def test_switching_by_voice_to_a_broken_model_is_refused(
-    home: dict[str, str], tmp_path: Path, private_lab: PrivateLab
+    home: dict[str, str], broken_piper_env: tuple[dict[str, str], Path]
 ) -> None:
-    garbage = broken_voices(tmp_path)["not onnx"]
-    env = {**home, **private_lab.env, "VOICEOS_VOICE_PIPER_MODEL": str(garbage)}
+    env, _ = broken_piper_env
     result = run_voiceos(env, "--text", lines=("use your natural voice", "what voice is this"))
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     said = replies(result.stdout)
