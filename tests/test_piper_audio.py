@@ -140,3 +140,14 @@ async def test_next_sentence_is_synthesised_while_one_plays(
         assert not playing.done(), "synthesis should not wait for playback"
         assert (await playing).text == first
         assert (await speaker.play(two, second)).text == second
+
+
+async def test_stop_ends_the_synthesis_of_prepared_sentences(speaker: DeviceSpeaker) -> None:
+    text = "One, two, three, four, five, six, seven, eight, nine, ten, eleven, twelve."
+    first = await speaker.prepare(text)
+    second = await speaker.prepare(text)
+    assert isinstance(first, PhraseStream) and isinstance(second, PhraseStream)
+    speaker.stop()
+    assert first.cancelled.is_set() and second.cancelled.is_set()
+    # The worker is free again at once: a new sentence is not queued behind 22 phrases.
+    assert not (await asyncio.wait_for(speaker.say("Still here."), 10)).interrupted

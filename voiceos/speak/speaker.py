@@ -9,6 +9,7 @@ streamed: the first phrase plays while the next ones are still being synthesised
 from __future__ import annotations
 
 import logging
+import threading
 import wave
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ class DeviceSpeaker:
         self._worker = SynthWorker(synth, voice)
         self._player = player
         self._stops = 0
+        self._pending: set[PhraseStream] = set()
+        """Sentences prepared but not played to the end; a stop() ends their synthesis."""
+        self._pending_lock = threading.Lock()
         self.problem: str | None = None
         """Why speech went silent mid-session (the device or espeak-ng failed), else None."""
 
@@ -101,7 +105,10 @@ class DeviceSpeaker:
         comes back as a stream once its first phrase is ready.
         """
         if self._worker.voice.current().engine == "piper":
-            return await self._worker.render_stream(sentence)
+            stream = await self._worker.render_stream(sentence)
+            with self._pending_lock:
+                self._pending.add(stream)
+            return stream
         return await self._worker.render(sentence)
 
     async def play(self, utterance: Utterance | PhraseStream, text: str) -> Spoken:
@@ -124,7 +131,7 @@ class DeviceSpeaker:
             return Spoken(text)
         finally:
             if isinstance(utterance, PhraseStream):
-                utterance.cancel()
+                self._drop(utterance)
         if result.interrupted:
             if isinstance(utterance, PhraseStream):
                 heard = heard_phrases(utterance.phrases, result.played_samples)
@@ -145,12 +152,23 @@ class DeviceSpeaker:
                 logger.warning("could not synthesise a sentence: %s", exc)
             return Spoken(sentence)
         if self._stops != stops:
+            if isinstance(utterance, PhraseStream):
+                self._drop(utterance)
             return Spoken("", interrupted=True)
         return await self.play(utterance, sentence)
+
+    def _drop(self, stream: PhraseStream) -> None:
+        stream.cancel()
+        with self._pending_lock:
+            self._pending.discard(stream)
 
     def stop(self) -> None:
         """Silence the sentence being played within one audio block. Any thread."""
         self._stops += 1
+        with self._pending_lock:
+            pending = list(self._pending)
+        for stream in pending:  # prepared sentences that will not be played
+            stream.cancel()
         self._player.stop()
 
     def close(self) -> None:
