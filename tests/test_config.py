@@ -120,3 +120,25 @@ def test_show_never_prints_the_key(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "OPENAI_API_KEY: set (hidden)" in result.stdout
     assert secret not in result.stdout + result.stderr
+
+
+def test_discover_takes_a_list_of_ports_from_every_layer(tmp_path: Path) -> None:
+    assert config.load(env={})["llm.discover"] == [11434, 1234, 8080, 8000]
+    assert config.load(env={"VOICEOS_LLM_DISCOVER": "8080, 1234"})["llm.discover"] == [8080, 1234]
+    assert config.load(env={"VOICEOS_LLM_DISCOVER": ""})["llm.discover"] == []
+    user = tmp_path / "config.toml"
+    config.set_value(user, "llm.discover", "[]")
+    assert config.load(user_file=user, env={})["llm.discover"] == []
+    for bad in ("abc", "70000", "0"):
+        with pytest.raises(config.ConfigError, match="port numbers"):
+            config.load(env={"VOICEOS_LLM_DISCOVER": bad})
+    user.write_text('[llm]\ndiscover = ["localhost:8080"]\n')
+    with pytest.raises(config.ConfigError, match="port numbers"):
+        config.load(user_file=user, env={})
+
+
+def test_engine_setting_is_checked(tmp_path: Path) -> None:
+    assert config.load(env={})["voice.engine"] == "pyttsx3"
+    assert config.load(env={"VOICEOS_VOICE_ENGINE": "piper"})["voice.engine"] == "piper"
+    with pytest.raises(config.ConfigError, match="pyttsx3"):
+        config.load(env={"VOICEOS_VOICE_ENGINE": "kokoro"})

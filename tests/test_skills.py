@@ -25,9 +25,10 @@ TUESDAY_AFTERNOON = datetime(2025, 11, 25, 15, 7)
 class FakeVoice:
     """VoiceControl with the same validation as the real one, kept in memory."""
 
-    def __init__(self, refuse: bool = False) -> None:
+    def __init__(self, refuse: bool = False, piper_missing: bool = False) -> None:
         self.settings = VoiceSettings(voice="en-us+f3", rate_wpm=175, volume=0.9)
         self.refuse = refuse
+        self.piper_missing = piper_missing
 
     def current(self) -> VoiceSettings:
         return self.settings
@@ -36,7 +37,12 @@ class FakeVoice:
         return list(VOICE_IDS)
 
     def update(
-        self, *, voice: str | None = None, rate_wpm: int | None = None, volume: float | None = None
+        self,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        volume: float | None = None,
+        engine: str | None = None,
     ) -> VoiceSettings:
         if self.refuse:
             raise ConfigError("voice settings: cannot save (read-only file system)")
@@ -50,6 +56,10 @@ class FakeVoice:
             changes["rate_wpm"] = config.check("voice.rate_wpm", rate_wpm, "voice settings")
         if volume is not None:
             changes["volume"] = config.check("voice.volume", volume, "voice settings")
+        if engine is not None:
+            changes["engine"] = config.check("voice.engine", engine, "voice settings")
+            if engine == "piper" and self.piper_missing:
+                raise ConfigError("voice settings: the Piper engine is not installed")
         self.settings = dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
         return self.settings
 
@@ -398,3 +408,45 @@ def test_goodbye(skills: Skills, text: str) -> None:
 def test_strange_input_never_raises(skills: Skills, text: str) -> None:
     reply = skills.handle(text)
     assert reply is None or isinstance(reply.text, str)
+
+
+# --- the speech engine ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["use your natural voice", "Switch to your natural voice, please", "natural voice"]
+)
+def test_natural_voice_switches_to_piper(skills: Skills, voice: FakeVoice, text: str) -> None:
+    reply = ask(skills, text)
+    assert reply.skill == "voice"
+    assert voice.settings.engine == "piper"
+    assert "natural" in ask(skills, "what voice is this").text
+
+
+@pytest.mark.parametrize("text", ["go back to the old voice", "use your old voice again"])
+def test_old_voice_switches_back_to_espeak(skills: Skills, voice: FakeVoice, text: str) -> None:
+    voice.settings = dataclasses.replace(voice.settings, engine="piper")
+    reply = ask(skills, text)
+    assert reply.skill == "voice" and "old voice" in reply.text
+    assert voice.settings.engine == "pyttsx3"
+
+
+def test_natural_voice_without_piper_says_so_and_keeps_speaking(memory: Memory) -> None:
+    voice = FakeVoice(piper_missing=True)
+    reply = ask(make(memory, voice), "use your natural voice")
+    assert "isn't available" in reply.text
+    assert voice.settings.engine == "pyttsx3"
+
+
+def test_speed_and_loudness_work_with_the_natural_voice(skills: Skills, voice: FakeVoice) -> None:
+    voice.settings = dataclasses.replace(voice.settings, engine="piper")
+    ask(skills, "speak a little slower")
+    ask(skills, "louder")
+    assert voice.settings.rate_wpm < 175 and voice.settings.volume > 0.9
+    assert voice.settings.engine == "piper"
+
+
+def test_an_accent_leaves_the_natural_voice(skills: Skills, voice: FakeVoice) -> None:
+    voice.settings = dataclasses.replace(voice.settings, engine="piper")
+    ask(skills, "use a British voice")
+    assert voice.settings.engine == "pyttsx3" and voice.settings.voice.startswith("en-gb-x-rp")

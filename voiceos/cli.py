@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ COMMANDS = ("chat", "config_cmd", "voices", "say", "memory_cmd", "devices", "doc
 def _add_conversation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="type instead of talking")
     parser.add_argument("--mute", action="store_true", default=None, help="print replies only")
+    parser.add_argument("--engine", choices=("pyttsx3", "piper"), help="speech engine for this run")
     parser.add_argument("--voice", help="espeak-ng voice id for this run")
     parser.add_argument("--rate", type=int, help="speaking rate in words per minute")
     parser.add_argument("--volume", type=float, help="loudness, 0.0-1.0")
@@ -40,6 +42,7 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Command-line flags as config keys (highest precedence)."""
     mapping = {
         "voice": "voice.voice",
+        "engine": "voice.engine",
         "rate": "voice.rate_wpm",
         "volume": "voice.volume",
         "persona": "persona.name",
@@ -100,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
         runner = chat.run
     try:
-        return int(runner(ctx))
+        code = int(runner(ctx))
+        sys.stdout.flush()  # here, so a reader that left early is handled below
+        return code
     except ConfigError as exc:
         ctx.warn(str(exc))
         return 2
@@ -108,4 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         ctx.say()
         return 130
     except BrokenPipeError:
+        # The reader (`| head`) left: nothing more can be shown, which is not an error.
+        _detach_stdout()
         return 0
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the flush at exit cannot fail on the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor: nothing to flush
+        pass

@@ -40,6 +40,11 @@ class Rule:
     choices: tuple[str, ...] = ()
 
     def allowed(self) -> str:
+        if self.kind is list:
+            return (
+                f"a list of port numbers from {self.low:g} to {self.high:g}, e.g. [11434, 8080],"
+                " or [] for none"
+            )
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind is bool:
@@ -51,6 +56,8 @@ class Rule:
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this rule's type, or raise ValueError."""
+        if self.kind is list:
+            return self._coerce_list(value)
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -83,6 +90,15 @@ class Rule:
             raise ValueError
         return number
 
+    def _coerce_list(self, value: Any) -> list[int]:
+        """Whole numbers in range, from a TOML list or text such as "11434, 8080"."""
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").strip("[] ").split() if part]
+        if not isinstance(value, list | tuple):
+            raise ValueError
+        item = Rule(int, self.low, self.high)
+        return [item.coerce(v) for v in value]
+
 
 def _text(*choices: str) -> Rule:
     return Rule(str, choices=choices)
@@ -92,6 +108,8 @@ RULES: dict[str, Rule] = {
     "voice.voice": _text(),
     "voice.rate_wpm": Rule(int, 80, 400),
     "voice.volume": Rule(float, 0.0, 1.0),
+    "voice.engine": _text("pyttsx3", "piper"),
+    "voice.piper_model": _text(),
     "audio.input_device": _text(),
     "audio.output_device": _text(),
     "audio.queue_chunks": Rule(int, 20, 5000),
@@ -120,6 +138,7 @@ RULES: dict[str, Rule] = {
     "llm.max_retries": Rule(int, 0, 5),
     "llm.context_chars": Rule(int, 200, 200000),
     "llm.propose_facts": Rule(bool),
+    "llm.discover": Rule(list, 1, 65535),
     "memory.enabled": Rule(bool),
     "memory.history_turns": Rule(int, 10, 100000),
     "persona.name": _text(),
@@ -204,6 +223,8 @@ class Config:
 
     values: Mapping[str, Any]
     user_file: Path
+    user_set: frozenset[str] = frozenset()
+    """Keys set above the shipped defaults (user file, environment, flags)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -219,10 +240,12 @@ class Config:
 
     def with_overrides(self, overrides: Mapping[str, Any], origin: str) -> Config:
         merged = dict(self.values)
+        named = set(self.user_set)
         for key, value in overrides.items():
             if value is not None:
                 merged[key] = check(key, value, origin)
-        return Config(merged, self.user_file)
+                named.add(key)
+        return Config(merged, self.user_file, frozenset(named))
 
 
 def load(
@@ -240,9 +263,11 @@ def load(
 
     explicit = user_file is not None or bool(env.get("VOICEOS_CONFIG"))
     path = user_file or Path(env.get("VOICEOS_CONFIG") or paths.user_config_file())
+    user_set: set[str] = set()
     if explicit or path.exists():
         for key, value in read_toml(path).items():
             values[key] = check(key, value, str(path))
+            user_set.add(key)
 
     by_env_name = {env_name(k): k for k in RULES}
     for name, raw in env.items():
@@ -252,8 +277,9 @@ def load(
         if setting is None:
             raise ConfigError(f"environment: unknown variable {name}{_suggest(name, by_env_name)}")
         values[setting] = check(setting, raw, f"environment {name}")
+        user_set.add(setting)
 
-    return Config(values, path).with_overrides(flags or {}, "command line")
+    return Config(values, path, frozenset(user_set)).with_overrides(flags or {}, "command line")
 
 
 def parse_cli_value(key: str, text: str) -> Any:

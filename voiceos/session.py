@@ -18,7 +18,7 @@ from voiceos.config import Config
 from voiceos.dialogue.memory import Memory, MemoryStoreError
 from voiceos.dialogue.persona import Persona, load_persona
 from voiceos.dialogue.router import Dialogue, build_dialogue
-from voiceos.speak.settings import VoiceState, settings_from_config
+from voiceos.speak.settings import VoiceState, settings_from_config, with_persona
 from voiceos.speak.speaker import open_speaker
 from voiceos.types import Speaker, VoiceControl
 
@@ -35,6 +35,25 @@ class Parts:
     speaker: Speaker
     dialogue: Dialogue
     notices: list[str] = field(default_factory=list)
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    """Tasks started during the session (discovery), cancelled when it closes."""
+
+    def discover_after_greeting(self, notice: Callable[[str], None]) -> None:
+        """Look for a local language server in the background; `notice` shows the result.
+
+        Call it once the greeting has been spoken, so it adds nothing to the time before it.
+        """
+
+        async def discover() -> None:
+            try:
+                line = await self.dialogue.find_local_server()
+                if line:
+                    notice(line)
+                    await self.dialogue.warm_up()  # the first reply then does not pay for it
+            except Exception as exc:  # discovery is a bonus: it never ends a session
+                logger.warning("looking for a local language server failed: %s", exc)
+
+        self.background.append(asyncio.create_task(discover()))
 
     def names(self) -> list[str]:
         """Names worth listening for: the user's, those in memory, the persona's."""
@@ -91,7 +110,13 @@ async def open_parts(
     persona = load_persona(config["persona.name"])
     notices: list[str] = []
     memory = open_memory(config, notices)
-    voice = VoiceState(config.user_file, settings_from_config(config), _available_voices)
+    settings = with_persona(config, settings_from_config(config), persona.voice_preferences())
+    voice = VoiceState(
+        config.user_file,
+        settings,
+        _available_voices,
+        piper_model=str(config["voice.piper_model"]),
+    )
     notice: str | None = None
     if make_speaker is not None:
         speaker = make_speaker(voice)
@@ -99,15 +124,20 @@ async def open_parts(
         speaker, notice = open_speaker(config, voice, mute)
     if notice:
         notices.append(notice)
+    piper_problem = getattr(getattr(speaker, "synth", None), "piper_problem", None)
+    if piper_problem is not None:
+        voice.engine_problem = piper_problem
     dialogue = build_dialogue(config, persona, memory, voice)
     # Importing and building the LLM client takes most of a second: do it in the background.
     warming = asyncio.create_task(dialogue.warm_up())
+    parts = Parts(persona, memory, voice, speaker, dialogue, notices)
     try:
-        yield Parts(persona, memory, voice, speaker, dialogue, notices)
+        yield parts
     finally:
-        warming.cancel()
-        with contextlib.suppress(BaseException):
-            await warming
+        for task in [warming, *parts.background]:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         await dialogue.aclose()
         close = getattr(speaker, "close", None)
         if close is not None:

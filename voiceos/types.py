@@ -73,6 +73,8 @@ class VoiceSettings:
     """Speaking rate in words per minute."""
     volume: float = 0.9
     """Loudness from 0.0 to 1.0."""
+    engine: str = "pyttsx3"
+    """The speech engine: "pyttsx3" (espeak-ng) or "piper" (a neural voice)."""
 
 
 class TurnState(enum.Enum):
@@ -139,7 +141,12 @@ class VoiceControl(Protocol):
     def current(self) -> VoiceSettings: ...
 
     def update(
-        self, *, voice: str | None = None, rate_wpm: int | None = None, volume: float | None = None
+        self,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        volume: float | None = None,
+        engine: str | None = None,
     ) -> VoiceSettings: ...
 
     def voice_ids(self) -> list[str]: ...

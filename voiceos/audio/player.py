@@ -14,6 +14,7 @@ import ctypes.util
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,8 +83,12 @@ def _buffer_delay_s(time_info: Any) -> float:
 class _Job:
     """One sentence being played; touched by the callback thread under the player's lock."""
 
-    def __init__(self, samples: PCM16, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, samples: PCM16, loop: asyncio.AbstractEventLoop, complete: bool = True
+    ) -> None:
         self.samples = samples
+        self.complete = complete
+        """False while more audio may still be appended (a sentence synthesised as it plays)."""
         self.position = 0
         self.first_audio_s = 0.0
         self.ends_s = 0.0
@@ -166,31 +171,44 @@ class Player:
 
         Returns once the last sample has been played by the device, not merely queued.
         """
+        return await self.play_stream(samples, None, sample_rate_hz)
+
+    async def play_stream(
+        self, first: PCM16, more: AsyncIterator[PCM16] | None, sample_rate_hz: int
+    ) -> PlayResult:
+        """Play `first`, then each block of `more` as it arrives, until the end or `stop()`.
+
+        Playback starts at once; when `more` is slower than the device, silence fills the
+        gap. Returns once the last sample has been played by the device.
+        """
         if self._stream is None:
             raise AudioDeviceError("the speaker is not open")
         if self._lost is not None:
             raise AudioDeviceError(self._lost)
-        pcm = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1)
+        pcm = np.ascontiguousarray(first, dtype=np.int16).reshape(-1)
         if sample_rate_hz != self.rate_hz:
             await asyncio.to_thread(self._reopen, sample_rate_hz)
-        job = _Job(pcm, asyncio.get_running_loop())
+        job = _Job(pcm, asyncio.get_running_loop(), complete=more is None)
         with self._lock:
             if self._job is not None:
                 raise RuntimeError("Player.play() called while another sentence is playing")
-            if len(pcm) == 0:
+            if len(pcm) == 0 and more is None:
                 return PlayResult(0, 0, False, 0.0)
             self._job = job
-        limit_s = len(pcm) / sample_rate_hz + STALL_MARGIN_S
         try:
-            async with asyncio.timeout(limit_s):  # wait_for could lose a cancellation
-                result = await asyncio.shield(job.done)
+            if more is not None:
+                await self._feed(job, more)
+            remaining = max(0, len(job.samples) - job.position)
+            async with asyncio.timeout(remaining / sample_rate_hz + STALL_MARGIN_S):
+                result = await asyncio.shield(job.done)  # wait_for could lose a cancellation
             if not result.interrupted:
                 # The device still holds a buffer's worth: return when it has been heard.
                 await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))
             return result
         except TimeoutError:
             raise AudioDeviceError(
-                f"the speaker stopped taking audio ({job.position} of {len(pcm)} samples played)"
+                "the speaker stopped taking audio "
+                f"({job.position} of {len(job.samples)} samples played)"
             ) from None
         except asyncio.CancelledError:
             self.stop()
@@ -199,6 +217,44 @@ class Player:
             with self._lock:
                 if self._job is job:
                     self._job = None
+
+    async def _feed(self, job: _Job, more: AsyncIterator[PCM16]) -> None:
+        """Append `more` to a playing job, then mark it complete."""
+        try:
+            while not job.done.done():
+                step = asyncio.ensure_future(anext(more))
+                # A stop ends the job at once, even while the next block is being made.
+                waiting: set[asyncio.Future[Any]] = {step, job.done}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    step.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await step
+                    return
+                try:
+                    block = step.result()
+                except StopAsyncIteration:
+                    return
+                pcm = np.ascontiguousarray(block, dtype=np.int16).reshape(-1)
+                with self._lock:
+                    if job.done.done() or job.stop_requested:
+                        return
+                    job.samples = np.concatenate((job.samples, pcm))
+        finally:
+            with self._lock:
+                job.complete = True
+                if self._job is job and job.position >= len(job.samples):
+                    # Everything has already been handed to the device.
+                    job.ends_s = time.monotonic() + self.latency_s()
+                    self._job = None
+                    job.finish(interrupted=False)
+
+    def latency_s(self) -> float:
+        """The output stream's buffer delay (0 when unknown)."""
+        try:
+            return float(self._stream.latency) if self._stream is not None else 0.0
+        except (AttributeError, TypeError, ValueError):
+            return 0.0
 
     def stop(self) -> None:
         """Silence the sentence under way at the next callback block. Thread-safe."""
@@ -250,7 +306,7 @@ class Player:
             if count and not job.first_audio_s:
                 job.first_audio_s = time.monotonic() + _buffer_delay_s(time_info)
             job.position += count
-            if job.position >= len(job.samples):
+            if job.position >= len(job.samples) and job.complete:
                 job.ends_s = time.monotonic() + _buffer_delay_s(time_info) + count / self.rate_hz
                 self._job = None
                 job.finish(interrupted=False)

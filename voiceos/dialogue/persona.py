@@ -35,6 +35,13 @@ class Persona:
     farewells: tuple[str, ...]
     system_prompt: str
     """The instructions an LLM gets before the conversation."""
+    engine: str = ""
+    """Preferred speech engine ("pyttsx3" or "piper"), "" for none; the user's setting wins."""
+
+    def voice_preferences(self) -> dict[str, object]:
+        """The [voice] settings this persona prefers, by name (empty ones left out)."""
+        wanted = {"engine": self.engine, "voice": self.voice, "rate_wpm": self.rate_wpm}
+        return {k: v for k, v in wanted.items() if v}
 
 
 DEFAULT_RATE_WPM = 175
@@ -47,6 +54,7 @@ _FIELDS: dict[str, tuple[type, bool]] = {
     "character": (str, False),
     "style": (str, False),
     "voice": (str, False),
+    "engine": (str, False),
     "rate_wpm": (int, False),
     "greetings": (list, True),
     "greetings_by_name": (list, False),
@@ -125,6 +133,12 @@ def _validate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
             out[key] = value.strip()
         else:
             out[key] = value
+    engines = RULES["voice.engine"].choices
+    if "engine" in out and out["engine"] not in engines:
+        raise ConfigError(
+            f"{path}: engine = {out['engine']!r} is not allowed; expected "
+            f"{RULES['voice.engine'].allowed()}"
+        )
     rate = RULES["voice.rate_wpm"]
     if "rate_wpm" in out and not (rate.low or 0) <= out["rate_wpm"] <= (rate.high or 0):
         raise ConfigError(
@@ -155,4 +169,5 @@ def load_persona(name_or_path: str) -> Persona:
         greetings_by_name=fields.get("greetings_by_name", ()),
         farewells=fields["farewells"],
         system_prompt=fields["system_prompt"],
+        engine=fields.get("engine", ""),
     )

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +23,7 @@ from voiceos.types import Action, Reply, Source, UserTurn
 
 if TYPE_CHECKING:
     from voiceos.config import Config
+    from voiceos.dialogue.discovery import FoundServer
     from voiceos.dialogue.memory import Memory
     from voiceos.dialogue.persona import Persona
     from voiceos.types import VoiceControl
@@ -89,6 +90,17 @@ class Backoff:
         return float(min(self.first_s * 2 ** (failures - self.after_failures), self.max_s))
 
 
+@dataclass(frozen=True)
+class Discovery:
+    """How to look for a local language server when none is configured."""
+
+    ports: Sequence[int]
+    """Ports on 127.0.0.1 to probe, in order of preference."""
+    wanted_model: str
+    """`[llm] model`, used when the server found has it."""
+    make_llm: Callable[[FoundServer], StreamingLLM]
+
+
 async def _once(text: str) -> AsyncIterator[str]:
     yield text
 
@@ -105,8 +117,12 @@ class Dialogue:
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
         proposer: ProposerLike | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
         self._skills = skills
+        self._discovery = discovery
+        self.found: FoundServer | None = None
+        """The local server discovery found and the dialogue now uses, if any."""
         self._offline = offline
         self._llm = llm
         self._clock = clock
@@ -133,6 +149,25 @@ class Dialogue:
         prepare = getattr(self._llm, "prepare", None)
         if prepare is not None:
             await asyncio.to_thread(prepare)
+
+    async def find_local_server(self) -> str | None:
+        """Look for a local server (see Discovery) and use it; one line to show, or None.
+
+        Does nothing when a server is configured or discovery is off. Call warm_up() next.
+        """
+        if self._llm is not None or self._discovery is None or not self._discovery.ports:
+            return None
+        from voiceos.dialogue.discovery import find_server
+
+        found = await find_server(self._discovery.ports, self._discovery.wanted_model)
+        if found is None:
+            logger.debug("discovery: no local language server on %s", list(self._discovery.ports))
+            return None
+        self._llm, self.found = self._discovery.make_llm(found), found
+        return (
+            f"Using {found.describe()} as my language server. "
+            "Start with --offline (or set [llm] discover = []) to stay offline."
+        )
 
     def greeting(self) -> str:
         """How the session opens: the persona's greeting, by name when known."""
@@ -253,7 +288,9 @@ def build_dialogue(
     settings = config.section("llm")
     llm = None
     proposer = None
-    if choose_backend(settings, os.environ) == "openai":
+    discovery = None
+    backend = choose_backend(settings, os.environ)
+    if backend == "openai":
         from voiceos.dialogue.llm import OpenAIBrain
 
         llm = OpenAIBrain(persona, memory, settings)
@@ -261,5 +298,20 @@ def build_dialogue(
             from voiceos.dialogue.proposing import FactProposer
 
             proposer = FactProposer(llm, memory)
+    elif settings.get("backend") == "auto" and config["llm.discover"]:
+
+        def make_llm(found: FoundServer) -> StreamingLLM:
+            from voiceos.dialogue.llm import OpenAIBrain
+
+            local = {**settings, "base_url": found.base_url, "model": found.model}
+            return OpenAIBrain(persona, memory, local)
+
+        discovery = Discovery(list(config["llm.discover"]), str(settings["model"]), make_llm)
     skills = Skills(memory, voice, persona, rng=rng)
-    return Dialogue(skills, OfflineBrain(persona, memory, rng), llm, proposer=proposer)
+    return Dialogue(
+        skills,
+        OfflineBrain(persona, memory, rng),
+        llm,
+        proposer=proposer,
+        discovery=discovery,
+    )

@@ -30,7 +30,31 @@ def settings_from_config(config: Config) -> VoiceSettings:
         voice=str(config["voice.voice"]),
         rate_wpm=int(config["voice.rate_wpm"]),
         volume=float(config["voice.volume"]),
+        engine=str(config["voice.engine"]),
     )
+
+
+def with_persona(
+    config: Config, settings: VoiceSettings, preferred: dict[str, object]
+) -> VoiceSettings:
+    """`settings` with a persona's preferred engine, voice and rate where the user set none.
+
+    Args:
+        preferred: the persona's preferences by setting name ("engine", "voice", "rate_wpm");
+            empty values are ignored.
+    """
+    changes = {
+        name: value
+        for name, value in preferred.items()
+        if value and f"voice.{name}" not in config.user_set
+    }
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _piper_problem(piper_model: str) -> str | None:
+    from voiceos.speak.piper_synth import problem
+
+    return problem(piper_model)
 
 
 def _real_variants() -> list[str]:
@@ -63,8 +87,14 @@ class VoiceState:
         initial: VoiceSettings,
         available: Callable[[], list[str]],
         variants: Callable[[], list[str]] = _real_variants,
+        piper_model: str = "",
+        engine_problem: Callable[[str], str | None] = _piper_problem,
     ) -> None:
         self.user_file = user_file
+        self.piper_model = piper_model
+        self.engine_problem = engine_problem
+        """Why the Piper engine cannot be used (None: it can); the session points it at
+        the speaker's engines once they exist, so a broken voice is found at once."""
         self._settings = initial
         self._available = available
         self._variants = variants
@@ -102,7 +132,12 @@ class VoiceState:
         return found
 
     def update(
-        self, *, voice: str | None = None, rate_wpm: int | None = None, volume: float | None = None
+        self,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        volume: float | None = None,
+        engine: str | None = None,
     ) -> VoiceSettings:
         """Validate, persist and apply the given settings; returns the new settings.
 
@@ -122,6 +157,11 @@ class VoiceState:
                 changes["rate_wpm"] = config_mod.check("voice.rate_wpm", rate_wpm, ORIGIN)
             if volume is not None:
                 changes["volume"] = config_mod.check("voice.volume", volume, ORIGIN)
+            if engine is not None:
+                changes["engine"] = config_mod.check("voice.engine", engine, ORIGIN)
+                why = self.engine_problem(self.piper_model) if engine == "piper" else None
+                if why:
+                    raise ConfigError(f"{ORIGIN}: {why}")
             new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
             for name, value in changes.items():
                 self._persist(f"voice.{name}", value)

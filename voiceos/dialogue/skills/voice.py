@@ -1,4 +1,4 @@
-"""Voice skills: speed, loudness and accent by asking, and saying what they are now.
+"""Voice skills: speed, loudness, accent and engine by asking, and saying what they are now.
 
 Every change goes through VoiceControl.update, which validates and persists it; values
 are clamped here first, so no request ("set volume to 1000") can leave the allowed range.
@@ -76,6 +76,12 @@ _ACCENT = re.compile(
 _RESET = re.compile(
     r"\b(?:normal|usual|default|regular|own|original)\b.*\b(?:voice|accent|speed|pace|rate)\b|"
     r"\breset (?:your )?voice\b"
+)
+_NATURAL = re.compile(
+    r"\b(?:natural|neural|realistic|human(?:-like)?|human sounding|piper|real)\s+voice\b"
+)
+_OLD_ENGINE = re.compile(
+    r"\b(?:old|older|previous|former|robot|robotic|espeak|classic|first)\s+voice\b"
 )
 _NEW_VOICE = re.compile(r"\b(?:different|another|new|other) (?:voice|accent)\b|^change your voice$")
 # Statements about the world, not requests: "time goes faster when you're having fun".
@@ -180,10 +186,36 @@ def _accent_name(voice_id: str) -> str | None:
     return _accent_names().get(split_variant(voice_id)[0])
 
 
+def _set_engine(ctx: SkillContext, engine: str) -> SkillReply:
+    natural = engine == "piper"
+    if ctx.voice.current().engine == engine:
+        what = "my natural voice" if natural else "my old voice"
+        return SkillReply(f"This is {what} already.", "voice")
+    try:
+        ctx.voice.update(engine=engine)
+    except ConfigError as exc:
+        logger.warning("engine change to %s refused: %s", engine, exc)
+        if natural:
+            return SkillReply(
+                "My natural voice isn't available here, so I'll keep this one for now.", "voice"
+            )
+        return _refused(ctx)
+    if natural:
+        return SkillReply(
+            ctx.say.pick(
+                ("Okay. This is my natural voice.", "Here's my natural voice. How's this?")
+            ),
+            "voice",
+        )
+    return SkillReply("Okay, back to my old voice.", "voice")
+
+
 def describe(ctx: SkillContext) -> SkillReply:
     now = ctx.voice.current()
     accent = _accent_name(now.voice)
     what = f"my {accent.title()} voice" if accent else f"the voice called {now.voice}"
+    if now.engine == "piper":
+        what = "my natural voice"
     return SkillReply(
         f"This is {what}, at about {now.rate_wpm} words a minute"
         f" and {round(now.volume * 100)} percent volume.",
@@ -209,9 +241,14 @@ def _use_voice(ctx: SkillContext, query: str) -> SkillReply | None:
         choices = ", ".join(_offered(ctx)) or "only this one"
         return SkillReply(f"I don't have a voice like that. I can do {choices}.", "voice")
     _, variant = split_variant(current)
-    if split_variant(target)[0] == split_variant(current)[0]:
+    # espeak-ng's accents: asking for one leaves the natural (Piper) voice.
+    engine = {"engine": "pyttsx3"} if ctx.voice.current().engine != "pyttsx3" else {}
+    if split_variant(target)[0] == split_variant(current)[0] and not engine:
         return SkillReply("That's the voice I'm using already.", "voice")
-    if not ((variant and _update(ctx, voice=f"{target}+{variant}")) or _update(ctx, voice=target)):
+    if not (
+        (variant and _update(ctx, voice=f"{target}+{variant}", **engine))
+        or _update(ctx, voice=target, **engine)
+    ):
         return _refused(ctx)
     accent = _accent_name(target)
     if not accent:
@@ -230,11 +267,17 @@ def handle(said: Said, ctx: SkillContext) -> SkillReply | None:
         return SkillReply(f"I'm at {round(ctx.voice.current().volume * 100)} percent.", "voice")
     if _ASK_VOICE.search(text) and not _ACCENT.search(text):
         return describe(ctx)
+    if _NATURAL.search(text) and _addressed(said):
+        return _set_engine(ctx, "piper")
+    if _OLD_ENGINE.search(text) and _addressed(said):
+        return _set_engine(ctx, "pyttsx3")
     if _RESET.search(text) and _addressed(said):
         wants_voice = not re.search(r"\b(?:speed|pace|rate)\b", text)
         changes: dict[str, object] = {"rate_wpm": ctx.persona.rate_wpm}
         if wants_voice and ctx.persona.voice:
             changes["voice"] = ctx.persona.voice
+        if wants_voice and ctx.persona.engine:
+            changes["engine"] = ctx.persona.engine
         if not _update(ctx, **changes):
             return _refused(ctx)
         return SkillReply("Okay, back to my usual self.", "voice")
