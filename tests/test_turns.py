@@ -21,6 +21,7 @@ from voiceos.listen.endpointer import Endpointer, SpeechPaused, SpeechResumed, S
 from voiceos.listen.smart_turn import SmartTurn, SmartTurnError, features
 from voiceos.listen.turns import (
     EndMode,
+    Finishing,
     MidThought,
     Overlap,
     ReplyStatus,
@@ -29,6 +30,7 @@ from voiceos.listen.turns import (
     TurnEvent,
     classify_onset,
     endpointer_timing,
+    sounds_unfinished,
 )
 from voiceos.listen.vad import SileroVad
 from voiceos.types import PCM16
@@ -50,12 +52,16 @@ class StandIn:
 
 
 def smart(
-    vad: object, model: StandIn | None, complete_ms: int = 200, max_ms: int = 2000
+    vad: object,
+    model: StandIn | KnowsTheEnd | None,
+    complete_ms: int = 200,
+    max_ms: int = 2000,
+    words: bool = False,
 ) -> TurnDetector:
     mode = EndMode.SMART if model is not None else EndMode.SILENCE
     end_ms, fraction = endpointer_timing(mode, 500, 0.3, complete_ms, max_ms)
     endpointer = Endpointer(vad, end_silence_ms=end_ms, pause_fraction=fraction)  # type: ignore[arg-type]
-    return TurnDetector(endpointer, model)
+    return TurnDetector(endpointer, model, check_words=words)
 
 
 def feed(detector: TurnDetector, samples: np.ndarray, sizes: str = "random") -> list[TurnEvent]:
@@ -142,6 +148,47 @@ def test_the_timing_line_names_the_decision() -> None:
     timing = ended.timing()
     assert timing["P(finished)"] == pytest.approx(0.87)
     assert any("finished" in k for k in timing)
+
+
+def test_a_finished_sound_waits_for_the_words_to_agree() -> None:
+    probabilities = [0.0] * 5 + [0.9] * 30 + [0.0] * 100
+    stream = windows(len(probabilities) + 20)
+    pause_window = (5 + 30 + 7) * 512  # the pause comes 7 silent windows in
+
+    detector = smart(Script(probabilities), StandIn(0.9), words=True)
+    events = feed(detector, stream[: pause_window + 512], "512")
+    [finishing] = of_type(events, Finishing)
+    assert not of_type(events, TurnEnded)
+    assert detector.transcribed("Another engineer rushed toward the", finishing.pause + 1) == []
+    [held] = detector.transcribed("Another engineer rushed toward the", finishing.pause)
+    assert isinstance(held, MidThought) and held.words
+    [ended] = of_type(feed(detector, stream[pause_window + 512 :], "512"), TurnEnded)
+    assert ended.reason == "max_silence"
+
+    detector = smart(Script(probabilities), StandIn(0.9), words=True)
+    [finishing] = of_type(feed(detector, stream[: pause_window + 512], "512"), Finishing)
+    [ended] = detector.transcribed("What time is it?", finishing.pause)
+    assert isinstance(ended, TurnEnded) and ended.reason == "finished"
+    assert detector.transcribed("What time is it?", finishing.pause) == []  # once only
+
+
+@pytest.mark.parametrize(
+    ("text", "unfinished"),
+    [
+        ("This isn't part of your", True),
+        ("Another engineer rushed toward the door to", True),
+        ("I was thinking, um", True),
+        ("Had he married a more amiable woman,", True),
+        ("In this regard...", True),
+        ("What time is it?", False),
+        ("Who did you go with?", False),
+        ("Turn it on.", False),
+        ("He was not an ill-disposed young man.", False),
+        ("", False),
+    ],
+)
+def test_words_that_trail_off(text: str, unfinished: bool) -> None:
+    assert sounds_unfinished(text) is unfinished
 
 
 # --- what speech after a turn means -------------------------------------------------------

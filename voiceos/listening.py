@@ -23,6 +23,7 @@ from typing import Any
 from voiceos.conversation import Conversation, Display, TurnResult
 from voiceos.listen.endpointer import SpeechPaused, SpeechResumed, SpeechStarted
 from voiceos.listen.turns import (
+    Finishing,
     MidThought,
     Overlap,
     ReplyStatus,
@@ -147,6 +148,7 @@ class Listener:
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._early: asyncio.Future[Transcript] | None = None
+        self._confirming: asyncio.Future[Transcript] | None = None
         self._latest: Pending | None = None
         self.results: list[TurnResult] = []
         self.merges = 0
@@ -165,6 +167,9 @@ class Listener:
                 for event in self._turns.feed(chunk):
                     self._on_event(event, queue)
                 if self._options.sequential:
+                    if self._confirming is not None:  # the words decide before more audio
+                        await asyncio.wait({self._confirming})
+                        self._confirming = None
                     await self._settle(queue, worker)
             await self._settle(queue, worker)
         finally:
@@ -197,8 +202,11 @@ class Listener:
         elif isinstance(event, SpeechPaused) and not self._ignoring:
             # Probably the end: transcribe during the rest of the silence, to save its time.
             self._early = self._transcribe(event.audio)
+        elif isinstance(event, Finishing) and not self._ignoring and self._early is not None:
+            self._confirm_with_words(self._early, event.pause, queue)
         elif isinstance(event, MidThought) and not self._ignoring:
-            logger.debug("mid-thought (P(finished) %.2f): waiting for more", event.probability)
+            why = "the words trail off" if event.words else f"P(finished) {event.probability:.2f}"
+            logger.debug("mid-thought (%s): waiting for more", why)
             self._display.state(TurnState.MID_THOUGHT)
         elif isinstance(event, SpeechResumed):
             self._early = None  # the user went on; that guess is discarded
@@ -214,6 +222,19 @@ class Listener:
             pending = Pending(event, event.captured_s or self._clock(), early)
             self._latest = pending
             queue.put_nowait(pending)
+
+    def _confirm_with_words(
+        self, early: asyncio.Future[Transcript], pause: int, queue: asyncio.Queue[Pending]
+    ) -> None:
+        """When the pause's transcript is ready, let the turn detector finish the turn."""
+
+        def done(future: asyncio.Future[Transcript]) -> None:
+            text = "" if future.cancelled() or future.exception() else future.result().text
+            for event in self._turns.transcribed(text, pause):
+                self._on_event(event, queue)
+
+        early.add_done_callback(done)
+        self._confirming = early
 
     def _on_start(self, event: SpeechStarted) -> None:
         onset = event.captured_s or self._clock()

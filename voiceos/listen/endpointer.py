@@ -261,6 +261,11 @@ class Endpointer:
                 events.append(SpeechPaused(self._audio(), self._t(end), self._captured(end)))
         return events
 
+    @property
+    def pause_t_s(self) -> float:
+        """Stream position where the current pause's silence began."""
+        return self._t(self._last_speech + 1)
+
     def finish(self) -> SpeechEnded | None:
         """End the utterance now, during its end-of-speech silence; None if not in one.
 

@@ -58,6 +58,71 @@ class MidThought:
     probability: float
     t_s: float
     """Stream position where speech stopped."""
+    words: bool = False
+    """True when the words (a transcript ending on "the", "and", ...) held it, not the sound."""
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """The pause sounds finished; the turn ends when its transcript confirms it.
+
+    The reply needs that transcript anyway, so waiting for it costs no time. Answer with
+    `TurnDetector.transcribed(text, pause)`.
+    """
+
+    probability: float
+    pause: int
+    """Which pause this is about, for `transcribed`."""
+
+
+DANGLING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "its",
+        "and",
+        "or",
+        "but",
+        "because",
+        "than",
+        "of",
+        "to",
+        "for",
+        "with",
+        "from",
+        "into",
+        "about",
+        "if",
+        "um",
+        "uh",
+        "er",
+    ]
+)
+"""Words an utterance does not end on: articles, possessives, conjunctions, fillers...
+
+Only words that almost never end a sentence: "is", "that" or "on" often do ("turn it on").
+"""
+
+
+def sounds_unfinished(text: str) -> bool:
+    """True when a transcript trails off: on a DANGLING word, a comma or an ellipsis.
+
+    A question mark means a finished question, whatever its last word.
+    """
+    stripped = text.strip()
+    if not stripped or stripped.endswith("?"):
+        return False
+    if stripped.endswith((",", "...", "…", "-", "—")):
+        return True
+    last = stripped.split()[-1].strip(".,!?;:\"'").lower()
+    return last in DANGLING
 
 
 @dataclass(frozen=True)
@@ -86,7 +151,7 @@ class TurnEnded:
         return out
 
 
-TurnEvent = Event | MidThought | TurnEnded
+TurnEvent = Event | MidThought | Finishing | TurnEnded
 
 
 class TurnDetector:
@@ -103,13 +168,20 @@ class TurnDetector:
     """
 
     def __init__(
-        self, endpointer: Endpointer, completion: Completion | None = None, threshold: float = 0.5
+        self,
+        endpointer: Endpointer,
+        completion: Completion | None = None,
+        threshold: float = 0.5,
+        check_words: bool = True,
     ) -> None:
         self.endpointer = endpointer
         self.completion = completion
         self.threshold = threshold
+        self.check_words = check_words
         self._carry: PCM16 | None = None
         self._score: float | None = None
+        self._pauses = 0
+        self._awaiting: int | None = None
 
     @property
     def mode(self) -> EndMode:
@@ -122,7 +194,19 @@ class TurnDetector:
     def reset(self) -> None:
         self._carry = None
         self._score = None
+        self._awaiting = None
         self.endpointer.reset()
+
+    def transcribed(self, text: str, pause: int) -> list[TurnEvent]:
+        """The transcript of pause `pause` (see Finishing): end the turn, or keep waiting."""
+        if self._awaiting != pause:
+            return []  # speech resumed, or the turn already ended
+        self._awaiting = None
+        if not text.strip() or sounds_unfinished(text):
+            # Nothing intelligible yet is no reason to answer: wait for more, up to the cap.
+            return [MidThought(self._score or 0.0, self.endpointer.pause_t_s, words=True)]
+        ended = self.endpointer.finish()
+        return self._ended(ended) if ended is not None else []
 
     def feed(self, chunk: AudioChunk) -> list[TurnEvent]:
         out: list[TurnEvent] = []
@@ -141,12 +225,17 @@ class TurnDetector:
             if self.completion is None:
                 return [paused]
             self._score = p = float(self.completion.probability(paused.audio))
-            if p >= self.threshold:
-                ended = self.endpointer.finish()
-                return [paused, *self._ended(ended)] if ended is not None else [paused]
-            return [paused, MidThought(p, event.t_s)]
+            if p < self.threshold:
+                return [paused, MidThought(p, event.t_s)]
+            if self.check_words:
+                self._pauses += 1
+                self._awaiting = self._pauses
+                return [paused, Finishing(p, self._pauses)]
+            ended = self.endpointer.finish()
+            return [paused, *self._ended(ended)] if ended is not None else [paused]
         if isinstance(event, SpeechResumed):
             self._score = None
+            self._awaiting = None
             return [event]
         if isinstance(event, SpeechEnded):
             return self._ended(event)
@@ -171,6 +260,7 @@ class TurnDetector:
         )
         self._carry = None
         self._score = None
+        self._awaiting = None
         return [ended]
 
 
