@@ -55,7 +55,9 @@ def bundled_model() -> Path:
             "the Smart Turn model is not installed "
             "(`pip install --no-deps pipecat-ai==1.14.0` puts it in place)"
         )
-    raise SmartTurnError(f"the pipecat-ai package has no {MODEL_FILE}")
+    raise SmartTurnError(
+        f"the Smart Turn model is missing: the pipecat-ai package has no {MODEL_FILE}"
+    )
 
 
 def features(audio: PCM16, extractor: Any = None) -> npt.NDArray[np.float32]:
