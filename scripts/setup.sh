@@ -41,4 +41,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".${extras}"
+# The end-of-turn model, Smart Turn v3.2 (BSD-2-Clause, licenses/smart-turn.txt), ships inside
+# the pipecat-ai wheel. Only that file is used: pipecat and its dependencies are never imported.
+.venv/bin/python -m pip install -q --no-deps "pipecat-ai==1.14.0"
 echo "setup: ready. Start a conversation with: .venv/bin/voiceos   (or .venv/bin/voiceos --text)"
