@@ -58,6 +58,7 @@ def _listening(vo: VoiceosProcess, after: int) -> int:
     return index + 1
 
 
+@pytest.mark.timeout(900)  # 20 clips are about 110 s of audio, fed in real time
 def test_paused_sentences_are_one_turn_each(
     private_lab: PrivateLab, voice_env: dict[str, str]
 ) -> None:

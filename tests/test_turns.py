@@ -116,6 +116,16 @@ def test_going_on_after_an_unfinished_pause_stays_one_turn() -> None:
     assert model.seen[1] > model.seen[0]
 
 
+def test_audio_ending_mid_wait_still_ends_the_turn() -> None:
+    probabilities = [0.0] * 5 + [0.9] * 30 + [0.0] * 20  # stops 640 ms into a 2 s wait
+    detector = smart(Script(probabilities), StandIn(0.1))
+    events = feed(detector, windows(len(probabilities)))
+    assert of_type(events, MidThought) and not of_type(events, TurnEnded)
+    [ended] = detector.flush()
+    assert isinstance(ended, TurnEnded) and ended.audio.size >= 30 * 512
+    assert detector.flush() == []
+
+
 def test_silence_mode_never_asks_a_model() -> None:
     events = scripted([(0.0, 5), (0.9, 30), (0.0, 100)], None)
     [ended] = of_type(events, TurnEnded)

@@ -171,6 +171,10 @@ class Listener:
                         await asyncio.wait({self._confirming})
                         self._confirming = None
                     await self._settle(queue, worker)
+            if self._confirming is not None:
+                await asyncio.wait({self._confirming})
+            for event in self._turns.flush():  # the audio ended while a turn was held open
+                self._on_event(event, queue)
             await self._settle(queue, worker)
         finally:
             worker.cancel()

@@ -197,6 +197,12 @@ class TurnDetector:
         self._awaiting = None
         self.endpointer.reset()
 
+    def flush(self) -> list[TurnEvent]:
+        """The audio ended: end a turn still held open (a recording that stops mid-wait)."""
+        self._awaiting = None
+        ended = self.endpointer.finish()
+        return self._ended(ended) if ended is not None else []
+
     def transcribed(self, text: str, pause: int) -> list[TurnEvent]:
         """The transcript of pause `pause` (see Finishing): end the turn, or keep waiting."""
         if self._awaiting != pause:
