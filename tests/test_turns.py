@@ -160,26 +160,41 @@ def test_the_timing_line_names_the_decision() -> None:
     assert any("finished" in k for k in timing)
 
 
-def test_a_finished_sound_waits_for_the_words_to_agree() -> None:
+def test_the_transcript_and_the_sound_decide_together() -> None:
     probabilities = [0.0] * 5 + [0.9] * 30 + [0.0] * 100
     stream = windows(len(probabilities) + 20)
     pause_window = (5 + 30 + 7) * 512  # the pause comes 7 silent windows in
 
-    detector = smart(Script(probabilities), StandIn(0.9), words=True)
-    events = feed(detector, stream[: pause_window + 512], "512")
-    [finishing] = of_type(events, Finishing)
-    assert not of_type(events, TurnEnded)
+    def paused(model: StandIn) -> tuple[TurnDetector, Finishing]:
+        detector = smart(Script(probabilities), model, words=True)
+        events = feed(detector, stream[: pause_window + 512], "512")
+        assert not of_type(events, TurnEnded) and not model.seen  # nothing decided yet
+        [finishing] = of_type(events, Finishing)
+        return detector, finishing
+
+    # Words that trail off hold the turn, whatever the sound; stale pauses are ignored.
+    detector, finishing = paused(StandIn(0.9))
     assert detector.transcribed("Another engineer rushed toward the", finishing.pause + 1) == []
     [held] = detector.transcribed("Another engineer rushed toward the", finishing.pause)
     assert isinstance(held, MidThought) and held.words
     [ended] = of_type(feed(detector, stream[pause_window + 512 :], "512"), TurnEnded)
     assert ended.reason == "max_silence"
 
-    detector = smart(Script(probabilities), StandIn(0.9), words=True)
-    [finishing] = of_type(feed(detector, stream[: pause_window + 512], "512"), Finishing)
+    # A question ends it at once; the model is not asked.
+    model = StandIn(0.1)
+    detector, finishing = paused(model)
     [ended] = detector.transcribed("What time is it?", finishing.pause)
-    assert isinstance(ended, TurnEnded) and ended.reason == "finished"
+    assert isinstance(ended, TurnEnded) and ended.reason == "question" and not model.seen
     assert detector.transcribed("What time is it?", finishing.pause) == []  # once only
+
+    # Otherwise the sound decides.
+    detector, finishing = paused(StandIn(0.9))
+    [ended] = detector.transcribed("He was not an ill-disposed young man.", finishing.pause)
+    assert isinstance(ended, TurnEnded) and ended.reason == "finished"
+    assert ended.probability == 0.9
+    detector, finishing = paused(StandIn(0.2))
+    [held] = detector.transcribed("He was not an ill-disposed young man.", finishing.pause)
+    assert isinstance(held, MidThought) and not held.words and held.probability == 0.2
 
 
 @pytest.mark.parametrize(

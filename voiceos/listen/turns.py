@@ -56,6 +56,7 @@ class MidThought:
     """The user paused but sounds unfinished: the turn is held open for more."""
 
     probability: float
+    """The model's P(finished); NaN when the words alone held the turn."""
     t_s: float
     """Stream position where speech stopped."""
     words: bool = False
@@ -64,13 +65,13 @@ class MidThought:
 
 @dataclass(frozen=True)
 class Finishing:
-    """The pause sounds finished; the turn ends when its transcript confirms it.
+    """A pause: the turn may end here, decided when its transcript is ready.
 
-    The reply needs that transcript anyway, so waiting for it costs no time. Answer with
-    `TurnDetector.transcribed(text, pause)`.
+    The reply needs that transcript anyway, so deciding then costs no time. Answer with
+    `TurnDetector.transcribed(text, pause)`: words that trail off hold the turn, a question
+    ends it, and anything else is settled by the end-of-turn model on the audio.
     """
 
-    probability: float
     pause: int
     """Which pause this is about, for `transcribed`."""
 
@@ -135,7 +136,8 @@ class TurnEnded:
     captured_s: float
     """time.monotonic capture time of the end of speech, 0 when unknown."""
     reason: str
-    """"finished" (the model), "silence", "max_silence" (smart mode's cap) or "max_length"."""
+    """"finished" (the model), "question" (the words), "silence", "max_silence" (smart
+    mode's cap) or "max_length"."""
     silence_ms: float
     """Silence waited after speech before deciding."""
     probability: float | None = None
@@ -182,6 +184,8 @@ class TurnDetector:
         self._score: float | None = None
         self._pauses = 0
         self._awaiting: int | None = None
+        self._paused_audio: PCM16 | None = None
+        self._reason = "finished"
 
     @property
     def mode(self) -> EndMode:
@@ -208,9 +212,17 @@ class TurnDetector:
         if self._awaiting != pause:
             return []  # speech resumed, or the turn already ended
         self._awaiting = None
+        t_s = self.endpointer.pause_t_s
         if not text.strip() or sounds_unfinished(text):
             # Nothing intelligible yet is no reason to answer: wait for more, up to the cap.
-            return [MidThought(self._score or 0.0, self.endpointer.pause_t_s, words=True)]
+            return [MidThought(math.nan, t_s, words=True)]
+        if text.strip().endswith("?"):
+            self._reason = "question"  # the words alone settle it; the model is not asked
+        else:
+            assert self.completion is not None and self._paused_audio is not None
+            self._score = p = float(self.completion.probability(self._paused_audio))
+            if p < self.threshold:
+                return [MidThought(p, t_s)]
         ended = self.endpointer.finish()
         return self._ended(ended) if ended is not None else []
 
@@ -230,13 +242,15 @@ class TurnDetector:
             paused = dataclasses.replace(event, audio=self._with_carry(event.audio))
             if self.completion is None:
                 return [paused]
+            if self.check_words:
+                # Decide when the transcript is ready: the reply cannot start sooner anyway.
+                self._pauses += 1
+                self._awaiting = self._pauses
+                self._paused_audio = paused.audio
+                return [paused, Finishing(self._pauses)]
             self._score = p = float(self.completion.probability(paused.audio))
             if p < self.threshold:
                 return [paused, MidThought(p, event.t_s)]
-            if self.check_words:
-                self._pauses += 1
-                self._awaiting = self._pauses
-                return [paused, Finishing(p, self._pauses)]
             ended = self.endpointer.finish()
             return [paused, *self._ended(ended)] if ended is not None else [paused]
         if isinstance(event, SpeechResumed):
@@ -252,7 +266,7 @@ class TurnDetector:
         if event.reason is EndReason.MAX_LENGTH:
             reason = "max_length"
         elif event.reason is EndReason.EARLY:
-            reason = "finished"
+            reason = self._reason
         else:
             reason = "silence" if self.completion is None else "max_silence"
         ended = TurnEnded(
@@ -267,6 +281,8 @@ class TurnDetector:
         self._carry = None
         self._score = None
         self._awaiting = None
+        self._paused_audio = None
+        self._reason = "finished"
         return [ended]
 
 
