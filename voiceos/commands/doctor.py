@@ -208,7 +208,7 @@ def _end_of_turn(config: Config) -> Check:
         "end of turn",
         True,
         f"smart: Smart Turn v3.2 from {bundled_model()} ({elapsed_ms:.0f} ms per call); "
-        f"finished sentences end after {listen['complete_silence_ms']} ms, "
+        f"finished sentences are answered from {listen['complete_silence_ms']} ms of silence, "
         f"unfinished ones wait up to {listen['max_silence_ms']} ms",
     )
 

@@ -67,8 +67,8 @@ def build_turns(config: Config) -> Turns:
         build_endpointer(config, EndMode.SMART), model, listen["finished_threshold"]
     )
     line = (
-        f"smart end of turn (Smart Turn v3.2): a finished sentence ends after "
-        f"{listen['complete_silence_ms']} ms of silence, an unfinished one waits up to "
-        f"{listen['max_silence_ms'] / 1000:g} s"
+        f"smart end of turn (Smart Turn v3.2 and your last words): a finished sentence is "
+        f"answered from {listen['complete_silence_ms']} ms of silence, an unfinished one "
+        f"waits up to {listen['max_silence_ms'] / 1000:g} s"
     )
     return Turns(detector, line)

@@ -301,7 +301,9 @@ def endpointer_timing(
     if mode is EndMode.SILENCE:
         return end_silence_ms, pause_fraction
     end = max(max_silence_ms, complete_silence_ms)
-    return end, min(1.0, complete_silence_ms / end)
+    window_ms = 32  # the endpointer counts whole 32 ms windows: pause after exactly
+    pause_windows = math.ceil(complete_silence_ms / window_ms)  # ceil(complete) of them
+    return end, min(1.0, pause_windows / math.ceil(end / window_ms) - 1e-9)
 
 
 class Overlap(enum.Enum):
