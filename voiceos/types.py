@@ -82,6 +82,7 @@ class TurnState(enum.Enum):
 
     LISTENING = "listening"
     HEARING = "hearing speech"
+    MID_THOUGHT = "waiting: you seem mid-thought"
     TRANSCRIBING = "transcribing"
     THINKING = "thinking"
     SPEAKING = "speaking"

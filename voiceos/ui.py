@@ -69,5 +69,7 @@ class TerminalDisplay:
             ms = timings.since_end(t)
             if ms is not None:
                 parts.append(f"{label} {ms:.0f} ms")
+        for label, value in timings.extras.items():
+            parts.append(f"{label} {value:.2f}" if value < 1 else f"{label} {value:.0f}")
         if parts:
             print("  timing: end of turn → " + ", ".join(parts), file=self._err, flush=True)

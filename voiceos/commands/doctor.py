@@ -44,6 +44,7 @@ def run(ctx: Context) -> int:
         lambda: _recording(config, ctx.args.record_s),
         lambda: _speech(config, probe),
         lambda: _transcription(config, probe),
+        lambda: _end_of_turn(config),
         lambda: _llm(config),
     ]
     failed = 0
@@ -214,6 +215,39 @@ def _transcription(config: Config, probe: _Probe) -> Check:
         True,
         f"{config['stt.engine']} heard {transcript.text.strip()!r} from {voice} "
         f"(load + run {elapsed:.1f} s)",
+    )
+
+
+def _end_of_turn(config: Config) -> Check:
+    """Which end-of-turn mode listening will use, and why; the model timed on one call."""
+    from voiceos.listen.smart_turn import SmartTurn, SmartTurnError, bundled_model
+
+    listen = config.section("listen")
+    if listen["end_of_turn"] == "silence":
+        return Check(
+            "end of turn",
+            True,
+            f'silence: {listen["end_silence_ms"]} ms ends a turn (end_of_turn = "silence")',
+        )
+    model = SmartTurn()
+    try:
+        model.start()
+        started = time.monotonic()
+        model.probability(np.zeros(16000, dtype=np.int16))
+        elapsed_ms = (time.monotonic() - started) * 1000
+    except SmartTurnError as exc:
+        return Check(
+            "end of turn",
+            False,
+            f"{exc}; turns end after {listen['end_silence_ms']} ms of silence instead",
+            "reinstall the model: `pip install --no-deps pipecat-ai==1.14.0`",
+        )
+    return Check(
+        "end of turn",
+        True,
+        f"smart: Smart Turn v3.2 from {bundled_model()} ({elapsed_ms:.0f} ms per call); "
+        f"finished sentences are answered from {listen['complete_silence_ms']} ms of silence, "
+        f"unfinished ones wait up to {listen['max_silence_ms']} ms",
     )
 
 

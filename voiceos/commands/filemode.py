@@ -15,9 +15,9 @@ from functools import partial
 from voiceos.audio.pcm import AudioFormatError
 from voiceos.audio.wavsource import WavSource
 from voiceos.commands import Context
-from voiceos.commands.voicemode import build_endpointer
 from voiceos.conversation import Conversation
-from voiceos.listening import Listener, ListenOptions
+from voiceos.listen.build import build_turns
+from voiceos.listening import Listener, ListenOptions, ReplyWatch
 from voiceos.session import open_parts
 from voiceos.speak.engines import Engines
 from voiceos.speak.speaker import NullSpeaker, WavSpeaker, engine_notice
@@ -61,8 +61,11 @@ async def _file_chat(ctx: Context) -> int:
         make_speaker = partial(WavSpeaker, synth, path=args.output_wav)
     try:
         async with open_parts(config, mute=True, make_speaker=make_speaker) as parts:
-            display = TerminalDisplay(
-                ctx.out, ctx.err, parts.persona.name, show_timings=config["ui.timings"]
+            display = ReplyWatch(
+                TerminalDisplay(
+                    ctx.out, ctx.err, parts.persona.name, show_timings=config["ui.timings"]
+                ),
+                audible=False,
             )
             for notice in [*parts.notices, *filter(None, [speech_notice])]:
                 display.notice(notice)
@@ -71,15 +74,17 @@ async def _file_chat(ctx: Context) -> int:
             )
             if stt_notice:
                 display.notice(stt_notice)
-            endpointer = await loop.run_in_executor(executor, build_endpointer, config)
+            turns = await loop.run_in_executor(executor, build_turns, config)
+            if turns.fell_back:
+                display.notice(turns.notice)  # said only when smart mode could not start
             conversation = Conversation(parts.dialogue, parts.speaker, display, parts.memory)
             listener = Listener(
                 conversation,
-                endpointer,
+                turns.detector,
                 transcriber,
                 executor,
                 display,
-                ListenOptions(sequential=True, echo_guard_s=0.0),
+                ListenOptions(sequential=True, echo_guard_s=0.0, audible=False),
                 vocabulary=parts.names,
             )
             await listener.run(source.chunks())

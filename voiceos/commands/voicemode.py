@@ -13,9 +13,10 @@ from voiceos.commands import Context
 from voiceos.commands.textmode import on_interrupt, text_loop
 from voiceos.config import Config
 from voiceos.conversation import Conversation
-from voiceos.listen.endpointer import Endpointer
-from voiceos.listening import Listener, ListenOptions
+from voiceos.listen.build import build_turns
+from voiceos.listening import Listener, ListenOptions, ReplyWatch
 from voiceos.session import open_parts
+from voiceos.speak.speaker import NullSpeaker
 from voiceos.stt.base import TranscriberError
 from voiceos.ui import TerminalDisplay
 
@@ -31,25 +32,6 @@ def microphone_problem(config: Config) -> str | None:
     return None
 
 
-def build_endpointer(config: Config) -> Endpointer:
-    """Silero behind the pure endpointer, with the [listen] settings."""
-    from voiceos.listen.vad import SileroVad
-
-    listen = config.section("listen")
-    vad = SileroVad(listen["vad_threshold"])
-    vad.start()
-    return Endpointer(
-        vad,
-        sample_rate_hz=16000,
-        threshold=listen["vad_threshold"],
-        end_silence_ms=listen["end_silence_ms"],
-        min_speech_ms=listen["min_speech_ms"],
-        max_utterance_s=listen["max_utterance_s"],
-        pre_roll_ms=listen["pre_roll_ms"],
-        pause_fraction=listen["pause_fraction"],
-    )
-
-
 def run(ctx: Context) -> int:
     return asyncio.run(_voice_chat(ctx))
 
@@ -63,9 +45,11 @@ async def _voice_chat(ctx: Context) -> int:
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceos-stt")
     interactive = sys.stdin.isatty()
     async with open_parts(config, mute=config["conversation.mute"]) as parts:
-        display = TerminalDisplay(
+        audible = not isinstance(parts.speaker, NullSpeaker)
+        terminal = TerminalDisplay(
             ctx.out, ctx.err, parts.persona.name, show_state=True, show_timings=config["ui.timings"]
         )
+        display = ReplyWatch(terminal, audible=audible)
         for notice in parts.notices:
             display.notice(notice)
         conversation = Conversation(parts.dialogue, parts.speaker, display, parts.memory)
@@ -77,17 +61,18 @@ async def _voice_chat(ctx: Context) -> int:
                 transcriber, stt_notice = await loop.run_in_executor(
                     executor, start_with_fallback, config
                 )
-                endpointer = await loop.run_in_executor(executor, build_endpointer, config)
+                turns = await loop.run_in_executor(executor, build_turns, config)
             except TranscriberError as exc:
                 display.notice(f"{exc} — switching to text mode.")
-                await text_loop(conversation, parts, display, interactive)
+                await text_loop(conversation, parts, terminal, interactive)
                 return 0
             if stt_notice:
                 display.notice(stt_notice)
-            options = ListenOptions(barge_in=config["conversation.barge_in"])
+            display.notice(turns.notice)
+            options = ListenOptions(barge_in=config["conversation.barge_in"], audible=audible)
             listener = Listener(
                 conversation,
-                endpointer,
+                turns.detector,
                 transcriber,
                 executor,
                 display,
@@ -105,7 +90,7 @@ async def _voice_chat(ctx: Context) -> int:
                 # The microphone went away, or speech recognition stopped working mid-session
                 # (e.g. an online engine refused the key): typing still works.
                 display.notice(f"{exc} — continuing in text mode. Type to talk; Ctrl-D to leave.")
-                await text_loop(conversation, parts, display, interactive, greet=False)
+                await text_loop(conversation, parts, terminal, interactive, greet=False)
         except asyncio.CancelledError:
             if interactive:
                 ctx.say()

@@ -46,6 +46,8 @@ class State(enum.Enum):
 class EndReason(enum.Enum):
     SILENCE = "silence"
     MAX_LENGTH = "max_length"
+    EARLY = "early"
+    """Ended by `finish()` before the full silence (the turn-taking policy decided)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SpeechEnded:
     captured_s: float = 0.0
     """time.monotonic capture time of the end of speech, 0 when unknown."""
     reason: EndReason = EndReason.SILENCE
+    silence_s: float = 0.0
+    """Silence counted after the last speech when the utterance was ended."""
 
 
 @dataclass(frozen=True)
@@ -266,13 +270,29 @@ class Endpointer:
                 events.append(SpeechPaused(self._audio(), self._t(end), self._captured(end)))
         return events
 
+    @property
+    def pause_t_s(self) -> float:
+        """Stream position where the current pause's silence began."""
+        return self._t(self._last_speech + 1)
+
+    def finish(self) -> SpeechEnded | None:
+        """End the utterance now, during its end-of-speech silence; None if not in one.
+
+        The audio is the same as the SpeechPaused just sent carried, so a transcript
+        started on that can be used as is.
+        """
+        if self._state is not State.STOPPING:
+            return None
+        return self._finish(EndReason.EARLY, self._last_speech + 1)
+
     def _finish(self, reason: EndReason, end: int) -> SpeechEnded:
         audio = (
-            self._audio()
-            if reason is EndReason.SILENCE
-            else np.concatenate(self._utterance).astype(np.int16)
+            np.concatenate(self._utterance).astype(np.int16)
+            if reason is EndReason.MAX_LENGTH
+            else self._audio()
         )
-        event = SpeechEnded(audio, self._t(end), self._captured(end), reason)
+        silence_s = (self._window - 1 - self._last_speech) * self.window_s
+        event = SpeechEnded(audio, self._t(end), self._captured(end), reason, silence_s)
         logger.debug("utterance %.2f-%.2f s (%s)", self._t(self._first_speech), event.t_s, reason)
         self._utterance = []
         self._paused = False

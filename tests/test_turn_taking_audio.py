@@ -1,0 +1,155 @@
+"""Turn taking through the virtual microphone, with real recorded speech.
+
+- Paused sentences (real clips cut after words that do not end a thought, with their own
+  room tone put back) become one turn each, with the whole transcript and one reply.
+- Speech that resumes while voiceos is still thinking joins the turn: one reply, one user
+  turn in the history, muted or not.
+- A broken or missing end-of-turn model falls back to silence mode with one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faultkit import run_voiceos, served
+from lab import PrivateLab
+from llm_server import Request, Response, reply_events
+from paused_speech import Paused, paused_clips, room_tone
+from speech_data import clip
+from voiceproc import VoiceosProcess
+
+from voiceos.audio.pcm import write_wav
+
+RATE = 16000
+pytestmark = pytest.mark.audio
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
+
+
+def share_heard(reference: str, heard: str) -> float:
+    """The share of the reference's words found in what was heard."""
+    said, got = words(reference), set(words(heard))
+    return sum(w in got for w in said) / max(1, len(said))
+
+
+def covers(paused: Paused, heard: str) -> bool:
+    """Most of the sentence, and something of each part between its pauses, was heard.
+
+    (tiny.en mishears some words whatever the pauses: "ill-disposed" as "old-sposed".)
+    """
+    parts_heard = all(share_heard(part, heard) > 0 for part in paused.halves)
+    return share_heard(paused.transcript, heard) >= 0.7 and parts_heard
+
+
+@pytest.fixture
+def voice_env(private_lab: PrivateLab, isolated_env: dict[str, str]) -> dict[str, str]:
+    return {**isolated_env, **private_lab.env, "VOICEOS_LLM_BACKEND": "offline"}
+
+
+def _listening(vo: VoiceosProcess, after: int) -> int:
+    index, _ = vo.wait_for(r"\[listening\]", stream="err", after=after, timeout_s=120)
+    return index + 1
+
+
+@pytest.mark.timeout(900)  # 20 clips are about 110 s of audio, fed in real time
+def test_paused_sentences_are_one_turn_each(
+    private_lab: PrivateLab, voice_env: dict[str, str]
+) -> None:
+    clips = paused_clips()
+    assert len(clips) >= 20
+    with VoiceosProcess(["--mute"], voice_env) as vo:
+        err_at = _listening(vo, 0)
+        for number, paused in enumerate(clips):
+            lead = np.zeros(RATE // 8, np.int16)
+            private_lab.feed_mic(np.concatenate([lead, paused.samples, lead]))
+            vo.wait_until(lambda n=number: len(vo.replies()) > n, f"a reply to {paused.name}")
+            err_at = _listening(vo, err_at)
+        # Room for a late second turn (the longest wait is max_silence_ms, 2 s).
+        private_lab.feed_mic(room_tone(clips[0].samples, 2.5, seed=1))
+        _listening(vo, len(vo.err) - 1)
+        heard, replies = vo.heard(), vo.replies()[1:]  # after the greeting
+    # One split in 20 is tolerated: int8 decoding differs between CPUs, and a cut part
+    # that tiny.en hears as a whole sentence ("Eight of spades.") can end a turn.
+    assert len(clips) <= len(replies) <= len(clips) + 1, "\n".join(heard)
+    missed = [p.name for p in clips if not any(covers(p, h) for h in heard)]
+    assert len(missed) <= 1, (missed, heard)
+
+
+def _slow_thinker(requests: list[str]) -> object:
+    """An OpenAI-compatible server that thinks for 2 s, then answers in one sentence."""
+
+    async def answer(request: Request) -> Response:
+        requests.append(json.dumps(request.json()))
+        await asyncio.sleep(2.0)
+        return Response(events=reply_events(["I see. ", "Tell me more about that."]))
+
+    return answer
+
+
+@pytest.mark.parametrize("mute", [True, False], ids=["muted", "spoken"])
+def test_speech_resuming_while_thinking_joins_the_turn(
+    private_lab: PrivateLab, voice_env: dict[str, str], mute: bool
+) -> None:
+    first, second = clip("another_engineer"), clip("testing_routine")
+    a, b = first.samples(), second.samples()
+    # A finished sentence, then 1.0 s of its own room tone: the turn ends a few hundred ms
+    # into that silence (when its transcript confirms it), and the user goes on.
+    stream = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.0, 3), b])
+    stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
+    requests: list[str] = []
+    with served(_slow_thinker(requests)) as server:  # type: ignore[arg-type]
+        env = {
+            **voice_env,
+            "VOICEOS_LLM_BACKEND": "openai",
+            "VOICEOS_LLM_BASE_URL": server.base_url,
+        }
+        with VoiceosProcess(["--mute"] if mute else [], env) as vo:
+            err_at = _listening(vo, 0)
+            greeted = len(vo.replies())
+            private_lab.feed_mic(stream)
+            vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
+            _listening(vo, err_at)
+            assert vo.close() == 0
+    done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
+    assert len(done) == 1, vo.out
+    assert len(requests) == 2, "the first part's reply was not withdrawn while thinking"
+    last = json.loads(requests[-1])["messages"]
+    users = [m["content"] for m in last if m["role"] == "user"]
+    merged = users[-1]
+    assert share_heard(first.transcript, merged) >= 0.7, merged
+    assert share_heard(second.transcript, merged) >= 0.7, merged
+    # History holds one user turn: the first part alone was never recorded.
+    assert sum("engineer" in u.lower() for u in users) == 1, users
+
+
+def _fake_pipecat(root: Path, model: bytes | None) -> dict[str, str]:
+    """A `pipecat` package earlier on the path, with a broken model or none."""
+    data = root / "pipecat" / "audio" / "turn" / "smart_turn" / "data"
+    data.mkdir(parents=True)
+    (root / "pipecat" / "__init__.py").write_text("")
+    if model is not None:
+        (data / "smart-turn-v3.2-cpu.onnx").write_bytes(model)
+    return {"PYTHONPATH": str(root)}
+
+
+@pytest.mark.parametrize("model", [b"\x08\x07garbage" * 500, None], ids=["broken", "missing"])
+def test_a_bad_model_means_silence_mode_and_one_line(
+    isolated_env: dict[str, str], tmp_path: Path, model: bytes | None
+) -> None:
+    recording = tmp_path / "in.wav"
+    write_wav(recording, clip("another_engineer").samples(), RATE)
+    env = {**isolated_env, **_fake_pipecat(tmp_path / "site", model)}
+    env["PYTHONPATH"] += ":" + str(Path(__file__).resolve().parent.parent)
+    run = run_voiceos(["--input-wav", str(recording)], env)
+    assert run.code == 0, run.err
+    [notice] = run.notices()
+    assert "Smart Turn" in notice and "500 ms of silence instead" in notice, notice
+    assert "Traceback" not in run.err
+    assert len(run.replies()) == 1
