@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lab import PrivateLab
-from voiceproc import VoiceosProcess, synthesize_clip
+from voiceproc import VoiceosProcess, natural_clip, synthesize_clip
 
 from voiceos.audio.pcm import read_wav, write_wav
 from voiceos.stt.whisper import WhisperTranscriber
@@ -42,11 +42,12 @@ def _listening(vo: VoiceosProcess, after: int = 0) -> int:
 
 
 def ask(lab: PrivateLab, vo: VoiceosProcess, text: str, timeout_s: float = 60) -> str:
-    """Speak `text` into the mic; return voiceos's reply once it has been fully spoken."""
+    """Speak `text` into the mic (Piper's voice: tiny.en mishears espeak-ng's now and then);
+    return voiceos's reply once it has been fully spoken."""
     replies_before = len(vo.replies())
     out_before = len(vo.out)
     err_before = len(vo.err)
-    lab.feed_mic(synthesize_clip(text))
+    lab.feed_mic(natural_clip(text))
     vo.wait_for(r"^Samantha: .*\S", after=out_before, timeout_s=timeout_s)
     _listening(vo, after=err_before)  # back to listening: the reply has been played
     replies = vo.replies()
