@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from voiceos.audio.devices import AudioDeviceError, resolve_device, sounddevice
+from voiceos.audio.reference import ReferenceTap
 from voiceos.types import PCM16
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ def _buffer_delay_s(time_info: Any) -> float:
     return delay if 0.0 < delay < 0.5 else 0.0
 
 
+def _device_delay(time_info: Any, latency: float | str) -> float:
+    """The buffer delay PortAudio reports, else the latency the stream was opened with."""
+    return _buffer_delay_s(time_info) or (latency if isinstance(latency, float) else 0.0)
+
+
 class _Job:
     """One sentence being played; touched by the callback thread under the player's lock."""
 
@@ -126,6 +132,9 @@ class Player:
         self.underruns = 0
         """Callback blocks that reported an underflow, for diagnostics."""
         self._device_index: int | None = None
+        self.tap: ReferenceTap | None = None
+        """When set, every block written to the device is published here (echo reference)."""
+        self._held = False
 
     @property
     def started(self) -> bool:
@@ -182,8 +191,17 @@ class Player:
             self._job = job
         limit_s = len(pcm) / sample_rate_hz + STALL_MARGIN_S
         try:
-            async with asyncio.timeout(limit_s):  # wait_for could lose a cancellation
-                result = await asyncio.shield(job.done)
+            while True:
+                position = job.position
+                try:
+                    async with asyncio.timeout(limit_s):  # wait_for could lose a cancellation
+                        result = await asyncio.shield(job.done)
+                    break
+                except TimeoutError:
+                    if not self._held:
+                        raise
+                    # Held for barge-in: waiting is expected, not a dead device.
+                    limit_s = max(STALL_MARGIN_S, (len(pcm) - position) / sample_rate_hz)
             if not result.interrupted:
                 # The device still holds a buffer's worth: return when it has been heard.
                 await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))
@@ -205,6 +223,13 @@ class Player:
         with self._lock:
             if self._job is not None:
                 self._job.stop_requested = True
+
+    def hold(self, held: bool) -> None:
+        """Pause (True) or resume (False) the sentence under way without losing its place.
+
+        Held audio counts as not yet played; a stop() while held ends the sentence there.
+        """
+        self._held = held
 
     def close(self) -> None:
         """Stop playback and release the device."""
@@ -233,6 +258,16 @@ class Player:
         if status:
             self.underruns += 1
             logger.debug("output status: %s", status)
+        self._fill(outdata, frames, time_info)
+        tap = self.tap
+        if tap is not None:
+            tap.publish(
+                outdata[:, 0].copy(),
+                self.rate_hz,
+                time.monotonic() + _device_delay(time_info, self.latency),
+            )
+
+    def _fill(self, outdata: Any, frames: int, time_info: Any) -> None:
         with self._lock:
             job = self._job
             if job is None:
@@ -242,6 +277,9 @@ class Player:
                 outdata.fill(0)
                 self._job = None
                 job.finish(interrupted=True)
+                return
+            if self._held:
+                outdata.fill(0)
                 return
             chunk = job.samples[job.position : job.position + frames]
             count = len(chunk)

@@ -1,0 +1,136 @@
+"""The echo-cancelling stage between the microphone and the endpointer.
+
+It wraps any stream of timestamped 16 kHz chunks. For each canceller frame it reads the
+reference that was playing `delay_ms` before the frame was captured, cancels, and yields the
+cleaned audio with the same timestamps. Per chunk it keeps the levels the turn-taking
+policy needs to tell the user from a residue of the reply (`last`).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from voiceos.audio.echo import EchoCanceller, level_db
+from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline
+from voiceos.types import AudioChunk
+
+logger = logging.getLogger(__name__)
+
+FAR_ACTIVE_DB = -50.0
+"""Reference louder than this (dBFS) counts as her speaking."""
+
+
+@dataclass(frozen=True)
+class EchoFrame:
+    """Levels of one cleaned chunk, in dBFS."""
+
+    mic_db: float
+    """The microphone before cancellation."""
+    out_db: float
+    """After cancellation: the user, plus any residue of the echo."""
+    far_db: float
+    """The loudest reference over the echo tail that could reach this chunk."""
+    captured_s: float
+    late_samples: int = 0
+    """Reference samples that were not published in time (cancelled against silence)."""
+
+
+class EchoStage:
+    """Cancels the player's echo from a chunk stream.
+
+    Args:
+        canceller: a started backend; the stage closes it.
+        tap: where the player publishes what it played.
+        delay_ms: echo delay beyond the device latencies PortAudio reports (doctor measures
+            it). The reference is read `margin_ms` earlier still, so the filter sees it first.
+        tail_ms: how much echo (reverb) the canceller models; used for `far_db`.
+    """
+
+    def __init__(
+        self,
+        canceller: EchoCanceller,
+        tap: ReferenceTap,
+        delay_ms: float = 0.0,
+        tail_ms: int = 300,
+        margin_ms: float = 20.0,
+    ) -> None:
+        self._canceller = canceller
+        self._tap = tap
+        self._lead_s = max(0.0, delay_ms - margin_ms) / 1000.0
+        self._tail = RATE_HZ * tail_ms // 1000
+        self._timeline = ReferenceTimeline()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._pending_s = 0.0
+        self._erle: deque[float] = deque(maxlen=60)
+        self.last: EchoFrame | None = None
+        self.late_samples = 0
+        self.frames = 0
+
+    @property
+    def latency_samples(self) -> int:
+        """How far the cleaned audio lags the microphone."""
+        return self._canceller.latency_samples
+
+    @property
+    def erle_db(self) -> float | None:
+        """Median echo reduction over the last ~2 s of chunks where she was playing, if known."""
+        if len(self._erle) < 10:
+            return None
+        return statistics.median(self._erle)
+
+    async def chunks(self, source: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
+        """The cleaned stream of `source`; closes the canceller when it ends."""
+        try:
+            async for chunk in source:
+                cleaned = self.process(chunk)
+                if cleaned is not None:
+                    yield cleaned
+        finally:
+            self._canceller.close()
+
+    def process(self, chunk: AudioChunk) -> AudioChunk | None:
+        """Cancel one chunk; None while less than a canceller frame is buffered."""
+        for block in self._tap.drain():
+            self._timeline.add(block)
+        samples = np.asarray(chunk.samples, dtype=np.int16).reshape(-1)
+        if not self._pending.size:
+            self._pending_s = chunk.timestamp_s
+        self._pending = np.concatenate([self._pending, samples])
+        n = self._canceller.frame_samples
+        whole = self._pending.size // n * n
+        if not whole:
+            return None
+        mic, self._pending = self._pending[:whole], self._pending[whole:]
+        start_s = self._pending_s
+        self._pending_s = start_s + whole / RATE_HZ if start_s else 0.0
+        if not start_s:  # no capture time: the echo cannot be aligned; leave the audio alone
+            self.last = None
+            return AudioChunk(mic, RATE_HZ, 0.0)
+        first = self._timeline.index(start_s - self._lead_s)
+        reference, late = self._timeline.read(first, whole)
+        out = np.empty(whole, dtype=np.int16)
+        for i in range(0, whole, n):
+            out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
+        self.frames += whole // n
+        self.late_samples += late
+        recent, _ = self._timeline.read(first - self._tail, self._tail + whole)
+        frame = EchoFrame(level_db(mic), level_db(out), self._loudest(recent), start_s, late)
+        if frame.far_db > FAR_ACTIVE_DB and frame.mic_db > FAR_ACTIVE_DB:
+            self._erle.append(frame.mic_db - frame.out_db)
+        self.last = frame
+        # The output lags the input by the backend's look-ahead: stamp what it really holds.
+        return AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
+
+    @staticmethod
+    def _loudest(samples: np.ndarray, block: int = 512) -> float:
+        count = len(samples) // block
+        if not count:
+            return level_db(samples)
+        power = (samples[: count * block].astype(np.float64) ** 2).reshape(count, block)
+        return level_db(np.full(1, np.sqrt(power.mean(axis=1).max())))
