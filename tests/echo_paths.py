@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voiceos.audio.echostage import EchoStage
+from voiceos.audio.echostage import EchoFrame, EchoStage
 from voiceos.audio.pcm import resample
 from voiceos.audio.reference import ReferenceTap
 from voiceos.types import AudioChunk
@@ -73,11 +73,13 @@ def run_stage(
     far: Int16Array,
     mic: Int16Array,
     reference_late_s: float = 0.0,
+    frames: list[EchoFrame | None] | None = None,
 ) -> Int16Array:
     """Cleaned microphone from `stage`, with `far` published as a player would publish it.
 
     `reference_late_s` publishes each played block that much after the microphone chunk
-    that already holds its echo (a stalled player thread).
+    that already holds its echo (a stalled player thread). `frames` collects the stage's
+    levels after each chunk.
     """
     played = resample(far, RATE, PLAYER_RATE)
     block = 512
@@ -94,6 +96,8 @@ def run_stage(
         cleaned = stage.process(AudioChunk(mic[start : start + chunk], RATE, captured_s))
         if cleaned is not None:
             out.append(cleaned.samples)
+        if frames is not None:
+            frames.append(stage.last)
     cleaned = np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
     lag = stage.latency_samples
     return np.concatenate([cleaned[lag:], np.zeros(lag, dtype=np.int16)])  # aligned with mic

@@ -11,9 +11,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voiceos.conversation import Conversation, Display, TurnResult
+from voiceos.interrupting import Interrupter
 from voiceos.listen.endpointer import (
     Endpointer,
     SpeechEnded,
@@ -61,6 +62,7 @@ class Listener:
         options: ListenOptions,
         clock: Callable[[], float] = time.monotonic,
         vocabulary: Callable[[], Sequence[str]] | None = None,
+        interrupter: Interrupter[Heard] | None = None,
     ) -> None:
         self._conversation = conversation
         self._endpointer = endpointer
@@ -70,6 +72,8 @@ class Listener:
         self._options = options
         self._clock = clock
         self._vocabulary = vocabulary
+        self._interrupter = interrupter
+        """Barge-in on loudspeakers (echo cancelled); None: `options.barge_in` as before."""
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._early: asyncio.Future[Transcript] | None = None
@@ -84,6 +88,8 @@ class Listener:
             async for chunk in chunks:
                 if worker.done():
                     break
+                if self._interrupter is not None:
+                    self._interrupter.on_chunk(self._conversation.busy)
                 for event in self._endpointer.feed(chunk):
                     self._on_event(event, turns)
                 if self._options.sequential:
@@ -106,7 +112,9 @@ class Listener:
         speaking = self._conversation.busy
         if isinstance(event, SpeechStarted):
             recent_reply = self._clock() - self._reply_ended_s < self._options.echo_guard_s
-            if speaking and self._options.barge_in:
+            if speaking and self._interrupter is not None:
+                self._ignoring = not self._interrupter.user_started(event.captured_s)
+            elif speaking and self._options.barge_in:
                 logger.info("barge-in: stopping the reply")
                 self._conversation.interrupt()
                 self._ignoring = False
@@ -117,6 +125,8 @@ class Listener:
         elif isinstance(event, SpeechPaused) and not self._ignoring:
             # Probably the end: transcribe during the rest of the silence, to save its time.
             self._early = self._transcribe(event.audio)
+            if self._interrupter is not None and self._interrupter.active:
+                self._interrupter.judge(self._early)  # a backchannel, or "wait"?
         elif isinstance(event, SpeechResumed):
             self._early = None  # the user went on; that guess is discarded
         elif isinstance(event, SpeechEnded):
@@ -126,7 +136,12 @@ class Listener:
                 logger.debug("ignored %.1f s of speech heard while speaking", seconds)
                 self._ignoring = False
                 return
-            turns.put_nowait(Heard(event.audio, event.captured_s or self._clock(), early))
+            heard = Heard(event.audio, event.captured_s or self._clock(), early)
+            if self._interrupter is not None and self._interrupter.active:
+                early = early or self._transcribe(event.audio)
+                self._interrupter.settle(replace(heard, early=early), early, turns.put_nowait)
+                return
+            turns.put_nowait(heard)
 
     def _transcribe(self, audio: PCM16) -> asyncio.Future[Transcript]:
         # Names the user has told are hints for the recogniser; read them here, on the

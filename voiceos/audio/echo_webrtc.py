@@ -1,7 +1,8 @@
-"""WebRTC's AEC3 echo canceller through the optional `pywebrtc-audio` package.
+"""WebRTC's AEC3 echo canceller through `pywebrtc-audio`.
 
-Stronger than speex on echo alone, but measured here it also clipped the near talker in
-double talk (BENCHMARKS.md), so it is not the default.
+AEC3 estimates the echo delay itself, so the timing jumps of a busy machine (underruns)
+cost it little. It attenuates the near talker in double talk (BENCHMARKS.md); barge-in
+holds the reply within about 100 ms, after which the user speaks alone.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class WebrtcCanceller:
         except ImportError as exc:
             raise EchoError(
                 f"the webrtc echo canceller needs pywebrtc-audio ({exc}); "
-                "install it with `pip install 'voiceos[echo-webrtc]'`"
+                "install it with `pip install pywebrtc-audio==0.2.0`"
             ) from None
         return cls(EchoCanceller(sample_rate=sample_rate_hz, num_channels=1))
 

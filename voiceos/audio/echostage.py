@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voiceos.audio.echo import EchoCanceller, level_db
-from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline
+from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
 from voiceos.types import AudioChunk
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class EchoStage:
         self._timeline = ReferenceTimeline()
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_s = 0.0
+        self._mic_clock = SteadyClock(RATE_HZ)
+        self._mic_count = 0
         self._erle: deque[float] = deque(maxlen=60)
         self.last: EchoFrame | None = None
         self.late_samples = 0
@@ -99,8 +101,12 @@ class EchoStage:
         for block in self._tap.drain():
             self._timeline.add(block)
         samples = np.asarray(chunk.samples, dtype=np.int16).reshape(-1)
+        stamp = chunk.timestamp_s
+        if stamp:  # capture stamps jitter by milliseconds; the sample count does not
+            stamp = self._mic_clock.stamp(self._mic_count, stamp)
+        self._mic_count += samples.size
         if not self._pending.size:
-            self._pending_s = chunk.timestamp_s
+            self._pending_s = stamp
         self._pending = np.concatenate([self._pending, samples])
         n = self._canceller.frame_samples
         whole = self._pending.size // n * n

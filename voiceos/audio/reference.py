@@ -23,9 +23,11 @@ logger = logging.getLogger(__name__)
 RATE_HZ = 16000
 HISTORY_S = 8.0
 """Reference kept for reading back; far more than any echo path's delay."""
-RESYNC_S = 0.008
-"""A block whose device time strays this far from the running count re-anchors the timeline
-(an underrun, a reopened stream); smaller jitter is PortAudio's clock noise."""
+RESYNC_S = 0.006
+"""When the median stamp strays this far from the sample count's clock, the clock moves
+(an underrun, a drifting device); single stamps jitter by tens of ms through ALSA→Pulse."""
+WINDOW = 24
+"""Stamps in the running median."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,36 @@ class ReferenceTap:
         return blocks
 
 
+class SteadyClock:
+    """Time of a sample count, from per-block stamps that jitter (PortAudio through ALSA).
+
+    The device plays (or captures) at its nominal rate, so time follows the sample count;
+    the stamps only correct the anchor, through a running median, when it drifts.
+    """
+
+    def __init__(self, rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+        self._anchor: tuple[int, float] | None = None
+        self._offsets: deque[float] = deque(maxlen=WINDOW)
+        self.moves = 0
+
+    def stamp(self, count: int, t_s: float) -> float:
+        """The steady time of sample `count`, given that its stamp said `t_s`."""
+        if self._anchor is None:
+            self._anchor = (count, t_s)
+        base, base_s = self._anchor
+        predicted = base_s + (count - base) / self.rate_hz
+        self._offsets.append(t_s - predicted)
+        if len(self._offsets) >= WINDOW // 2:
+            drift = sorted(self._offsets)[len(self._offsets) // 2]
+            if abs(drift) > RESYNC_S:
+                self.moves += 1
+                self._anchor = (base, base_s + drift)
+                self._offsets.clear()
+                predicted += drift
+        return predicted
+
+
 class ReferenceTimeline:
     """Played audio at 16 kHz on the monotonic clock, readable by capture time."""
 
@@ -67,12 +99,13 @@ class ReferenceTimeline:
         self._written = 0
         """Timeline index one past the newest sample written."""
         self._resampler: Resampler | None = None
+        self._clock = SteadyClock(1)
         self._rate_hz = 0
-        self._next_in_s = 0.0
-        """Device time the next input block should start at, if playback is continuous."""
-        self._anchor = 0
+        self._in = 0
         self._emitted = 0
+        self._next = -1
         self.resyncs = 0
+        """Restarts on a new rate."""
 
     def index(self, t_s: float) -> int:
         """Timeline index of monotonic time `t_s` (the first block sets the origin)."""
@@ -86,24 +119,26 @@ class ReferenceTimeline:
 
     def add(self, block: PlayedBlock) -> None:
         """Append a played block, resampled to 16 kHz, at its device time."""
-        continuous = (
-            self._resampler is not None
-            and block.rate_hz == self._rate_hz
-            and abs(block.device_s - self._next_in_s) < RESYNC_S
-        )
-        if not continuous:
+        if self._resampler is None or block.rate_hz != self._rate_hz:
             if self._resampler is not None:
                 self.resyncs += 1
             self._resampler = Resampler(block.rate_hz, RATE_HZ)
             self._rate_hz = block.rate_hz
-            self._anchor = self.index(block.device_s)
+            self._clock = SteadyClock(block.rate_hz)
+            self._in = 0
             self._emitted = 0
-            self._next_in_s = block.device_s
-        assert self._resampler is not None
-        self._next_in_s += len(block.samples) / block.rate_hz
+            self._next = -1
+        t_s = self._clock.stamp(self._in, block.device_s)
+        # The resampler's next output sample stands for input sample emitted * rate / 16k.
+        emit_s = t_s + (self._emitted * self._rate_hz / RATE_HZ - self._in) / self._rate_hz
+        start = self.index(emit_s)
+        if abs(start - self._next) <= 2:
+            start = self._next  # rounding, not a move: keep the stream seamless
         out = to_int16(self._resampler.process(to_float32(block.samples)))
-        self._write(self._anchor + self._emitted, out)
+        self._write(start, out)
+        self._in += len(block.samples)
         self._emitted += len(out)
+        self._next = start + len(out)
 
     def _write(self, start: int, samples: PCM16) -> None:
         if start < 0 or not len(samples):

@@ -64,6 +64,11 @@ class DeviceSpeaker:
         self.problem: str | None = None
         """Why speech went silent mid-session (the device or espeak-ng failed), else None."""
 
+    @property
+    def player(self) -> Player:
+        """The output device (echo cancellation taps it; barge-in pauses it)."""
+        return self._player
+
     def start(self) -> None:
         """Start the synthesiser and open the device; SynthError / AudioDeviceError if not."""
         self._worker.run(self._worker.synth.start)

@@ -1,0 +1,165 @@
+"""Barge-in on loudspeakers: is what the microphone hears the user, or her own echo?
+
+Pure: levels per chunk and speech events in, decisions out; no devices and no clock. It
+runs on the echo stage's figures for each chunk (`EchoFrame`):
+
+- Speech the reply cannot explain is the user. While she plays, her echo is loud at the
+  microphone and faint after cancellation; the user is about as loud after cancellation as
+  before. A chunk whose cleaned level is within `user_ratio_db` of the microphone's (and
+  above `min_level_db`) is unexplained. `onset_chunks` of them in a row HOLD the reply at
+  once (she falls silent, keeping her place).
+- The endpointer must then confirm speech within `confirm_s`, or she RESUMEs (a knock).
+- Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
+  its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
+  ("wait", "stop", a question) INTERRUPTs.
+- Until the canceller reaches `min_erle_db`, nothing is taken for the user while she plays
+  (the canceller is still learning the room), exactly as without barge-in.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from dataclasses import dataclass
+
+from voiceos.audio.echostage import EchoFrame
+
+logger = logging.getLogger(__name__)
+
+BACKCHANNELS = frozenset(
+    {
+        "mm", "mhm", "mm-hmm", "mmhmm", "mm hmm", "hmm", "hm", "uh-huh", "uh huh", "uhhuh",
+        "yeah", "yes", "yep", "yup", "right", "okay", "ok", "sure", "i see", "aha", "ah",
+        "oh", "ha", "haha", "ha ha", "hahaha", "uh", "um", "huh", "nice", "cool", "wow",
+    }
+)  # fmt: skip
+"""Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here."""
+_WORDS = re.compile(r"[^a-z' -]+")
+
+
+class Verdict(enum.Enum):
+    HOLD = "hold"
+    """Pause the reply now; the user may be talking."""
+    RESUME = "resume"
+    """Go on with the reply: it was a backchannel, a noise or her echo."""
+    INTERRUPT = "interrupt"
+    """Stop the reply; what the user says is the next turn."""
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    HELD = "held"
+    """Unexplained sound: the reply is paused until the endpointer confirms speech."""
+    DECIDING = "deciding"
+    """Confirmed speech: a backchannel or an interruption?"""
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class BargeInSettings:
+    user_ratio_db: float = -10.0
+    """Cleaned level minus microphone level above which a chunk is unexplained by her echo."""
+    min_level_db: float = -48.0
+    """Cleaned level (dBFS) below which nothing counts as the user."""
+    onset_chunks: int = 2
+    """Unexplained chunks in a row (32 ms each) that hold the reply."""
+    confirm_s: float = 0.45
+    """Time after holding for the endpointer to confirm speech, else the reply resumes."""
+    backchannel_max_s: float = 1.0
+    """Speech this long is an interruption whatever it says."""
+    min_erle_db: float = 12.0
+    """Echo reduction the canceller must reach before anything counts as the user."""
+
+
+def is_backchannel(text: str) -> bool:
+    """True for "mm-hmm", "Yeah.", "okay okay", a laugh, or nothing intelligible."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    if not words:
+        return True  # a laugh or a hum: Whisper's filter leaves nothing
+    if len(words) > 3:
+        return False
+    joined = " ".join(words)
+    return joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)
+
+
+class BargeInPolicy:
+    """Decides, chunk by chunk, whether the user is taking the turn while she speaks."""
+
+    def __init__(self, settings: BargeInSettings | None = None) -> None:
+        self.settings = settings or BargeInSettings()
+        self.phase = Phase.IDLE
+        self._run = 0
+        self._held_s = 0.0
+        self._started_s = 0.0
+        self._now_s = 0.0
+        self.armed = False
+        """The canceller has reached `min_erle_db` at least once."""
+
+    def frame(
+        self, frame: EchoFrame | None, speaking: bool, erle_db: float | None
+    ) -> list[Verdict]:
+        """One cleaned chunk's levels; `speaking`: a reply is under way."""
+        if frame is None:
+            return []
+        s = self.settings
+        self._now_s = frame.captured_s
+        if erle_db is not None and erle_db >= s.min_erle_db and not self.armed:
+            self.armed = True
+            logger.info("barge-in armed: echo reduced by %.0f dB", erle_db)
+        if not speaking:
+            return self._reset()
+        if self.phase is Phase.IDLE:
+            if not self.armed:
+                return []
+            unexplained = (
+                frame.out_db >= s.min_level_db and frame.out_db - frame.mic_db >= s.user_ratio_db
+            )
+            self._run = self._run + 1 if unexplained else 0
+            if self._run >= s.onset_chunks:
+                self.phase, self._held_s = Phase.HELD, frame.captured_s
+                logger.debug(
+                    "unexplained sound: mic %.0f dB, cleaned %.0f dB, far %.0f dB",
+                    frame.mic_db,
+                    frame.out_db,
+                    frame.far_db,
+                )
+                return [Verdict.HOLD]
+        elif self.phase is Phase.HELD and frame.captured_s - self._held_s > s.confirm_s:
+            self.phase, self._run = Phase.IDLE, 0
+            return [Verdict.RESUME]
+        elif (
+            self.phase is Phase.DECIDING
+            and frame.captured_s - self._started_s >= s.backchannel_max_s
+        ):
+            self.phase = Phase.INTERRUPTED
+            return [Verdict.INTERRUPT]
+        return []
+
+    def speech_started(self, started_s: float) -> bool:
+        """The endpointer confirmed speech while she speaks. True when it is the user's."""
+        if self.phase is not Phase.HELD:
+            return False  # nothing unexplained came first: her own echo's residue
+        self.phase = Phase.DECIDING
+        self._started_s = started_s or self._held_s
+        return True
+
+    def utterance_short(self) -> bool:
+        """True when the user's utterance ended before it became an interruption by length."""
+        return self.phase is Phase.DECIDING
+
+    def transcript(self, text: str) -> list[Verdict]:
+        """The early transcript of a short utterance heard while she was held."""
+        if self.phase is not Phase.DECIDING:
+            return []
+        if is_backchannel(text):
+            logger.info("backchannel %r: going on", text)
+            self.phase, self._run = Phase.IDLE, 0
+            return [Verdict.RESUME]
+        self.phase = Phase.INTERRUPTED
+        return [Verdict.INTERRUPT]
+
+    def _reset(self) -> list[Verdict]:
+        held = self.phase is Phase.HELD or self.phase is Phase.DECIDING
+        self.phase, self._run = Phase.IDLE, 0
+        return [Verdict.RESUME] if held else []
