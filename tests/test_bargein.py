@@ -83,8 +83,8 @@ def test_the_user_over_her_echo_holds_her_quickly(
     assert onset_s - 0.05 <= holds[0] <= onset_s + 0.2, (holds[0] - onset_s, verdicts)
 
 
-def _frame(t: float, mic: float = -20.0, out: float = -22.0) -> EchoFrame:
-    return EchoFrame(mic, out, -15.0, t)
+def _frame(t: float, mic: float = -20.0, out: float = -22.0, far: float = -15.0) -> EchoFrame:
+    return EchoFrame(mic, out, far, t)
 
 
 def _held(policy: BargeInPolicy) -> float:
@@ -120,9 +120,56 @@ def test_long_speech_interrupts_without_waiting_for_words() -> None:
     verdicts: list[Verdict] = []
     while t < 1.2 and not verdicts:
         t += 0.032
-        verdicts = policy.frame(_frame(t), True, 30.0)
+        # Held, she is silent: her reference dies away and the user goes on alone.
+        far = -15.0 if t < 0.4 else -120.0
+        verdicts = policy.frame(_frame(t, far=far), True, 30.0)
     assert verdicts == [Verdict.INTERRUPT]
     assert t == pytest.approx(1.06, abs=0.05)
+
+
+def test_echo_that_got_through_stops_when_she_pauses_and_she_goes_on() -> None:
+    """The canceller let her echo through: once held, the microphone falls silent."""
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.8))
+    t = _held(policy)
+    assert policy.speech_started(t)  # the VAD heard the leak too
+    verdicts: list[Verdict] = []
+    while not verdicts:
+        t += 0.032
+        quiet = t > 0.15  # her last samples echo a little longer
+        far = -15.0 if t < 0.4 else -120.0
+        verdicts = policy.frame(
+            _frame(t, -70.0 if quiet else -20.0, -75.0 if quiet else -22.0, far), True, 30.0
+        )
+    assert verdicts == [Verdict.RESUME]
+    assert t == pytest.approx(0.4 + 3 * 0.032, abs=0.04)  # 3 quiet chunks once echo-free
+
+
+def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
+    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+    t = _held(policy)
+    verdicts: list[Verdict] = []
+    while not verdicts and t < 3:
+        t += 0.032
+        voice = t < 0.5
+        verdicts = policy.frame(
+            _frame(t, -20.0 if voice else -70.0, -22.0 if voice else -75.0, -120.0), True, 30.0
+        )
+    assert policy.phase is Phase.IDLE
+    assert verdicts == [Verdict.RESUME]
+    assert t == pytest.approx(0.5 + 0.7, abs=0.05)
+
+
+def test_a_transcript_on_its_way_is_waited_for() -> None:
+    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+    t = _held(policy)
+    policy.expect_transcript()
+    for _ in range(60):
+        t += 0.032
+        voice = t < 0.4
+        far = -120.0
+        frame = _frame(t, -20.0 if voice else -70.0, -22.0 if voice else -75.0, far)
+        assert policy.frame(frame, True, 30.0) == []
+    assert policy.transcript("Wait.") == [Verdict.INTERRUPT]
 
 
 def test_a_knock_that_is_not_speech_resumes_her() -> None:
@@ -131,9 +178,9 @@ def test_a_knock_that_is_not_speech_resumes_her() -> None:
     verdicts: list[Verdict] = []
     while not verdicts:
         t += 0.032
-        verdicts = policy.frame(_frame(t, -60.0, -80.0), True, 30.0)
+        verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
     assert verdicts == [Verdict.RESUME]
-    assert t == pytest.approx(0.064 + 0.45, abs=0.04)
+    assert t == pytest.approx(0.064 + 3 * 0.032, abs=0.02)  # quiet, and no echo can come
 
 
 def test_nothing_counts_before_the_canceller_has_settled() -> None:

@@ -46,6 +46,7 @@ class Interrupter(Generic[T]):
         self._active = False
         self._verdict: Verdict | None = None
         """What became of the user's utterance under way: None while undecided."""
+        self._holding = False
         self.holds = 0
         self.interruptions = 0
         self.backchannels = 0
@@ -59,6 +60,9 @@ class Interrupter(Generic[T]):
         """After each chunk read from the stage."""
         stage = self._stage
         self._act(self._policy.frame(stage.last, speaking, stage.erle_db))
+        if not speaking and self._holding:
+            self._holding = False
+            self._hold(False)  # the reply is over; the next one must not start paused
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""
@@ -68,7 +72,8 @@ class Interrupter(Generic[T]):
 
     def judge(self, transcript: asyncio.Future[Transcript]) -> None:
         """An early transcript of the utterance so far (the user paused)."""
-        if self._policy.phase is Phase.DECIDING:
+        if self._policy.phase in (Phase.HELD, Phase.DECIDING):
+            self._policy.expect_transcript()
             transcript.add_done_callback(self._on_transcript)
 
     def settle(
@@ -79,6 +84,7 @@ class Interrupter(Generic[T]):
         if self._verdict is Verdict.INTERRUPT:
             put(item)
         elif self._verdict is None:
+            self._policy.expect_transcript()
 
             def decided(future: asyncio.Future[Transcript]) -> None:
                 text = self._on_transcript(future)
@@ -110,12 +116,17 @@ class Interrupter(Generic[T]):
         for verdict in verdicts:
             if verdict is Verdict.HOLD:
                 self.holds += 1
+                self._holding = True
                 self._hold(True)
             elif verdict is Verdict.RESUME:
+                if self._active and self._verdict is None:
+                    self._verdict = verdict  # not the user after all: drop the utterance
+                self._holding = False
                 self._hold(False)
             else:
                 self._verdict = verdict
                 self.interruptions += 1
                 logger.info("barge-in: stopping the reply")
                 self._interrupt()
+                self._holding = False
                 self._hold(False)

@@ -24,6 +24,30 @@ logger = logging.getLogger(__name__)
 
 FAR_ACTIVE_DB = -50.0
 """Reference louder than this (dBFS) counts as her speaking."""
+LEAK_WINDOW = 1024
+"""Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
+
+
+def leak_correlation(cleaned: np.ndarray, reference: np.ndarray) -> float:
+    """Peak normalised correlation of `cleaned` with any same-length stretch of `reference`
+    that ends no later than it (the echo comes after what caused it)."""
+    n = len(cleaned)
+    if n == 0 or len(reference) < n:
+        return 0.0
+    a = cleaned.astype(np.float64)
+    b = reference.astype(np.float64)
+    energy_a = float(np.dot(a, a))
+    if energy_a <= 0.0:
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(b) + n)))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    corr = corr[: len(b) - n + 1]  # corr[k] = sum a[i] * b[k + i]
+    squares = np.concatenate([[0.0], np.cumsum(b * b)])
+    energy_b = squares[n:] - squares[:-n]
+    valid = energy_b > energy_a * 1e-4  # a silent stretch of reference explains nothing
+    if not valid.any():
+        return 0.0
+    return float(np.max(np.abs(corr[valid]) / np.sqrt(energy_a * energy_b[valid])))
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,9 @@ class EchoFrame:
     captured_s: float
     late_samples: int = 0
     """Reference samples that were not published in time (cancelled against silence)."""
+    leak: float = 0.0
+    """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
+    reference at any delay within the tail: high when her echo got through the canceller."""
 
 
 class EchoStage:
@@ -67,6 +94,7 @@ class EchoStage:
         self._timeline = ReferenceTimeline()
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_s = 0.0
+        self._cleaned = np.zeros(0, dtype=np.int16)
         self._mic_clock = SteadyClock(RATE_HZ)
         self._mic_count = 0
         self._erle: deque[float] = deque(maxlen=60)
@@ -125,8 +153,15 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
-        recent, _ = self._timeline.read(first - self._tail, self._tail + whole)
-        frame = EchoFrame(level_db(mic), level_db(out), self._loudest(recent), start_s, late)
+        recent, _ = self._timeline.read(
+            first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
+        )
+        self._cleaned = np.concatenate([self._cleaned, out])[-LEAK_WINDOW:]
+        lag = self._canceller.latency_samples
+        leak = leak_correlation(self._cleaned, recent[: len(recent) - max(0, whole - lag)])
+        frame = EchoFrame(
+            level_db(mic), level_db(out), self._loudest(recent[LEAK_WINDOW:]), start_s, late, leak
+        )
         if frame.far_db > FAR_ACTIVE_DB and frame.mic_db > FAR_ACTIVE_DB:
             self._erle.append(frame.mic_db - frame.out_db)
         self.last = frame

@@ -8,7 +8,10 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   before. A chunk whose cleaned level is within `user_ratio_db` of the microphone's (and
   above `min_level_db`) is unexplained. `onset_chunks` of them in a row HOLD the reply at
   once (she falls silent, keeping her place).
-- The endpointer must then confirm speech within `confirm_s`, or she RESUMEs (a knock).
+- Held, she is silent: once no reference can still be echoing (`far_db` quiet over the
+  tail), sound at the microphone cannot be her. `confirm_chunks` of it within `confirm_s`
+  confirm the user; otherwise she RESUMEs (it was her echo getting through, or a knock).
+  This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
   its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
   ("wait", "stop", a question) INTERRUPTs.
@@ -23,7 +26,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from voiceos.audio.echostage import EchoFrame
+from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +65,21 @@ class BargeInSettings:
     """Cleaned level minus microphone level above which a chunk is unexplained by her echo."""
     min_level_db: float = -48.0
     """Cleaned level (dBFS) below which nothing counts as the user."""
+    max_leak: float = 0.6
+    """Cleaned audio correlating this well with the reference is her echo getting through."""
     onset_chunks: int = 2
     """Unexplained chunks in a row (32 ms each) that hold the reply."""
-    confirm_s: float = 0.45
-    """Time after holding for the endpointer to confirm speech, else the reply resumes."""
+    confirm_s: float = 0.8
+    """Longest hold waiting for the user's voice to go on alone; she resumes sooner when
+    the microphone is quiet once her echo has died away."""
+    confirm_chunks: int = 2
+    """Chunks with sound while no echo can be coming that make it the user."""
     backchannel_max_s: float = 1.0
     """Speech this long is an interruption whatever it says."""
+    gap_s: float = 0.25
+    """Quiet shorter than this is a gap inside the user's speech."""
+    release_s: float = 0.7
+    """Quiet this long with no utterance to transcribe resumes the reply."""
     min_erle_db: float = 12.0
     """Echo reduction the canceller must reach before anything counts as the user."""
 
@@ -92,6 +104,10 @@ class BargeInPolicy:
         self._run = 0
         self._held_s = 0.0
         self._started_s = 0.0
+        self._last_near_s = 0.0
+        self._confirmed = 0
+        self._quiet = 0
+        self._awaiting = False
         self._now_s = 0.0
         self.armed = False
         """The canceller has reached `min_erle_db` at least once."""
@@ -110,39 +126,75 @@ class BargeInPolicy:
         if not speaking:
             return self._reset()
         if self.phase is Phase.IDLE:
-            if not self.armed:
-                return []
-            unexplained = (
-                frame.out_db >= s.min_level_db and frame.out_db - frame.mic_db >= s.user_ratio_db
-            )
-            self._run = self._run + 1 if unexplained else 0
-            if self._run >= s.onset_chunks:
-                self.phase, self._held_s = Phase.HELD, frame.captured_s
-                logger.debug(
-                    "unexplained sound: mic %.0f dB, cleaned %.0f dB, far %.0f dB",
-                    frame.mic_db,
-                    frame.out_db,
-                    frame.far_db,
+            return self._watch(frame)
+        near = frame.out_db >= s.min_level_db
+        if near:
+            self._last_near_s = frame.captured_s
+        if self.phase is Phase.HELD:
+            # Held, she is silent: once her echo has died away (no reference over the
+            # tail), whatever the microphone still hears cannot be her.
+            echo_free = frame.far_db < FAR_ACTIVE_DB
+            if echo_free:
+                self._confirmed, self._quiet = (
+                    (self._confirmed + 1, 0) if near else (self._confirmed, self._quiet + 1)
                 )
-                return [Verdict.HOLD]
-        elif self.phase is Phase.HELD and frame.captured_s - self._held_s > s.confirm_s:
-            self.phase, self._run = Phase.IDLE, 0
-            return [Verdict.RESUME]
-        elif (
-            self.phase is Phase.DECIDING
-            and frame.captured_s - self._started_s >= s.backchannel_max_s
-        ):
-            self.phase = Phase.INTERRUPTED
-            return [Verdict.INTERRUPT]
+            if self._confirmed >= s.confirm_chunks:
+                self.phase, self._started_s = Phase.DECIDING, self._held_s
+                logger.debug("the user is speaking (heard with her silent)")
+            elif (
+                self._quiet >= s.confirm_chunks + 1 or frame.captured_s - self._held_s > s.confirm_s
+            ):
+                logger.debug("nothing went on when she paused: her echo, or a noise")
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
+            return []
+        if self.phase is Phase.DECIDING:
+            talking = frame.captured_s - self._last_near_s < s.gap_s
+            if talking and frame.captured_s - self._started_s >= s.backchannel_max_s:
+                self.phase = Phase.INTERRUPTED
+                return [Verdict.INTERRUPT]
+            if (
+                not talking
+                and not self._awaiting
+                and (frame.captured_s - self._last_near_s > s.release_s)
+            ):
+                # Too short for the endpointer to make an utterance of (a hum): go on.
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
         return []
 
+    def _watch(self, frame: EchoFrame) -> list[Verdict]:
+        s = self.settings
+        if not self.armed:
+            return []
+        unexplained = (
+            frame.out_db >= s.min_level_db
+            and frame.out_db - frame.mic_db >= s.user_ratio_db
+            and frame.leak < s.max_leak
+        )
+        self._run = self._run + 1 if unexplained else 0
+        if self._run < s.onset_chunks:
+            return []
+        self.phase, self._held_s = Phase.HELD, frame.captured_s
+        self._confirmed = self._quiet = 0
+        self._last_near_s, self._awaiting = frame.captured_s, False
+        logger.debug(
+            "unexplained sound: mic %.0f dB, cleaned %.0f dB, far %.0f dB, leak %.2f",
+            frame.mic_db,
+            frame.out_db,
+            frame.far_db,
+            frame.leak,
+        )
+        return [Verdict.HOLD]
+
     def speech_started(self, started_s: float) -> bool:
-        """The endpointer confirmed speech while she speaks. True when it is the user's."""
-        if self.phase is not Phase.HELD:
-            return False  # nothing unexplained came first: her own echo's residue
-        self.phase = Phase.DECIDING
-        self._started_s = started_s or self._held_s
-        return True
+        """The endpointer found speech while she speaks. True when it may be the user's
+        (she is held for it); False for the residue of her own echo."""
+        return self.phase is Phase.HELD or self.phase is Phase.DECIDING
+
+    def expect_transcript(self) -> None:
+        """A transcript of the user's utterance is on its way: wait for it before resuming."""
+        self._awaiting = True
 
     def utterance_short(self) -> bool:
         """True when the user's utterance ended before it became an interruption by length."""
@@ -150,6 +202,9 @@ class BargeInPolicy:
 
     def transcript(self, text: str) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held."""
+        self._awaiting = False
+        if self.phase is Phase.HELD:
+            self.phase = Phase.DECIDING  # words came through: the user, whatever the levels
         if self.phase is not Phase.DECIDING:
             return []
         if is_backchannel(text):
@@ -160,6 +215,6 @@ class BargeInPolicy:
         return [Verdict.INTERRUPT]
 
     def _reset(self) -> list[Verdict]:
-        held = self.phase is Phase.HELD or self.phase is Phase.DECIDING
-        self.phase, self._run = Phase.IDLE, 0
-        return [Verdict.RESUME] if held else []
+        # The reply is over (or never began): nothing to hold or resume.
+        self.phase, self._run, self._awaiting = Phase.IDLE, 0, False
+        return []
