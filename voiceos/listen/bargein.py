@@ -65,7 +65,7 @@ class BargeInSettings:
     """Cleaned level minus microphone level above which a chunk is unexplained by her echo."""
     min_level_db: float = -48.0
     """Cleaned level (dBFS) below which nothing counts as the user."""
-    max_leak: float = 0.6
+    max_leak: float = 0.45
     """Cleaned audio correlating this well with the reference is her echo getting through."""
     onset_chunks: int = 2
     """Unexplained chunks in a row (32 ms each) that hold the reply."""
