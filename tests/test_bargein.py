@@ -84,7 +84,7 @@ def test_the_user_over_her_echo_holds_her_quickly(
 
 
 def _frame(t: float, mic: float = -20.0, out: float = -22.0, far: float = -15.0) -> EchoFrame:
-    return EchoFrame(mic, out, far, t)
+    return EchoFrame(mic, out, far, t, recent_far_db=far)
 
 
 def _held(policy: BargeInPolicy) -> float:

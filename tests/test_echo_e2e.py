@@ -9,7 +9,9 @@ User speech is real recordings from tests/data/speech; backchannels the corpus l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +160,18 @@ def test_wait_and_stop_stop_her(
         finally:
             print("\n".join(line for line in vo.err if "barge" in line or "voiceos.interr" in line))
         assert vo.close() == 0
+
+
+def test_doctor_measures_the_echo_path(private_lab: PrivateLab, echo_env: dict[str, str]) -> None:
+    with VoiceosProcess(["doctor"], echo_env) as vo:
+        vo.wait_for(r"check\(s\) failed|all checks passed", timeout_s=240)
+        vo.close()
+    line = next((ln for ln in vo.out if "] echo:" in ln), "")
+    found = re.search(r"echo delay (\d+) ms, echo (-?\d+) dB, cancelled by (-?\d+) dB", line)
+    assert found, vo.out
+    delay_ms, erle_db = int(found.group(1)), int(found.group(3))
+    assert abs(delay_ms - 30) <= 10, line  # the loopback's configured latency
+    assert erle_db > 0, line
+    assert "barge-in is" in line
+    saved = (Path(echo_env["XDG_CONFIG_HOME"]) / "voiceos" / "config.toml").read_text()
+    assert f"delay_ms = {delay_ms}" in saved, saved

@@ -63,6 +63,9 @@ class EchoFrame:
     captured_s: float
     late_samples: int = 0
     """Reference samples that were not published in time (cancelled against silence)."""
+    recent_far_db: float = -120.0
+    """The loudest reference over the last `echo_window_ms`: below FAR_ACTIVE_DB, no direct
+    echo can be arriving (she is paused), whatever the room's long tail."""
     leak: float = 0.0
     """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
     reference at any delay within the tail: high when her echo got through the canceller."""
@@ -77,6 +80,8 @@ class EchoStage:
         delay_ms: echo delay beyond the device latencies PortAudio reports (doctor measures
             it). The reference is read `margin_ms` earlier still, so the filter sees it first.
         tail_ms: how much echo (reverb) the canceller models; used for `far_db`.
+        echo_window_ms: how long after the reference the direct echo can still arrive,
+            beyond `delay_ms` (device timing jitter included); used for `recent_far_db`.
     """
 
     def __init__(
@@ -86,11 +91,13 @@ class EchoStage:
         delay_ms: float = 0.0,
         tail_ms: int = 300,
         margin_ms: float = 20.0,
+        echo_window_ms: float = 120.0,
     ) -> None:
         self._canceller = canceller
         self._tap = tap
         self._lead_s = max(0.0, delay_ms - margin_ms) / 1000.0
         self._tail = RATE_HZ * tail_ms // 1000
+        self._window = int(RATE_HZ * (echo_window_ms + max(0.0, delay_ms)) / 1000)
         self._timeline = ReferenceTimeline()
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_s = 0.0
@@ -160,7 +167,13 @@ class EchoStage:
         lag = self._canceller.latency_samples
         leak = leak_correlation(self._cleaned, recent[: len(recent) - max(0, whole - lag)])
         frame = EchoFrame(
-            level_db(mic), level_db(out), self._loudest(recent[LEAK_WINDOW:]), start_s, late, leak
+            level_db(mic),
+            level_db(out),
+            self._loudest(recent[LEAK_WINDOW:]),
+            start_s,
+            late,
+            self._loudest(recent[-(self._window + whole) :]),
+            leak,
         )
         if frame.far_db > FAR_ACTIVE_DB and frame.mic_db > FAR_ACTIVE_DB:
             self._erle.append(frame.mic_db - frame.out_db)

@@ -41,6 +41,7 @@ def run(ctx: Context) -> int:
         lambda: _device(config, "input"),
         lambda: _device(config, "output"),
         lambda: _recording(config, ctx.args.record_s),
+        lambda: _echo(config),
         lambda: _speech(config),
         lambda: _transcription(config),
         lambda: _llm(config),
@@ -117,6 +118,13 @@ def _recording(config: Config, seconds: float) -> Check:
             "unmute the microphone and raise its level (pavucontrol / alsamixer)",
         )
     return Check("recording", True, f"{seconds:g} s with signal ({dbfs:.0f} dBFS)")
+
+
+def _echo(config: Config) -> Check:
+    from voiceos.commands.doctor_echo import echo_check
+
+    ok, detail, fix = echo_check(config)
+    return Check("echo", ok, detail, fix)
 
 
 def _speech(config: Config) -> Check:

@@ -8,9 +8,10 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   before. A chunk whose cleaned level is within `user_ratio_db` of the microphone's (and
   above `min_level_db`) is unexplained. `onset_chunks` of them in a row HOLD the reply at
   once (she falls silent, keeping her place).
-- Held, she is silent: once no reference can still be echoing (`far_db` quiet over the
-  tail), sound at the microphone cannot be her. `confirm_chunks` of it within `confirm_s`
-  confirm the user; otherwise she RESUMEs (it was her echo getting through, or a knock).
+- Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
+  over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
+  within `confirm_s` confirm the user; otherwise she RESUMEs (it was her echo getting
+  through, or a knock).
   This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
   its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
@@ -133,7 +134,7 @@ class BargeInPolicy:
         if self.phase is Phase.HELD:
             # Held, she is silent: once her echo has died away (no reference over the
             # tail), whatever the microphone still hears cannot be her.
-            echo_free = frame.far_db < FAR_ACTIVE_DB
+            echo_free = frame.recent_far_db < FAR_ACTIVE_DB
             if echo_free:
                 self._confirmed, self._quiet = (
                     (self._confirmed + 1, 0) if near else (self._confirmed, self._quiet + 1)
