@@ -212,3 +212,26 @@ def test_backchannels(text: str) -> None:
 )
 def test_not_backchannels(text: str) -> None:
     assert not is_backchannel(text)
+
+
+def test_a_short_word_over_her_is_decided_by_its_transcript() -> None:
+    """'No' can be over before she has been silent long enough to hear it alone."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    policy.expect_transcript()
+    for _ in range(20):  # quiet, echo-free: without a transcript coming she would resume
+        t += 0.032
+        assert policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0) == []
+    assert policy.transcript("No.", playing="I can tell you the time or the date.") == [
+        Verdict.INTERRUPT
+    ]
+
+
+def test_her_own_words_heard_back_are_echo() -> None:
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    playing = "I can remember things you tell me, like your name."
+    assert policy.transcript("remember things you", playing) == [Verdict.RESUME]
+    assert policy.phase is Phase.IDLE

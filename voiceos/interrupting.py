@@ -30,6 +30,7 @@ class Interrupter(Generic[T]):
         policy: decides user versus echo, backchannel versus interruption.
         hold: pauses (True) or resumes (False) the reply's playback.
         interrupt: stops the reply for good.
+        playing: the sentence being played (her words heard back are her echo).
     """
 
     def __init__(
@@ -38,11 +39,13 @@ class Interrupter(Generic[T]):
         policy: BargeInPolicy,
         hold: Callable[[bool], None],
         interrupt: Callable[[], None],
+        playing: Callable[[], str] = lambda: "",
     ) -> None:
         self._stage = stage
         self._policy = policy
         self._hold = hold
         self._interrupt = interrupt
+        self._playing = playing
         self._active = False
         self._verdict: Verdict | None = None
         """What became of the user's utterance under way: None while undecided."""
@@ -105,7 +108,7 @@ class Interrupter(Generic[T]):
         text = "wait" if error is not None else future.result().text
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
-        verdicts = self._policy.transcript(text)
+        verdicts = self._policy.transcript(text, self._playing())
         if Verdict.RESUME in verdicts:
             self.backchannels += 1
             self._verdict = Verdict.RESUME

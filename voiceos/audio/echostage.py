@@ -91,7 +91,7 @@ class EchoStage:
         delay_ms: float = 0.0,
         tail_ms: int = 300,
         margin_ms: float = 20.0,
-        echo_window_ms: float = 120.0,
+        echo_window_ms: float = 80.0,
     ) -> None:
         self._canceller = canceller
         self._tap = tap

@@ -53,4 +53,8 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
         return EchoSetup(stage)
     policy = BargeInPolicy(BargeInSettings(min_erle_db=config["echo.min_erle_db"]))
     logger.info("echo cancelled with %s; barge-in on", config["echo.backend"])
-    return EchoSetup(stage, Interrupter(stage, policy, player.hold, interrupt))
+
+    def playing() -> str:
+        return str(getattr(speaker, "playing", ""))
+
+    return EchoSetup(stage, Interrupter(stage, policy, player.hold, interrupt, playing))

@@ -79,6 +79,8 @@ class BargeInSettings:
     """Speech this long is an interruption whatever it says."""
     gap_s: float = 0.25
     """Quiet shorter than this is a gap inside the user's speech."""
+    transcript_s: float = 2.5
+    """Longest extra hold waiting for the transcript of a short word said over her."""
     release_s: float = 0.7
     """Quiet this long with no utterance to transcribe resumes the reply."""
     min_erle_db: float = 12.0
@@ -94,6 +96,15 @@ def is_backchannel(text: str) -> bool:
         return False
     joined = " ".join(words)
     return joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)
+
+
+def is_own_words(text: str, playing: str) -> bool:
+    """True when most words of `text` are words of the sentence she is saying."""
+    heard = _WORDS.sub(" ", text.lower()).split()
+    said = set(_WORDS.sub(" ", playing.lower()).split())
+    if not heard or not said:
+        return False
+    return sum(w in said for w in heard) >= 0.5 * len(heard)
 
 
 class BargeInPolicy:
@@ -142,6 +153,8 @@ class BargeInPolicy:
             if self._confirmed >= s.confirm_chunks:
                 self.phase, self._started_s = Phase.DECIDING, self._held_s
                 logger.debug("the user is speaking (heard with her silent)")
+            elif self._awaiting and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s:
+                pass  # words are being transcribed: they decide
             elif (
                 self._quiet >= s.confirm_chunks + 1 or frame.captured_s - self._held_s > s.confirm_s
             ):
@@ -201,11 +214,20 @@ class BargeInPolicy:
         """True when the user's utterance ended before it became an interruption by length."""
         return self.phase is Phase.DECIDING
 
-    def transcript(self, text: str) -> list[Verdict]:
-        """The early transcript of a short utterance heard while she was held."""
+    def transcript(self, text: str, playing: str = "") -> list[Verdict]:
+        """The early transcript of a short utterance heard while she was held.
+
+        Args:
+            text: what was heard.
+            playing: the sentence she was saying; words from it are her own echo.
+        """
         self._awaiting = False
         if self.phase is Phase.HELD:
-            self.phase = Phase.DECIDING  # words came through: the user, whatever the levels
+            if is_own_words(text, playing):
+                logger.info("heard her own words %r: going on", text)
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
+            self.phase = Phase.DECIDING  # words of the user's own, said over her
         if self.phase is not Phase.DECIDING:
             return []
         if is_backchannel(text):

@@ -63,6 +63,8 @@ class DeviceSpeaker:
         self._stops = 0
         self.problem: str | None = None
         """Why speech went silent mid-session (the device or espeak-ng failed), else None."""
+        self.playing = ""
+        """The sentence being played, "" between sentences (barge-in tells echo by it)."""
 
     @property
     def player(self) -> Player:
@@ -82,12 +84,15 @@ class DeviceSpeaker:
         """Play a prepared sentence; returns what was heard of `text`."""
         if self.problem is not None:
             return Spoken(text)
+        self.playing = text
         try:
             result = await self._player.play(utterance.samples, utterance.sample_rate_hz)
         except AudioDeviceError as exc:
             self.problem = str(exc)
             logger.info("speech output stopped: %s", exc)  # the caller tells the user
             return Spoken(text)
+        finally:
+            self.playing = ""
         if result.interrupted:
             heard = heard_text(text, result.played_samples, result.total_samples)
             return Spoken(heard, interrupted=True, first_audio_s=result.first_audio_s)
