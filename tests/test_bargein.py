@@ -131,17 +131,26 @@ def test_echo_that_got_through_stops_when_she_pauses_and_she_goes_on() -> None:
     """The canceller let her echo through: once held, the microphone falls silent."""
     policy = BargeInPolicy(BargeInSettings(confirm_s=0.8))
     t = _held(policy)
-    assert policy.speech_started(t)  # the VAD heard the leak too
     verdicts: list[Verdict] = []
     while not verdicts:
         t += 0.032
         quiet = t > 0.15  # her last samples echo a little longer
-        far = -15.0 if t < 0.4 else -120.0
+        far = -15.0 if t < 0.25 else -120.0
         verdicts = policy.frame(
             _frame(t, -70.0 if quiet else -20.0, -75.0 if quiet else -22.0, far), True, 30.0
         )
     assert verdicts == [Verdict.RESUME]
-    assert t == pytest.approx(0.4 + 3 * 0.032, abs=0.04)  # 3 quiet chunks once echo-free
+    assert t == pytest.approx(0.064 + 0.35, abs=0.04)  # the shortest hold
+
+
+def test_echo_the_endpointer_took_for_speech_is_known_by_its_words() -> None:
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.8))
+    t = _held(policy)
+    assert policy.speech_started(t)  # the VAD heard the leak too: its words decide
+    for _ in range(30):
+        t += 0.032
+        assert policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0) == []
+    assert policy.transcript("I can tell", playing="I can tell you the time.") == [Verdict.RESUME]
 
 
 def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
@@ -180,7 +189,7 @@ def test_a_knock_that_is_not_speech_resumes_her() -> None:
         t += 0.032
         verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
     assert verdicts == [Verdict.RESUME]
-    assert t == pytest.approx(0.064 + 3 * 0.032, abs=0.02)  # quiet, and no echo can come
+    assert t == pytest.approx(0.064 + 0.35, abs=0.033)  # quiet, no echo can come, held 0.35 s
 
 
 def test_nothing_counts_before_the_canceller_has_settled() -> None:

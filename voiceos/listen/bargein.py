@@ -79,6 +79,8 @@ class BargeInSettings:
     """Speech this long is an interruption whatever it says."""
     gap_s: float = 0.25
     """Quiet shorter than this is a gap inside the user's speech."""
+    min_hold_s: float = 0.35
+    """Shortest hold: long enough for the endpointer to confirm speech (its 200 ms minimum)."""
     transcript_s: float = 2.5
     """Longest extra hold waiting for the transcript of a short word said over her."""
     release_s: float = 0.7
@@ -156,8 +158,9 @@ class BargeInPolicy:
             elif self._awaiting and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s:
                 pass  # words are being transcribed: they decide
             elif (
-                self._quiet >= s.confirm_chunks + 1 or frame.captured_s - self._held_s > s.confirm_s
-            ):
+                self._quiet >= s.confirm_chunks + 1
+                and frame.captured_s - self._held_s >= s.min_hold_s
+            ) or frame.captured_s - self._held_s > s.confirm_s:
                 logger.debug("nothing went on when she paused: her echo, or a noise")
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
@@ -204,6 +207,8 @@ class BargeInPolicy:
     def speech_started(self, started_s: float) -> bool:
         """The endpointer found speech while she speaks. True when it may be the user's
         (she is held for it); False for the residue of her own echo."""
+        if self.phase is Phase.HELD:
+            self._awaiting = True  # its words will be transcribed: wait for them
         return self.phase is Phase.HELD or self.phase is Phase.DECIDING
 
     def expect_transcript(self) -> None:
