@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import numpy as np
-
 from voiceos import config as config_mod
 from voiceos.audio.calibrate import EchoMeasurement, chirp, measure, record_probe
 from voiceos.config import Config
@@ -32,7 +30,7 @@ def _run_probe(config: Config) -> EchoMeasurement:
     from voiceos.audio.player import Player
     from voiceos.audio.reference import ReferenceTap
 
-    probe = np.concatenate([chirp(1.0, PROBE_RATE_HZ)] * 3)
+    probe = chirp(1.5, PROBE_RATE_HZ)
     tap = ReferenceTap()
     player = Player(config["audio.output_device"], rate_hz=PROBE_RATE_HZ)
     player.tap = tap
@@ -62,12 +60,15 @@ def echo_check(config: Config) -> tuple[bool, str, str]:
             "",
         )
     m = _run_probe(config)
-    if m.peak < MIN_PEAK or m.echo_db < FAINT_ECHO_DB:
+    if m.echo_db < FAINT_ECHO_DB:
         return (
             True,
             f"no echo of the speaker reached the microphone ({m.echo_db:.0f} dB): barge-in is safe",
             "",
         )
+    if m.peak < MIN_PEAK:
+        detail = f"the echo ({m.echo_db:.0f} dB) could not be timed (correlation {m.peak:.2f})"
+        return False, f"{detail}: barge-in is not safe on this speaker and microphone", UNSAFE_FIX
     detail = (
         f"echo delay {m.delay_ms:.0f} ms, echo {m.echo_db:.0f} dB, cancelled by {m.erle_db:.0f} dB"
     )
