@@ -17,7 +17,7 @@ from voiceos.config import Config
 logger = logging.getLogger(__name__)
 
 PROBE_RATE_HZ = 22050
-MIN_PEAK = 0.3
+MIN_PEAK = 0.15
 """Correlation below this: no echo of the chirp was found in the recording."""
 FAINT_ECHO_DB = -45.0
 """An echo this far under what was played cannot be mistaken for the user."""
