@@ -110,6 +110,10 @@ def test_a_real_interruption_stops_her(said: str) -> None:
     policy = BargeInPolicy()
     t = _held(policy)
     assert policy.speech_started(t)
+    for _ in range(2):  # she is silent and the user is still heard: confirmed
+        t += 0.032
+        policy.frame(_frame(t, far=-120.0), True, 30.0)
+    assert policy.phase is Phase.DECIDING
     assert policy.transcript(said) == [Verdict.INTERRUPT]
 
 
@@ -244,3 +248,11 @@ def test_her_own_words_heard_back_are_echo() -> None:
     playing = "I can remember things you tell me, like your name."
     assert policy.transcript("remember things you", playing) == [Verdict.RESUME]
     assert policy.phase is Phase.IDLE
+
+
+def test_unconfirmed_words_that_are_not_a_request_let_her_go_on() -> None:
+    """Held on sound the reply could not explain, but never heard alone: only 'stop' counts."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    assert policy.transcript("the weather", playing="I can tell you the time.") == [Verdict.RESUME]

@@ -198,10 +198,11 @@ class Player:
                         result = await asyncio.shield(job.done)
                     break
                 except TimeoutError:
-                    if not self._held:
+                    if not self._held and job.position == position:
                         raise
-                    # Held for barge-in: waiting is expected, not a dead device.
-                    limit_s = max(STALL_MARGIN_S, (len(pcm) - position) / sample_rate_hz)
+                    # Held for barge-in (or resumed from a hold): still going, not a dead
+                    # device. Allow the rest of the sentence plus the margin again.
+                    limit_s = (len(pcm) - job.position) / sample_rate_hz + STALL_MARGIN_S
             if not result.interrupted:
                 # The device still holds a buffer's worth: return when it has been heard.
                 await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))

@@ -100,6 +100,18 @@ def is_backchannel(text: str) -> bool:
     return joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)
 
 
+STOP_WORDS = frozenset(
+    {"stop", "wait", "no", "hold", "hang", "pause", "quiet", "enough", "shush", "sorry", "excuse"}
+)
+"""A word said over her that asks her to stop, even when she was too loud to confirm it."""
+
+
+def is_stop_request(text: str) -> bool:
+    """True for "Stop.", "Wait!", "No, no.", "Hold on", "Hang on a second"."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
+
+
 def is_own_words(text: str, playing: str) -> bool:
     """True when most words of `text` are words of the sentence she is saying."""
     heard = _WORDS.sub(" ", text.lower()).split()
@@ -228,11 +240,13 @@ class BargeInPolicy:
         """
         self._awaiting = False
         if self.phase is Phase.HELD:
-            if is_own_words(text, playing):
-                logger.info("heard her own words %r: going on", text)
+            # Not confirmed by sound alone: only an explicit request, not in her own
+            # sentence, stops her; anything else may be her echo getting through.
+            if is_own_words(text, playing) or not is_stop_request(text):
+                logger.info("heard %r while held, not a request to stop: going on", text)
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
-            self.phase = Phase.DECIDING  # words of the user's own, said over her
+            self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
         if is_backchannel(text):
