@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 FAR_ACTIVE_DB = -50.0
 """Reference louder than this (dBFS) counts as her speaking."""
+NO_ECHO_DB = 60.0
+"""Counted as the echo reduction of a chunk when none of her voice reaches the mic."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
 
@@ -175,8 +177,11 @@ class EchoStage:
             self._loudest(recent[-(self._window + whole) :]),
             leak,
         )
-        if frame.far_db > FAR_ACTIVE_DB and frame.mic_db > FAR_ACTIVE_DB:
-            self._erle.append(frame.mic_db - frame.out_db)
+        if frame.far_db > FAR_ACTIVE_DB:
+            # She plays: how much of what reaches the mic is left. A mic that stays quiet
+            # while she plays (headphones, a far-away speaker) hears no echo to leave.
+            quiet = frame.mic_db <= FAR_ACTIVE_DB
+            self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
         self.last = frame
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         return AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
