@@ -214,7 +214,18 @@ def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["mm-hmm", "Yeah.", "Right.", "Okay.", "Uh-huh.", "", "Ha ha.", "yeah yeah", "Okay, sure."],
+    [
+        "mm-hmm",
+        "Yeah.",
+        "Right.",
+        "Okay.",
+        "Uh-huh.",
+        "",
+        "Ha ha.",
+        "yeah yeah",
+        "Okay, sure.",
+        "Uh-oh.",
+    ],
 )
 def test_backchannels(text: str) -> None:
     assert is_backchannel(text)

@@ -97,7 +97,12 @@ def is_backchannel(text: str) -> bool:
     if len(words) > 3:
         return False
     joined = " ".join(words)
-    return joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)
+    parts = [p for w in words for p in w.split("-") if p]  # "uh-oh" is how Whisper hears "uh-huh"
+    return (
+        joined in BACKCHANNELS
+        or all(w in BACKCHANNELS for w in words)
+        or all(p in BACKCHANNELS for p in parts)
+    )
 
 
 STOP_WORDS = frozenset(
