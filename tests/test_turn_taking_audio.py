@@ -4,6 +4,8 @@
   room tone put back) become one turn each, with the whole transcript and one reply.
 - Speech that resumes while voiceos is still thinking joins the turn: one reply, one user
   turn in the history, muted or not.
+- Speech that resumes just after the turn ended (100-400 ms) joins it too.
+- A finished question's transcript is ready sooner than with silence alone, in one run.
 - A broken or missing end-of-turn model falls back to silence mode with one line.
 """
 
@@ -21,7 +23,7 @@ from lab import PrivateLab
 from llm_server import Request, Response, reply_events
 from paused_speech import Paused, paused_clips, room_tone
 from speech_data import clip
-from voiceproc import VoiceosProcess
+from voiceproc import VoiceosProcess, natural_clip
 
 from voiceos.audio.pcm import write_wav
 
@@ -127,6 +129,76 @@ def test_speech_resuming_while_thinking_joins_the_turn(
     assert share_heard(second.transcript, merged) >= 0.7, merged
     # History holds one user turn: the first part alone was never recorded.
     assert sum("engineer" in u.lower() for u in users) == 1, users
+
+
+def _speech_from(samples: np.ndarray, lead_s: float = 0.05, level: int = 800) -> np.ndarray:
+    """`samples` from `lead_s` before its first loud sample."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
+    start = max(0, int(loud[0]) - int(lead_s * RATE)) if loud.size else 0
+    return samples[start:]
+
+
+@pytest.mark.parametrize("mute", [True, False], ids=["muted", "spoken"])
+def test_speech_resuming_just_after_the_turn_ended_joins_it(
+    private_lab: PrivateLab, voice_env: dict[str, str], mute: bool
+) -> None:
+    first, second = clip("another_engineer"), clip("testing_routine")
+    a = first.samples()
+    opening = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.5, 5)])
+    going_on = _speech_from(second.samples())
+    requests: list[str] = []
+    with served(_slow_thinker(requests)) as server:  # type: ignore[arg-type]
+        env = {
+            **voice_env,
+            "VOICEOS_LLM_BACKEND": "openai",
+            "VOICEOS_LLM_BASE_URL": server.base_url,
+        }
+        with VoiceosProcess(["--mute"] if mute else [], env) as vo:
+            err_at = _listening(vo, 0)
+            greeted = len(vo.replies())
+            feeding = private_lab.feed_mic(opening, wait=False)
+            assert feeding is not None
+            # The turn has ended when voiceos starts thinking about it; the user goes on
+            # at once: paplay's start and the clip's 50 ms lead put the onset about
+            # 100-300 ms after the end of the turn.
+            vo.wait_for(r"\[thinking\]", stream="err", after=err_at, timeout_s=60)
+            private_lab.feed_mic(going_on)
+            feeding.wait(timeout=30)
+            vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
+            _listening(vo, err_at)
+            assert vo.close() == 0
+    done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
+    assert len(done) == 1, vo.out
+    assert len(requests) == 2, "the first part's reply was not withdrawn"
+    users = [m["content"] for m in json.loads(requests[-1])["messages"] if m["role"] == "user"]
+    assert share_heard(first.transcript, users[-1]) >= 0.7, users[-1]
+    assert share_heard(second.transcript, users[-1]) >= 0.7, users[-1]
+    assert sum("engineer" in u.lower() for u in users) == 1, users
+
+
+READY = re.compile(r"timing: end of turn → transcript (\d+) ms")
+
+
+def test_a_finished_question_is_transcribed_sooner_than_with_silence_alone(
+    private_lab: PrivateLab, voice_env: dict[str, str]
+) -> None:
+    # Both modes in one run, on the same questions (Piper's voice: tiny.en hears it).
+    questions = [natural_clip(q) for q in ("What time is it?", "What day is it today?")] * 2
+    ready: dict[str, list[int]] = {}
+    for mode in ("smart", "silence"):
+        env = {**voice_env, "VOICEOS_LISTEN_END_OF_TURN": mode}
+        with VoiceosProcess(["--mute", "--debug"], env) as vo:
+            err_at = _listening(vo, 0)
+            for question in questions:
+                private_lab.feed_mic(question)
+                index, line = vo.wait_for(READY.pattern, stream="err", after=err_at, timeout_s=60)
+                found = READY.search(line)
+                assert found is not None
+                ready.setdefault(mode, []).append(int(found.group(1)))
+                err_at = _listening(vo, index)
+            assert vo.close() == 0
+    medians = {mode: sorted(ms)[len(ms) // 2] for mode, ms in ready.items()}
+    assert medians["smart"] < medians["silence"], ready
 
 
 def _fake_pipecat(root: Path, model: bytes | None) -> dict[str, str]:
