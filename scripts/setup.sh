@@ -17,6 +17,7 @@ APT_PACKAGES=(
   alsa-utils libasound2-plugins
   pulseaudio pulseaudio-utils  # sound server; also the virtual devices of the tests
   libsndfile1 sox
+  libspeexdsp1                 # echo cancellation on the microphone path (ctypes)
   python3-venv python3-dev build-essential cmake  # venv, and building llama-cpp-python
 )
 

@@ -361,6 +361,33 @@ class PrivateLab:
                 )
             )
 
+    def echo_path(self, latency_ms: int = 30, volume_pct: int = 100) -> str:
+        """Loop this speaker back into this microphone, like a laptop's speakers and mic.
+
+        Several calls add several paths (a direct one and a later, weaker reflection).
+        Returns the module id; `stop()` removes it, or `remove_echo_path(id)` earlier.
+        """
+        module = _pactl(
+            "load-module",
+            "module-loopback",
+            f"source={self.speaker}.monitor",
+            f"sink={self.mic_feed}",
+            f"latency_msec={latency_ms}",
+            "source_dont_move=true",
+            "sink_dont_move=true",
+        ).strip()
+        self._modules.append(module)
+        if volume_pct != 100:
+            for line in _pactl("list", "short", "sink-inputs").splitlines():
+                fields = line.split("\t")
+                if len(fields) > 2 and fields[2] == module:
+                    _pactl("set-sink-input-volume", fields[0], f"{volume_pct}%")
+        return module
+
+    def remove_echo_path(self, module: str) -> None:
+        _pactl("unload-module", module)
+        self._modules.remove(module)
+
     def recorder(self) -> SpeakerRecorder:
         """Records this process's speaker (16 kHz mono)."""
         return SpeakerRecorder(f"{self.speaker}.monitor")

@@ -4,8 +4,8 @@ Runs on any AudioSource: the microphone, or a WAV file in file mode. No device c
 and no turn-taking rules either: those live in `voiceos.listen.turns`; this only wires
 their decisions to the transcriber and the conversation.
 
-An echo canceller (mic audio in, the reply's audio as reference) would sit in `run()`
-between the chunks and `TurnDetector.feed`.
+On loudspeakers an echo stage cleans the chunks before they arrive here, and an
+`Interrupter` decides whether speech heard during a reply is the user or her own echo.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voiceos.conversation import Conversation, Display, TurnResult
+from voiceos.interrupting import Interrupter
 from voiceos.listen.endpointer import SpeechPaused, SpeechResumed, SpeechStarted
 from voiceos.listen.turns import (
     Finishing,
@@ -138,6 +139,7 @@ class Listener:
         options: ListenOptions,
         clock: Callable[[], float] = time.monotonic,
         vocabulary: Callable[[], Sequence[str]] | None = None,
+        interrupter: Interrupter[Pending] | None = None,
     ) -> None:
         self._conversation = conversation
         self._turns = turns
@@ -147,6 +149,8 @@ class Listener:
         self._options = options
         self._clock = clock
         self._vocabulary = vocabulary
+        self._interrupter = interrupter
+        """Barge-in on loudspeakers (echo cancelled); None: `options.barge_in` as before."""
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._early: asyncio.Future[Transcript] | None = None
@@ -165,7 +169,8 @@ class Listener:
             async for chunk in chunks:
                 if worker.done():
                     break
-                # An echo canceller would clean `chunk` here, before the turn detector.
+                if self._interrupter is not None:
+                    self._interrupter.on_chunk(self._conversation.busy)
                 for event in self._turns.feed(chunk):
                     self._on_event(event, queue)
                 if self._options.sequential:
@@ -208,6 +213,8 @@ class Listener:
         elif isinstance(event, SpeechPaused) and not self._ignoring:
             # Probably the end: transcribe during the rest of the silence, to save its time.
             self._early = self._transcribe(event.audio)
+            if self._interrupter is not None and self._interrupter.active:
+                self._interrupter.judge(self._early)  # a backchannel, or "wait"?
         elif isinstance(event, Finishing) and not self._ignoring and self._early is not None:
             self._confirm_with_words(self._early, event.pause, queue)
         elif isinstance(event, MidThought) and not self._ignoring:
@@ -226,8 +233,16 @@ class Listener:
                 self._ignoring = False
                 return
             pending = Pending(event, event.captured_s or self._clock(), early)
-            self._latest = pending
-            queue.put_nowait(pending)
+            if self._interrupter is not None and self._interrupter.active:
+                # Said over her: a backchannel lets her go on and is not a turn.
+                pending.early = early or self._transcribe(event.audio)
+                self._interrupter.settle(pending, pending.early, lambda p: self._queue(p, queue))
+                return
+            self._queue(pending, queue)
+
+    def _queue(self, pending: Pending, queue: asyncio.Queue[Pending]) -> None:
+        self._latest = pending
+        queue.put_nowait(pending)
 
     def _confirm_with_words(
         self, early: asyncio.Future[Transcript], pause: int, queue: asyncio.Queue[Pending]
@@ -244,18 +259,23 @@ class Listener:
 
     def _on_start(self, event: SpeechStarted) -> None:
         onset = event.captured_s or self._clock()
+        status = self._status()
         overlap = classify_onset(
             onset,
-            self._status(),
+            status,
             barge_in=self._options.barge_in,
             echo_guard_s=self._options.echo_guard_s,
         )
-        self._ignoring = overlap is Overlap.OWN_VOICE
-        if overlap is Overlap.CONTINUATION:
-            self._withdraw_latest()
-        elif overlap is Overlap.BARGE_IN:
-            logger.info("barge-in: stopping the reply")
-            self._conversation.interrupt()
+        if self._interrupter is not None and status.pending and overlap is not Overlap.CONTINUATION:
+            # Loudspeakers, echo cancelled: the barge-in policy tells her voice from the user's.
+            self._ignoring = not self._interrupter.user_started(onset)
+        else:
+            self._ignoring = overlap is Overlap.OWN_VOICE
+            if overlap is Overlap.CONTINUATION:
+                self._withdraw_latest()
+            elif overlap is Overlap.BARGE_IN:
+                logger.info("barge-in: stopping the reply")
+                self._conversation.interrupt()
         if not self._ignoring:
             self._display.state(TurnState.HEARING)
 

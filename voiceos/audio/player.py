@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from voiceos.audio.devices import AudioDeviceError, resolve_device, sounddevice
+from voiceos.audio.reference import ReferenceTap
 from voiceos.types import PCM16
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ def _buffer_delay_s(time_info: Any) -> float:
     return delay if 0.0 < delay < 0.5 else 0.0
 
 
+def _device_delay(time_info: Any, latency: float | str) -> float:
+    """The buffer delay PortAudio reports, else the latency the stream was opened with."""
+    return _buffer_delay_s(time_info) or (latency if isinstance(latency, float) else 0.0)
+
+
 class _Job:
     """One sentence being played; touched by the callback thread under the player's lock."""
 
@@ -131,6 +137,9 @@ class Player:
         self.underruns = 0
         """Callback blocks that reported an underflow, for diagnostics."""
         self._device_index: int | None = None
+        self.tap: ReferenceTap | None = None
+        """When set, every block written to the device is published here (echo reference)."""
+        self._held = False
 
     @property
     def started(self) -> bool:
@@ -198,9 +207,20 @@ class Player:
         try:
             if more is not None:
                 await self._feed(job, more)
-            remaining = max(0, len(job.samples) - job.position)
-            async with asyncio.timeout(remaining / sample_rate_hz + STALL_MARGIN_S):
-                result = await asyncio.shield(job.done)  # wait_for could lose a cancellation
+            limit_s = max(0, len(job.samples) - job.position) / sample_rate_hz + STALL_MARGIN_S
+            while True:
+                position = job.position
+                try:
+                    async with asyncio.timeout(limit_s):  # wait_for could lose a cancellation
+                        result = await asyncio.shield(job.done)
+                    break
+                except TimeoutError:
+                    if not self._held and job.position == position:
+                        raise
+                    # Held for barge-in (or resumed from a hold): still going, not a dead
+                    # device. Allow the rest of the sentence plus the margin again.
+                    remaining = max(0, len(job.samples) - job.position)
+                    limit_s = remaining / sample_rate_hz + STALL_MARGIN_S
             if not result.interrupted:
                 # The device still holds a buffer's worth: return when it has been heard.
                 await asyncio.sleep(max(0.0, job.ends_s - time.monotonic()))
@@ -262,6 +282,13 @@ class Player:
             if self._job is not None:
                 self._job.stop_requested = True
 
+    def hold(self, held: bool) -> None:
+        """Pause (True) or resume (False) the sentence under way without losing its place.
+
+        Held audio counts as not yet played; a stop() while held ends the sentence there.
+        """
+        self._held = held
+
     def close(self) -> None:
         """Stop playback and release the device."""
         stream, self._stream = self._stream, None
@@ -289,6 +316,16 @@ class Player:
         if status:
             self.underruns += 1
             logger.debug("output status: %s", status)
+        self._fill(outdata, frames, time_info)
+        tap = self.tap
+        if tap is not None:
+            tap.publish(
+                outdata[:, 0].copy(),
+                self.rate_hz,
+                time.monotonic() + _device_delay(time_info, self.latency),
+            )
+
+    def _fill(self, outdata: Any, frames: int, time_info: Any) -> None:
         with self._lock:
             job = self._job
             if job is None:
@@ -298,6 +335,9 @@ class Player:
                 outdata.fill(0)
                 self._job = None
                 job.finish(interrupted=True)
+                return
+            if self._held:
+                outdata.fill(0)
                 return
             chunk = job.samples[job.position : job.position + frames]
             count = len(chunk)

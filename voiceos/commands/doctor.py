@@ -42,6 +42,7 @@ def run(ctx: Context) -> int:
         lambda: _device(config, "input"),
         lambda: _device(config, "output"),
         lambda: _recording(config, ctx.args.record_s),
+        lambda: _echo(config),
         lambda: _speech(config, probe),
         lambda: _transcription(config, probe),
         lambda: _end_of_turn(config),
@@ -119,6 +120,13 @@ def _recording(config: Config, seconds: float) -> Check:
             "unmute the microphone and raise its level (pavucontrol / alsamixer)",
         )
     return Check("recording", True, f"{seconds:g} s with signal ({dbfs:.0f} dBFS)")
+
+
+def _echo(config: Config) -> Check:
+    from voiceos.commands.doctor_echo import echo_check
+
+    ok, detail, fix = echo_check(config)
+    return Check("echo", ok, detail, fix)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from voiceos.audio.devices import AudioDeviceError, resolve_device
 from voiceos.commands import Context
+from voiceos.commands.echo_setup import build_echo
 from voiceos.commands.textmode import on_interrupt, text_loop
 from voiceos.config import Config
 from voiceos.conversation import Conversation
@@ -70,6 +71,9 @@ async def _voice_chat(ctx: Context) -> int:
                 display.notice(stt_notice)
             display.notice(turns.notice)
             options = ListenOptions(barge_in=config["conversation.barge_in"], audible=audible)
+            echo = build_echo(config, parts.speaker, conversation.interrupt)
+            if echo.notice:
+                display.notice(echo.notice)
             listener = Listener(
                 conversation,
                 turns.detector,
@@ -78,6 +82,7 @@ async def _voice_chat(ctx: Context) -> int:
                 display,
                 options,
                 vocabulary=parts.names,
+                interrupter=echo.interrupter,
             )
             await conversation.say(parts.dialogue.greeting())
             parts.discover_after_greeting(display.notice)  # after: adds nothing before it
@@ -85,7 +90,7 @@ async def _voice_chat(ctx: Context) -> int:
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]
                 ) as mic:
-                    await listener.run(mic.chunks())
+                    await listener.run(echo.chunks(mic.chunks()))
             except (AudioDeviceError, TranscriberError) as exc:
                 # The microphone went away, or speech recognition stopped working mid-session
                 # (e.g. an online engine refused the key): typing still works.

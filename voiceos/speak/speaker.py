@@ -88,6 +88,13 @@ class DeviceSpeaker:
         self._pending_lock = threading.Lock()
         self.problem: str | None = None
         """Why speech went silent mid-session (the device or espeak-ng failed), else None."""
+        self.playing = ""
+        """The sentence being played, "" between sentences (barge-in tells echo by it)."""
+
+    @property
+    def player(self) -> Player:
+        """The output device (echo cancellation taps it; barge-in pauses it)."""
+        return self._player
 
     @property
     def synth(self) -> Synth:
@@ -117,6 +124,7 @@ class DeviceSpeaker:
             if isinstance(utterance, PhraseStream):
                 utterance.cancel()
             return Spoken(text)
+        self.playing = text
         try:
             if isinstance(utterance, PhraseStream):
                 first = utterance.first[1]
@@ -130,6 +138,7 @@ class DeviceSpeaker:
             logger.info("speech output stopped: %s", exc)  # the caller tells the user
             return Spoken(text)
         finally:
+            self.playing = ""
             if isinstance(utterance, PhraseStream):
                 self._drop(utterance)
         if result.interrupted:

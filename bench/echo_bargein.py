@@ -1,0 +1,206 @@
+"""Barge-in on loudspeakers, measured on the virtual devices with an acoustic echo path.
+
+Run (with the lab up: `bash scripts/audiolab.sh start`):
+    .venv/bin/python -m bench.echo_bargein [--replies 6] [--stops 20] [--backchannels 21]
+
+Two echo paths: the lab's loopback (30 ms), and a harder one (a direct path at 60 ms plus a
+reflection 150 ms later at half level). For each: self-interruptions per 10 minutes of reply
+audio with cancellation (the default) and without it (`--barge-in` with `[echo] cancel =
+false`, the old behaviour); then, on the lab path, stop latency (speech onset → speaker
+silent), false stops on backchannels and missed stops on real interruptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from lab import PrivateLab, SpeakerRecorder  # noqa: E402
+from speech_data import clip  # noqa: E402
+from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
+
+from bench.stats import summary  # noqa: E402
+
+RATE = 16000
+HELP = "What can you do?"
+PATHS: dict[str, list[tuple[int, int]]] = {
+    "lab loopback 30 ms": [(30, 100)],
+    "hard: 60 ms + reflection at 210 ms, half level": [(60, 100), (210, 50)],
+}
+
+
+def _env(tmp: str, lab: PrivateLab, cancel: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        env[name] = str(Path(tmp) / name.lower())
+    env.update(lab.env)
+    env["VOICEOS_ECHO_CANCEL"] = "true" if cancel else "false"
+    return env
+
+
+def _voiced_s(samples: np.ndarray, level: int = 300) -> float:
+    """Seconds of 32 ms windows with sound above `level`: her reply audio."""
+    n = len(samples) // 512
+    windows = np.abs(samples[: n * 512].astype(np.int32)).reshape(n, 512).max(axis=1)
+    return float(np.sum(windows > level)) * 512 / RATE
+
+
+def _wait_listening(vo: VoiceosProcess, after: int = 0, timeout_s: float = 240) -> None:
+    vo.wait_for(r"\[listening\]", stream="err", after=after, timeout_s=timeout_s)
+
+
+def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
+        for latency, volume in path:
+            lab.echo_path(latency, volume)
+        args = ["--debug"] if cancel else ["--debug", "--barge-in"]
+        with lab.recorder() as rec, VoiceosProcess(args, _env(tmp, lab, cancel)) as vo:
+            _wait_listening(vo)
+            start = rec.sample_count()
+            for _ in range(replies):
+                out_before, err_before = len(vo.out), len(vo.err)
+                lab.feed_mic(synthesize_clip(HELP))
+                try:
+                    vo.wait_for(r"^Samantha: ", after=out_before, timeout_s=120)
+                    _wait_listening(vo, after=err_before, timeout_s=60)
+                except AssertionError:
+                    break  # it is talking to itself: count what happened
+            audio = rec.snapshot()[start:]
+            vo.close()
+    spoken_s = _voiced_s(audio)
+    stops = sum(1 for r in vo.replies()[1:] if r.endswith("[interrupted]"))
+    own_turns = sum(1 for h in vo.heard() if h.lower() != HELP.lower())
+    holds = sum(1 for ln in vo.err if "nothing went on when she paused" in ln)
+    per10 = 600 / max(spoken_s, 1e-9)
+    return (
+        f"{stops} stops, {own_turns} self-transcribed turns, {holds} brief pauses in "
+        f"{spoken_s:.0f} s of reply audio = {stops * per10:.1f} self-interruptions and "
+        f"{holds * per10:.1f} pauses per 10 min"
+    )
+
+
+def _onset(samples: np.ndarray, level: int = 1000) -> int:
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
+    return int(loud[0]) if loud.size else 0
+
+
+def _silent_from(samples: np.ndarray, start: int, quiet_ms: int = 300, level: int = 300) -> int:
+    need = RATE * quiet_ms // 1000
+    loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > level) + start
+    edges = np.concatenate([[start], loud, [len(samples)]])
+    gaps = np.flatnonzero(np.diff(edges) >= need)
+    return int(edges[gaps[0]]) if gaps.size else -1
+
+
+def _during_replies(
+    lab: PrivateLab,
+    vo: VoiceosProcess,
+    rec: SpeakerRecorder,
+    clips: list[np.ndarray],
+    per_reply: int,
+    on_clip: Callable[[np.ndarray, int, int], None],
+) -> None:
+    """Feed `clips`, `per_reply` at a time, into replies to HELP, 2 s apart."""
+    for first in range(0, len(clips), per_reply):
+        out_before, err_before = len(vo.out), len(vo.err)
+        lab.feed_mic(synthesize_clip(HELP))
+        at = rec.wait_for_sound(rec.sample_count(), threshold=1000, timeout_s=120) + 2 * RATE
+        for samples in clips[first : first + per_reply]:
+            rec.wait_for_samples(at, timeout_s=60)
+            fed_at = rec.sample_count()
+            lab.feed_mic(samples)
+            on_clip(samples, fed_at, out_before)
+            at = rec.sample_count() + 2 * RATE
+        vo.wait_for(r"^Samantha: ", after=out_before, timeout_s=120)
+        _wait_listening(vo, after=err_before, timeout_s=120)
+
+
+def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
+    samples = clip(name).samples()
+    return samples[int(max(0.0, start_s - 0.12) * RATE) : int((end_s + 0.15) * RATE)]
+
+
+def interruptions(stops: int, backchannels: int) -> list[str]:
+    voices = ["en-us", "en-gb", "en-us+f3", "en-029", "en-gb-x-rp", "en-us+m3", "en-gb-scotland"]
+    words = ["yeah", "mm hmm", "okay", "uh huh", "right"]
+    backs = [_cut("kws_yes_no_go_stop", 0.32, 0.77), _cut("kws_right_left_up", 0.34, 0.83)]
+    i = 0
+    while len(backs) < backchannels:
+        backs.append(synthesize_clip(words[i % len(words)], voices[i % len(voices)], 160))
+        i += 1
+    real = [
+        clip(n).samples()
+        for n in ("another_engineer", "testing_routine", "8455-210777-0068", "2830-3980-0043")
+    ]
+    stops_clips = [_cut("kws_yes_no_go_stop", 3.14, 3.68), _cut("kws_yes_no_go_stop", 1.05, 1.41)]
+    phrases = ["wait", "stop", "hold on", "no", "what time is it?"]
+    i = 0
+    while len(stops_clips) + len(real) < stops:
+        stops_clips.append(synthesize_clip(phrases[i % len(phrases)], voices[i % len(voices)], 160))
+        i += 1
+    stops_clips = real + stops_clips
+    latencies: list[float] = []
+    false_stops = 0
+    missed = 0
+    with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
+        lab.echo_path(30)
+        with lab.recorder() as rec, VoiceosProcess(["--debug"], _env(tmp, lab, True)) as vo:
+            _wait_listening(vo)
+            lab.feed_mic(synthesize_clip(HELP))  # a first reply: the canceller learns the room
+            vo.wait_for(r"^Samantha: ", after=1, timeout_s=120)
+            _wait_listening(vo, after=len(vo.err) - 1)
+
+            def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> None:
+                nonlocal missed
+                try:
+                    vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)
+                except AssertionError:
+                    missed += 1
+                    return
+                audio = rec.snapshot()
+                onset = fed_at + _onset(samples)
+                quiet = _silent_from(audio, onset)
+                if quiet != -1:
+                    latencies.append((quiet - onset) * 1000 / RATE)
+
+            _during_replies(lab, vo, rec, stops_clips, 1, measure_stop)
+            before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
+            _during_replies(lab, vo, rec, backs, 3, lambda *_: None)
+            false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
+            vo.close()
+    return [
+        summary("barge-in stop: speech onset → speaker silent", latencies),
+        f"missed stops: {missed} of {len(stops_clips)} interruptions "
+        f"({len(real)} real sentences, 2 real words, the rest espeak-ng in {len(voices)} voices)",
+        f"false stops: {false_stops} of {len(backs)} backchannels "
+        f"(2 real words, the rest espeak-ng), fed 3 per reply",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replies", type=int, default=6)
+    parser.add_argument("--stops", type=int, default=20)
+    parser.add_argument("--backchannels", type=int, default=21)
+    parser.add_argument("--skip-paths", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_paths:
+        for name, path in PATHS.items():
+            for cancel in (True, False):
+                label = "AEC + policy" if cancel else "no cancellation, --barge-in"
+                print(f"{name}, {label}: {self_interruptions(path, cancel, args.replies)}")
+                sys.stdout.flush()
+    for line in interruptions(args.stops, args.backchannels):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Synthetic echo paths on real recorded speech, and a stage run without devices. Not tests.
+
+An echo path is a delay, a gain and an exponentially decaying reverb tail (a fixed random
+impulse response), applied to what the player played; the microphone hears that plus any
+near-end speech. `run_stage` plays the far end through a ReferenceTap at the player's rate
+with device times, and feeds the microphone in 32 ms chunks with capture times, exactly
+as the live stage receives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.pcm import resample
+from voiceos.audio.reference import ReferenceTap
+from voiceos.types import AudioChunk
+
+RATE = 16000
+PLAYER_RATE = 22050
+T0 = 1000.0
+"""Monotonic time of the first played sample in a simulation."""
+
+Int16Array = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True)
+class EchoPath:
+    name: str
+    delay_ms: float
+    gain_db: float
+    reverb_ms: float
+    """Time for the tail to decay by 60 dB; 0 = a single reflection."""
+
+    def impulse(self) -> npt.NDArray[np.float64]:
+        delay = int(self.delay_ms * RATE / 1000)
+        length = delay + max(1, int(self.reverb_ms * RATE / 1000))
+        ir = np.zeros(length)
+        ir[delay] = 1.0
+        if self.reverb_ms:
+            n = np.arange(length - delay)
+            decay = np.exp(-6.9 * n / (self.reverb_ms * RATE / 1000))
+            ir[delay:] += np.random.default_rng(7).standard_normal(n.size) * 0.08 * decay
+        return ir * 10 ** (self.gain_db / 20)
+
+    def apply(self, far: Int16Array) -> npt.NDArray[np.float64]:
+        return np.convolve(far.astype(np.float64), self.impulse())[: len(far)]
+
+
+LAB_LIKE = EchoPath("lab-like: 45 ms, -3 dB, dry", 45, -3, 0)
+HARD = EchoPath("hard: 150 ms, 0 dB, 250 ms reverb", 150, 0, 250)
+PATHS = (LAB_LIKE, HARD)
+
+
+def mic_signal(
+    far: Int16Array, path: EchoPath, near: Int16Array | None = None, near_at_s: float = 0.0
+) -> Int16Array:
+    """What the microphone captures: the echo of `far`, plus `near` from `near_at_s`."""
+    mic = path.apply(far)
+    if near is not None:
+        at = int(near_at_s * RATE)
+        end = min(len(mic), at + len(near))
+        mic[at:end] += near[: end - at]
+    return np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
+
+
+def run_stage(
+    stage: EchoStage,
+    tap: ReferenceTap | None,
+    far: Int16Array,
+    mic: Int16Array,
+    reference_late_s: float = 0.0,
+    frames: list[EchoFrame | None] | None = None,
+) -> Int16Array:
+    """Cleaned microphone from `stage`, with `far` published as a player would publish it.
+
+    `reference_late_s` publishes each played block that much after the microphone chunk
+    that already holds its echo (a stalled player thread). `frames` collects the stage's
+    levels after each chunk.
+    """
+    played = resample(far, RATE, PLAYER_RATE)
+    block = 512
+    blocks = [
+        (i, played[i : i + block], T0 + i / PLAYER_RATE) for i in range(0, len(played), block)
+    ]
+    out: list[Int16Array] = []
+    chunk = 512
+    for start in range(0, len(mic), chunk):
+        captured_s = T0 + start / RATE
+        while tap is not None and blocks and blocks[0][2] <= captured_s + 0.06 - reference_late_s:
+            _, samples, device_s = blocks.pop(0)
+            tap.publish(samples.astype(np.int16), PLAYER_RATE, device_s)
+        cleaned = stage.process(AudioChunk(mic[start : start + chunk], RATE, captured_s))
+        if cleaned is not None:
+            out.append(cleaned.samples)
+        if frames is not None:
+            frames.append(stage.last)
+    cleaned = np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
+    lag = stage.latency_samples
+    return np.concatenate([cleaned[lag:], np.zeros(lag, dtype=np.int16)])  # aligned with mic

@@ -1,0 +1,269 @@
+"""User or echo, backchannel or interruption: the barge-in policy on real speech (no devices).
+
+Her reply is real recorded speech played through synthetic echo paths and cancelled by the
+real backends; the user is another real recording added at the microphone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from echo_paths import PATHS, EchoPath, mic_signal, run_stage
+from speech_data import clip
+
+from voiceos.audio.echo import EchoError, open_canceller
+from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.reference import ReferenceTap
+from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, Phase, Verdict, is_backchannel
+
+RATE = 16000
+BACKENDS = ["webrtc", "speex"]
+
+
+@pytest.fixture(scope="module")
+def far() -> np.ndarray:
+    names = ("LJ050-0131", "sense_and_sensibility_01_austen_64kb-0870", "another_engineer")
+    return np.concatenate([clip(n).samples() for n in names])
+
+
+def _frames(backend: str, far: np.ndarray, mic: np.ndarray) -> tuple[list[EchoFrame], EchoStage]:
+    try:
+        canceller = open_canceller(backend)
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    tap = ReferenceTap()
+    stage = EchoStage(canceller, tap)
+    frames: list[EchoFrame | None] = []
+    run_stage(stage, tap, far, mic, frames=frames)
+    return [f for f in frames if f is not None], stage
+
+
+def _verdicts(
+    frames: list[EchoFrame], stage_erle: list[float | None]
+) -> list[tuple[float, Verdict]]:
+    policy = BargeInPolicy()
+    seen = []
+    for frame, erle in zip(frames, stage_erle, strict=True):
+        for verdict in policy.frame(frame, speaking=True, erle_db=erle):
+            seen.append((frame.captured_s, verdict))
+    return seen
+
+
+def _running_erle(frames: list[EchoFrame]) -> list[float | None]:
+    """The stage's running ERLE as the policy would have seen it, chunk by chunk."""
+    history: list[float] = []
+    out: list[float | None] = []
+    for f in frames:
+        if f.far_db > -50 and f.mic_db > -50:
+            history.append(f.mic_db - f.out_db)
+        recent = history[-60:]
+        out.append(float(np.median(recent)) if len(recent) >= 10 else None)
+    return out
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name.split(":")[0])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_her_own_echo_never_holds_her(backend: str, path: EchoPath, far: np.ndarray) -> None:
+    frames, _ = _frames(backend, far, mic_signal(far, path))
+    assert _verdicts(frames, _running_erle(frames)) == []
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name.split(":")[0])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_user_over_her_echo_holds_her_quickly(
+    backend: str, path: EchoPath, far: np.ndarray
+) -> None:
+    near = clip("testing_routine").samples()
+    at_s = 8.0
+    frames, _ = _frames(backend, far, mic_signal(far, path, near, at_s))
+    verdicts = _verdicts(frames, _running_erle(frames))
+    onset_s = 1000.0 + at_s + np.flatnonzero(np.abs(near.astype(int)) > 1000)[0] / RATE
+    holds = [t for t, v in verdicts if v is Verdict.HOLD]
+    assert holds, verdicts
+    assert onset_s - 0.05 <= holds[0] <= onset_s + 0.2, (holds[0] - onset_s, verdicts)
+
+
+def _frame(t: float, mic: float = -20.0, out: float = -22.0, far: float = -15.0) -> EchoFrame:
+    return EchoFrame(mic, out, far, t, recent_far_db=far)
+
+
+def _held(policy: BargeInPolicy) -> float:
+    t = 0.0
+    for _ in range(2):
+        t += 0.032
+        verdicts = policy.frame(_frame(t), True, 30.0)
+    assert verdicts == [Verdict.HOLD]
+    return t
+
+
+def test_a_backchannel_lets_her_go_on() -> None:
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    assert policy.frame(_frame(t + 0.3), True, 30.0) == []
+    assert policy.transcript(" Mm-hmm.") == [Verdict.RESUME]
+    assert policy.phase is Phase.IDLE
+
+
+@pytest.mark.parametrize("said", ["Wait.", "Stop!", "Hold on.", "No.", "What time is it?"])
+def test_a_real_interruption_stops_her(said: str) -> None:
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    for _ in range(2):  # she is silent and the user is still heard: confirmed
+        t += 0.032
+        policy.frame(_frame(t, far=-120.0), True, 30.0)
+    assert policy.phase is Phase.DECIDING
+    assert policy.transcript(said) == [Verdict.INTERRUPT]
+
+
+def test_long_speech_interrupts_without_waiting_for_words() -> None:
+    policy = BargeInPolicy(BargeInSettings(backchannel_max_s=1.0))
+    t = _held(policy)
+    assert policy.speech_started(t)
+    verdicts: list[Verdict] = []
+    while t < 1.2 and not verdicts:
+        t += 0.032
+        # Held, she is silent: her reference dies away and the user goes on alone.
+        far = -15.0 if t < 0.4 else -120.0
+        verdicts = policy.frame(_frame(t, far=far), True, 30.0)
+    assert verdicts == [Verdict.INTERRUPT]
+    assert t == pytest.approx(1.06, abs=0.05)
+
+
+def test_echo_that_got_through_stops_when_she_pauses_and_she_goes_on() -> None:
+    """The canceller let her echo through: once held, the microphone falls silent."""
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.8))
+    t = _held(policy)
+    verdicts: list[Verdict] = []
+    while not verdicts:
+        t += 0.032
+        quiet = t > 0.15  # her last samples echo a little longer
+        far = -15.0 if t < 0.25 else -120.0
+        verdicts = policy.frame(
+            _frame(t, -70.0 if quiet else -20.0, -75.0 if quiet else -22.0, far), True, 30.0
+        )
+    assert verdicts == [Verdict.RESUME]
+    assert t == pytest.approx(0.064 + 0.35, abs=0.04)  # the shortest hold
+
+
+def test_echo_the_endpointer_took_for_speech_is_known_by_its_words() -> None:
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.8))
+    t = _held(policy)
+    assert policy.speech_started(t)  # the VAD heard the leak too: its words decide
+    for _ in range(30):
+        t += 0.032
+        assert policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0) == []
+    assert policy.transcript("I can tell", playing="I can tell you the time.") == [Verdict.RESUME]
+
+
+def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
+    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+    t = _held(policy)
+    verdicts: list[Verdict] = []
+    while not verdicts and t < 3:
+        t += 0.032
+        voice = t < 0.5
+        verdicts = policy.frame(
+            _frame(t, -20.0 if voice else -70.0, -22.0 if voice else -75.0, -120.0), True, 30.0
+        )
+    assert policy.phase is Phase.IDLE
+    assert verdicts == [Verdict.RESUME]
+    assert t == pytest.approx(0.5 + 0.7, abs=0.05)
+
+
+def test_a_transcript_on_its_way_is_waited_for() -> None:
+    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+    t = _held(policy)
+    policy.expect_transcript()
+    for _ in range(60):
+        t += 0.032
+        voice = t < 0.4
+        far = -120.0
+        frame = _frame(t, -20.0 if voice else -70.0, -22.0 if voice else -75.0, far)
+        assert policy.frame(frame, True, 30.0) == []
+    assert policy.transcript("Wait.") == [Verdict.INTERRUPT]
+
+
+def test_a_knock_that_is_not_speech_resumes_her() -> None:
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.45))
+    t = _held(policy)
+    verdicts: list[Verdict] = []
+    while not verdicts:
+        t += 0.032
+        verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
+    assert verdicts == [Verdict.RESUME]
+    assert t == pytest.approx(0.064 + 0.35, abs=0.033)  # quiet, no echo can come, held 0.35 s
+
+
+def test_nothing_counts_before_the_canceller_has_settled() -> None:
+    policy = BargeInPolicy(BargeInSettings(min_erle_db=12.0))
+    for i in range(20):
+        assert policy.frame(_frame(i * 0.032), True, 5.0) == []
+    assert not policy.speech_started(1.0)  # her echo's residue, not the user
+
+
+def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
+    policy = BargeInPolicy()
+    t = 0.0
+    for _ in range(10):
+        t += 0.032
+        assert policy.frame(_frame(t, -20.0, -45.0), True, 30.0) == []  # 25 dB under the mic
+    assert not policy.speech_started(t)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mm-hmm",
+        "Yeah.",
+        "Right.",
+        "Okay.",
+        "Uh-huh.",
+        "",
+        "Ha ha.",
+        "yeah yeah",
+        "Okay, sure.",
+        "Uh-oh.",
+    ],
+)
+def test_backchannels(text: str) -> None:
+    assert is_backchannel(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Wait.", "Stop.", "Hold on.", "No.", "What?", "Tell me more about it.", "yeah but no"]
+)
+def test_not_backchannels(text: str) -> None:
+    assert not is_backchannel(text)
+
+
+def test_a_short_word_over_her_is_decided_by_its_transcript() -> None:
+    """'No' can be over before she has been silent long enough to hear it alone."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    policy.expect_transcript()
+    for _ in range(20):  # quiet, echo-free: without a transcript coming she would resume
+        t += 0.032
+        assert policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0) == []
+    assert policy.transcript("No.", playing="I can tell you the time or the date.") == [
+        Verdict.INTERRUPT
+    ]
+
+
+def test_her_own_words_heard_back_are_echo() -> None:
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    playing = "I can remember things you tell me, like your name."
+    assert policy.transcript("remember things you", playing) == [Verdict.RESUME]
+    assert policy.phase is Phase.IDLE
+
+
+def test_unconfirmed_words_that_are_not_a_request_let_her_go_on() -> None:
+    """Held on sound the reply could not explain, but never heard alone: only 'stop' counts."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    assert policy.transcript("the weather", playing="I can tell you the time.") == [Verdict.RESUME]

@@ -1,0 +1,147 @@
+"""The echo-cancelling stage on real recorded speech through synthetic echo paths (no devices).
+
+ERLE floors were measured with tests/echo_paths.py (see BENCHMARKS.md, "Echo cancellation"):
+after the first 3 s, speex reached 24-50 dB per second and AEC3 40-51 dB on both paths; the
+floors leave about 10 dB of margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from echo_paths import HARD, LAB_LIKE, PATHS, EchoPath, mic_signal, run_stage
+from speech_data import clip
+
+from voiceos.audio.echo import EchoError, erle_db, level_db, open_canceller
+from voiceos.audio.echostage import EchoStage
+from voiceos.audio.reference import ReferenceTap
+from voiceos.types import AudioChunk
+
+RATE = 16000
+SETTLE = 3 * RATE
+"""Adaptive filters converge during the first seconds; floors hold after that."""
+FLOORS_DB = {"speex": 15.0, "webrtc": 30.0}
+
+
+def _backend_or_skip(name: str) -> None:
+    try:
+        open_canceller(name).close()
+    except EchoError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def far() -> np.ndarray:
+    return np.concatenate(
+        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
+    )
+
+
+@pytest.fixture(scope="module")
+def near() -> np.ndarray:
+    return clip("another_engineer").samples()
+
+
+def _stage(backend: str = "speex") -> tuple[EchoStage, ReferenceTap]:
+    tap = ReferenceTap()
+    return EchoStage(open_canceller(backend), tap), tap
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n].astype(float), b[:n].astype(float))[0, 1])
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name.split(":")[0])
+@pytest.mark.parametrize("backend", ["speex", "webrtc"])
+def test_echo_is_removed_above_the_measured_floor(
+    backend: str, path: EchoPath, far: np.ndarray
+) -> None:
+    _backend_or_skip(backend)
+    mic = mic_signal(far, path)
+    stage, tap = _stage(backend)
+    out = run_stage(stage, tap, far, mic)
+    n = len(out)
+    assert n >= len(mic) - 512
+    assert erle_db(mic[SETTLE:n], out[SETTLE:], far[SETTLE:n]) >= FLOORS_DB[backend]
+    assert stage.late_samples < 512
+    assert stage.erle_db is not None and stage.erle_db >= FLOORS_DB[backend]
+
+
+def test_the_near_talker_survives_double_talk(far: np.ndarray, near: np.ndarray) -> None:
+    """The user's voice over her echo comes out close to the clean recording (speex)."""
+    at_s = 6.0
+    mic = mic_signal(far, LAB_LIKE, near, at_s)
+    stage, tap = _stage()
+    out = run_stage(stage, tap, far, mic)
+    start = int(at_s * RATE)
+    segment = out[start : start + len(near)]
+    assert _correlation(segment, near) > 0.8
+    # What is left is mostly the user: far above the echo's residue before they spoke.
+    assert level_db(segment) - level_db(out[start - 2 * RATE : start]) > 15
+
+
+def test_no_reference_leaves_the_microphone_alone(near: np.ndarray) -> None:
+    """Nothing ever played (a muted turn, a silent speaker): the user passes through."""
+    stage, _ = _stage()
+    out = run_stage(stage, None, np.zeros(len(near), np.int16), near)
+    assert _correlation(out, near) > 0.85  # 0.91 measured: speex high-passes and denoises
+    assert stage.erle_db is None
+
+
+def test_a_silent_reference_leaves_the_microphone_alone(near: np.ndarray) -> None:
+    stage, tap = _stage()
+    out = run_stage(stage, tap, np.zeros(len(near), np.int16), near)
+    assert _correlation(out, near) > 0.85  # 0.91 measured: speex high-passes and denoises
+    assert stage.late_samples < 512  # only the resampler's last few samples at the very end
+
+
+def test_a_late_reference_is_counted_and_does_no_harm(far: np.ndarray, near: np.ndarray) -> None:
+    """The player's blocks arrive after the echo was captured: no cancellation, no damage."""
+    mic = mic_signal(far, HARD, near, 6.0)
+    stage, tap = _stage()
+    out = run_stage(stage, tap, far, mic, reference_late_s=1.0)
+    assert stage.late_samples > RATE
+    start = int(6.0 * RATE)
+    assert _correlation(out[start : start + len(near)], mic[start : start + len(near)]) > 0.7
+
+
+def test_chunks_without_capture_time_pass_through(near: np.ndarray) -> None:
+    stage, _ = _stage()
+    out = stage.process(AudioChunk(near[:512], RATE, 0.0))
+    assert out is not None and np.array_equal(out.samples, near[:512])
+    assert stage.last is None
+
+
+def test_the_stage_closes_its_canceller_when_the_stream_ends(near: np.ndarray) -> None:
+    import asyncio
+
+    closed: list[bool] = []
+
+    class Passing:
+        frame_samples = 256
+        latency_samples = 0
+
+        def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+            return mic
+
+        def close(self) -> None:
+            closed.append(True)
+
+    async def source() -> Iterator[AudioChunk]:  # type: ignore[misc]
+        for i in range(4):
+            yield AudioChunk(near[i * 512 : (i + 1) * 512], RATE, 10.0 + i * 0.032)
+
+    async def collect() -> int:
+        stage = EchoStage(Passing(), ReferenceTap())
+        return sum([len(c.samples) async for c in stage.chunks(source())])
+
+    assert asyncio.run(collect()) == 4 * 512
+    assert closed == [True]
+
+
+def test_an_unknown_backend_is_one_clear_error() -> None:
+    with pytest.raises(EchoError, match="unknown echo canceller 'aec9'"):
+        open_canceller("aec9")

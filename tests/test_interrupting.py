@@ -1,0 +1,134 @@
+"""The barge-in wiring with stand-ins for the devices (logic only), and when it is built."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from voiceos import config as config_mod
+from voiceos.audio.echostage import EchoFrame
+from voiceos.commands.echo_setup import build_echo
+from voiceos.interrupting import Interrupter
+from voiceos.listen.bargein import BargeInPolicy
+from voiceos.speak.speaker import NullSpeaker
+from voiceos.types import Transcript
+
+
+class Stage:
+    """Stands in for the EchoStage: the levels of the chunk just read."""
+
+    def __init__(self) -> None:
+        self.last: EchoFrame | None = None
+        self.erle_db: float | None = 30.0
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.stage = Stage()
+        self.holds: list[bool] = []
+        self.stopped = 0
+        self.turns: list[str] = []
+        self.interrupter: Interrupter[str] = Interrupter(
+            self.stage,  # type: ignore[arg-type]
+            BargeInPolicy(),
+            self.holds.append,
+            self._stop,
+        )
+        self.t = 0.0
+
+    def _stop(self) -> None:
+        self.stopped += 1
+
+    def chunk(self, out_db: float, far_db: float = -15.0, speaking: bool = True) -> None:
+        self.t += 0.032
+        self.stage.last = EchoFrame(-20.0, out_db, far_db, self.t, recent_far_db=far_db)
+        self.interrupter.on_chunk(speaking)
+
+    def user_speaks(self) -> None:
+        """The user starts over her reply; she holds, falls silent, and hears them alone."""
+        self.chunk(-21.0)
+        self.chunk(-21.0)
+        assert self.holds == [True]
+        for _ in range(3):
+            self.chunk(-21.0, far_db=-120.0)
+        assert self.interrupter.user_started(self.t)
+
+
+async def _transcript(text: str) -> asyncio.Future[Transcript]:
+    future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    future.set_result(Transcript(text))
+    return future
+
+
+def test_a_backchannel_resumes_her_and_is_not_a_turn() -> None:
+    async def go() -> Rig:
+        rig = Rig()
+        rig.user_speaks()
+        early = await _transcript("Mm-hmm.")
+        rig.interrupter.judge(early)
+        rig.interrupter.settle("mm-hmm", early, rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.holds == [True, False]
+    assert rig.stopped == 0 and rig.turns == []
+    assert rig.interrupter.backchannels == 1
+
+
+def test_wait_stops_her_and_becomes_the_next_turn() -> None:
+    async def go() -> Rig:
+        rig = Rig()
+        rig.user_speaks()
+        early = await _transcript("Wait.")
+        rig.interrupter.settle("wait", early, rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.stopped == 1 and rig.turns == ["wait"]
+    assert rig.holds == [True, False]  # released, so her next reply is heard
+
+
+def test_the_end_of_her_reply_releases_a_hold() -> None:
+    rig = Rig()
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    rig.chunk(-21.0, speaking=False)
+    assert rig.holds == [True, False]
+
+
+def _config(tmp_path: Path, **env: str) -> config_mod.Config:
+    (tmp_path / "user.toml").write_text("")
+    return config_mod.load(tmp_path / "user.toml", env=env)
+
+
+def test_no_speaker_no_stage(tmp_path: Path) -> None:
+    """Muted or no device: the microphone path is exactly as before."""
+    setup = build_echo(_config(tmp_path), NullSpeaker(), lambda: None)
+    assert setup.stage is None and setup.interrupter is None and setup.notice is None
+
+
+class FakePlayer:
+    tap = None
+
+    def hold(self, held: bool) -> None:
+        pass
+
+
+class FakeSpeaker(NullSpeaker):
+    player = FakePlayer()
+
+
+def test_a_real_speaker_gets_cancellation_and_barge_in(tmp_path: Path) -> None:
+    setup = build_echo(_config(tmp_path), FakeSpeaker(), lambda: None)
+    assert setup.stage is not None and setup.interrupter is not None
+    assert FakeSpeaker.player.tap is not None
+
+
+@pytest.mark.parametrize("env", [{"VOICEOS_ECHO_CANCEL": "false"}])
+def test_cancellation_off_in_settings(tmp_path: Path, env: dict[str, str]) -> None:
+    setup = build_echo(_config(tmp_path, **env), FakeSpeaker(), lambda: None)
+    assert setup.stage is None and setup.interrupter is None

@@ -1,0 +1,109 @@
+"""Acoustic echo cancellation: the canceller protocol, its backends, and one-shot helpers.
+
+A canceller takes the microphone and the far-end reference (what the speaker played, aligned
+to the capture) frame by frame, and returns the microphone with the echo removed. Backends
+import their native library lazily, so `import voiceos` stays light; they are chosen by
+name from the `[echo]` settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceos.types import PCM16
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16000
+BACKENDS = ("auto", "webrtc", "speex")
+
+
+class EchoError(Exception):
+    """A canceller backend cannot run here. The message says how to fix it."""
+
+
+class EchoCanceller(Protocol):
+    """Removes the echo of `reference` from `mic`, one frame of `frame_samples` at a time."""
+
+    frame_samples: int
+    latency_samples: int
+    """How far the output lags the input (look-ahead of the backend's filters)."""
+
+    def process(self, mic: PCM16, reference: PCM16) -> PCM16: ...
+
+    def close(self) -> None: ...
+
+
+def open_canceller(backend: str, tail_ms: int = 300) -> EchoCanceller:
+    """A started canceller of the named backend at 16 kHz.
+
+    "auto" is WebRTC's AEC3 when pywebrtc-audio is installed, else speexdsp: on the lab's
+    echo path (with the timing jumps of a busy machine) AEC3 kept 20-70 dB where speex
+    kept 1-40 dB while it re-converged (BENCHMARKS.md).
+
+    Raises:
+        EchoError: unknown backend, or its library is missing.
+    """
+    if backend == "auto":
+        try:
+            return open_canceller("webrtc", tail_ms)
+        except EchoError as exc:
+            logger.info("%s; using speexdsp", exc)
+            return open_canceller("speex", tail_ms)
+    if backend == "speex":
+        from voiceos.audio.echo_speex import SpeexCanceller
+
+        return SpeexCanceller.open(SAMPLE_RATE_HZ, tail_ms)
+    if backend == "webrtc":
+        from voiceos.audio.echo_webrtc import WebrtcCanceller
+
+        return WebrtcCanceller.open(SAMPLE_RATE_HZ)
+    raise EchoError(f"unknown echo canceller {backend!r}; use one of {', '.join(BACKENDS)}")
+
+
+def level_db(samples: npt.ArrayLike) -> float:
+    """Mean power of int16 samples in dB relative to full scale (-120 for silence)."""
+    data = np.asarray(samples, dtype=np.float64).reshape(-1)
+    if data.size == 0:
+        return -120.0
+    power = float(np.mean(data * data)) / (32768.0 * 32768.0)
+    return 10.0 * math.log10(power) if power > 1e-12 else -120.0
+
+
+def cancel_arrays(canceller: EchoCanceller, mic: PCM16, reference: PCM16) -> PCM16:
+    """Run a whole recording through `canceller` (reference already aligned, same length)."""
+    n = canceller.frame_samples
+    mic = np.asarray(mic, dtype=np.int16).reshape(-1)
+    ref = np.zeros(len(mic), dtype=np.int16)
+    ref[: min(len(mic), len(reference))] = np.asarray(reference, dtype=np.int16)[: len(mic)]
+    out = np.zeros(len(mic), dtype=np.int16)
+    whole = len(mic) // n * n
+    for start in range(0, whole, n):
+        out[start : start + n] = canceller.process(mic[start : start + n], ref[start : start + n])
+    out[whole:] = mic[whole:]
+    return out  # lags `mic` by canceller.latency_samples
+
+
+def erle_db(mic: PCM16, cleaned: PCM16, reference: PCM16, floor_db: float = -50.0) -> float:
+    """Echo return loss enhancement over the frames where the reference plays.
+
+    Only 32 ms frames whose reference is above `floor_db` count, so silences in the far
+    end do not flatter the figure.
+    """
+    n = 512
+    count = min(len(mic), len(cleaned), len(reference)) // n
+    mic_power = cleaned_power = 0.0
+    for i in range(count):
+        part = slice(i * n, (i + 1) * n)
+        if level_db(reference[part]) < floor_db:
+            continue
+        mic_power += float(np.sum(np.asarray(mic[part], dtype=np.float64) ** 2))
+        cleaned_power += float(np.sum(np.asarray(cleaned[part], dtype=np.float64) ** 2))
+    if mic_power <= 0.0:
+        return 0.0
+    return 10.0 * math.log10(mic_power / max(cleaned_power, 1e-3))

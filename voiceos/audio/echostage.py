@@ -1,0 +1,195 @@
+"""The echo-cancelling stage between the microphone and the endpointer.
+
+It wraps any stream of timestamped 16 kHz chunks. For each canceller frame it reads the
+reference that was playing `delay_ms` before the frame was captured, cancels, and yields the
+cleaned audio with the same timestamps. Per chunk it keeps the levels the turn-taking
+policy needs to tell the user from a residue of the reply (`last`).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from voiceos.audio.echo import EchoCanceller, level_db
+from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
+from voiceos.types import AudioChunk
+
+logger = logging.getLogger(__name__)
+
+FAR_ACTIVE_DB = -50.0
+"""Reference louder than this (dBFS) counts as her speaking."""
+NO_ECHO_DB = 60.0
+"""Counted as the echo reduction of a chunk when none of her voice reaches the mic."""
+LEAK_WINDOW = 1024
+"""Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
+
+
+def leak_correlation(cleaned: np.ndarray, reference: np.ndarray) -> float:
+    """Peak normalised correlation of `cleaned` with any same-length stretch of `reference`
+    that ends no later than it (the echo comes after what caused it)."""
+    n = len(cleaned)
+    if n == 0 or len(reference) < n:
+        return 0.0
+    a = cleaned.astype(np.float64)
+    b = reference.astype(np.float64)
+    energy_a = float(np.dot(a, a))
+    if energy_a <= 0.0:
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(len(b) + n)))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    corr = corr[: len(b) - n + 1]  # corr[k] = sum a[i] * b[k + i]
+    squares = np.concatenate([[0.0], np.cumsum(b * b)])
+    energy_b = squares[n:] - squares[:-n]
+    valid = energy_b > energy_a * 1e-4  # a silent stretch of reference explains nothing
+    if not valid.any():
+        return 0.0
+    return float(np.max(np.abs(corr[valid]) / np.sqrt(energy_a * energy_b[valid])))
+
+
+@dataclass(frozen=True)
+class EchoFrame:
+    """Levels of one cleaned chunk, in dBFS."""
+
+    mic_db: float
+    """The microphone before cancellation."""
+    out_db: float
+    """After cancellation: the user, plus any residue of the echo."""
+    far_db: float
+    """The loudest reference over the echo tail that could reach this chunk."""
+    captured_s: float
+    late_samples: int = 0
+    """Reference samples that were not published in time (cancelled against silence)."""
+    recent_far_db: float = -120.0
+    """The loudest reference over the last `echo_window_ms`: below FAR_ACTIVE_DB, no direct
+    echo can be arriving (she is paused), whatever the room's long tail."""
+    leak: float = 0.0
+    """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
+    reference at any delay within the tail: high when her echo got through the canceller."""
+
+
+class EchoStage:
+    """Cancels the player's echo from a chunk stream.
+
+    Args:
+        canceller: a started backend; the stage closes it.
+        tap: where the player publishes what it played.
+        delay_ms: echo delay beyond the device latencies PortAudio reports (doctor measures
+            it). The reference is read `margin_ms` earlier still, so the filter sees it first.
+        tail_ms: how much echo (reverb) the canceller models; used for `far_db`.
+        echo_window_ms: how long after the reference the direct echo can still arrive,
+            beyond `delay_ms` (device timing jitter included); used for `recent_far_db`.
+    """
+
+    def __init__(
+        self,
+        canceller: EchoCanceller,
+        tap: ReferenceTap,
+        delay_ms: float = 0.0,
+        tail_ms: int = 300,
+        margin_ms: float = 20.0,
+        echo_window_ms: float = 80.0,
+    ) -> None:
+        self._canceller = canceller
+        self._tap = tap
+        self._lead_s = max(0.0, delay_ms - margin_ms) / 1000.0
+        self._tail = RATE_HZ * tail_ms // 1000
+        self._window = int(RATE_HZ * (echo_window_ms + max(0.0, delay_ms)) / 1000)
+        self._timeline = ReferenceTimeline()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._pending_s = 0.0
+        self._cleaned = np.zeros(0, dtype=np.int16)
+        self._mic_clock = SteadyClock(RATE_HZ)
+        self._mic_count = 0
+        self._erle: deque[float] = deque(maxlen=60)
+        self.last: EchoFrame | None = None
+        self.late_samples = 0
+        self.frames = 0
+
+    @property
+    def latency_samples(self) -> int:
+        """How far the cleaned audio lags the microphone."""
+        return self._canceller.latency_samples
+
+    @property
+    def erle_db(self) -> float | None:
+        """Median echo reduction over the last ~2 s of chunks where she was playing, if known."""
+        if len(self._erle) < 10:
+            return None
+        return statistics.median(self._erle)
+
+    async def chunks(self, source: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
+        """The cleaned stream of `source`; closes the canceller when it ends."""
+        try:
+            async for chunk in source:
+                cleaned = self.process(chunk)
+                if cleaned is not None:
+                    yield cleaned
+        finally:
+            self._canceller.close()
+
+    def process(self, chunk: AudioChunk) -> AudioChunk | None:
+        """Cancel one chunk; None while less than a canceller frame is buffered."""
+        for block in self._tap.drain():
+            self._timeline.add(block)
+        samples = np.asarray(chunk.samples, dtype=np.int16).reshape(-1)
+        stamp = chunk.timestamp_s
+        if stamp:  # capture stamps jitter by milliseconds; the sample count does not
+            stamp = self._mic_clock.stamp(self._mic_count, stamp)
+        self._mic_count += samples.size
+        if not self._pending.size:
+            self._pending_s = stamp
+        self._pending = np.concatenate([self._pending, samples])
+        n = self._canceller.frame_samples
+        whole = self._pending.size // n * n
+        if not whole:
+            return None
+        mic, self._pending = self._pending[:whole], self._pending[whole:]
+        start_s = self._pending_s
+        self._pending_s = start_s + whole / RATE_HZ if start_s else 0.0
+        if not start_s:  # no capture time: the echo cannot be aligned; leave the audio alone
+            self.last = None
+            return AudioChunk(mic, RATE_HZ, 0.0)
+        first = self._timeline.index(start_s - self._lead_s)
+        reference, late = self._timeline.read(first, whole)
+        out = np.empty(whole, dtype=np.int16)
+        for i in range(0, whole, n):
+            out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
+        self.frames += whole // n
+        self.late_samples += late
+        recent, _ = self._timeline.read(
+            first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
+        )
+        self._cleaned = np.concatenate([self._cleaned, out])[-LEAK_WINDOW:]
+        lag = self._canceller.latency_samples
+        leak = leak_correlation(self._cleaned, recent[: len(recent) - max(0, whole - lag)])
+        frame = EchoFrame(
+            level_db(mic),
+            level_db(out),
+            self._loudest(recent[LEAK_WINDOW:]),
+            start_s,
+            late,
+            self._loudest(recent[-(self._window + whole) :]),
+            leak,
+        )
+        if frame.far_db > FAR_ACTIVE_DB:
+            # She plays: how much of what reaches the mic is left. A mic that stays quiet
+            # while she plays (headphones, a far-away speaker) hears no echo to leave.
+            quiet = frame.mic_db <= FAR_ACTIVE_DB
+            self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
+        self.last = frame
+        # The output lags the input by the backend's look-ahead: stamp what it really holds.
+        return AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
+
+    @staticmethod
+    def _loudest(samples: np.ndarray, block: int = 512) -> float:
+        count = len(samples) // block
+        if not count:
+            return level_db(samples)
+        power = (samples[: count * block].astype(np.float64) ** 2).reshape(count, block)
+        return level_db(np.full(1, np.sqrt(power.mean(axis=1).max())))

@@ -1,0 +1,60 @@
+"""Voice mode's echo cancellation and barge-in on loudspeakers, built from the [echo] settings.
+
+Only a real speaker gets a canceller: muted runs, file mode and a missing device keep the
+microphone path exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from voiceos.audio.echo import EchoError, open_canceller
+from voiceos.audio.echostage import EchoStage
+from voiceos.audio.reference import ReferenceTap
+from voiceos.config import Config
+from voiceos.interrupting import Interrupter
+from voiceos.listen.bargein import BargeInPolicy, BargeInSettings
+from voiceos.listening import Pending
+from voiceos.types import AudioChunk, Speaker
+
+logger = logging.getLogger(__name__)
+
+HEADSET_HINT = "use a headset, or lower the speaker volume and move the microphone away from it"
+
+
+@dataclass
+class EchoSetup:
+    """The stage in front of the endpointer, and the barge-in driver, when there are any."""
+
+    stage: EchoStage | None = None
+    interrupter: Interrupter[Pending] | None = None
+    notice: str | None = None
+    """One line for the user when barge-in stays off for a reason they can fix."""
+
+    def chunks(self, source: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
+        return source if self.stage is None else self.stage.chunks(source)
+
+
+def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) -> EchoSetup:
+    """Cancel the echo of `speaker` when it is a real device and [echo] cancel is on."""
+    player = getattr(speaker, "player", None)
+    if player is None or not config["echo.cancel"]:
+        return EchoSetup()
+    try:
+        canceller = open_canceller(config["echo.backend"], config["echo.tail_ms"])
+    except EchoError as exc:
+        return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
+    tap = ReferenceTap()
+    player.tap = tap
+    stage = EchoStage(canceller, tap, config["echo.delay_ms"], config["echo.tail_ms"])
+    if not config["echo.barge_in"]:
+        return EchoSetup(stage)
+    policy = BargeInPolicy(BargeInSettings(min_erle_db=config["echo.min_erle_db"]))
+    logger.info("echo cancelled with %s; barge-in on", config["echo.backend"])
+
+    def playing() -> str:
+        return str(getattr(speaker, "playing", ""))
+
+    return EchoSetup(stage, Interrupter(stage, policy, player.hold, interrupt, playing))

@@ -1,0 +1,135 @@
+"""Barge-in on loudspeakers, wired: the echo stage's levels, the policy, the player's pause.
+
+The Listener calls in at four points (each chunk, speech start, a likely end, the end);
+this class turns the policy's verdicts into actions: hold or resume the reply, or
+interrupt it and hand the user's utterance on as the next turn. A backchannel is dropped:
+history keeps only what was said to her, not "mm-hmm".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from voiceos.audio.echostage import EchoStage
+from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel
+from voiceos.types import Transcript
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Interrupter(Generic[T]):
+    """Acts on the barge-in policy.
+
+    Args:
+        stage: the echo stage whose `last` levels describe the chunk just read.
+        policy: decides user versus echo, backchannel versus interruption.
+        hold: pauses (True) or resumes (False) the reply's playback.
+        interrupt: stops the reply for good.
+        playing: the sentence being played (her words heard back are her echo).
+    """
+
+    def __init__(
+        self,
+        stage: EchoStage,
+        policy: BargeInPolicy,
+        hold: Callable[[bool], None],
+        interrupt: Callable[[], None],
+        playing: Callable[[], str] = lambda: "",
+    ) -> None:
+        self._stage = stage
+        self._policy = policy
+        self._hold = hold
+        self._interrupt = interrupt
+        self._playing = playing
+        self._active = False
+        self._verdict: Verdict | None = None
+        """What became of the user's utterance under way: None while undecided."""
+        self._holding = False
+        self.holds = 0
+        self.interruptions = 0
+        self.backchannels = 0
+
+    @property
+    def active(self) -> bool:
+        """An utterance taken for the user's is under way while she speaks."""
+        return self._active
+
+    def on_chunk(self, speaking: bool) -> None:
+        """After each chunk read from the stage."""
+        stage = self._stage
+        self._act(self._policy.frame(stage.last, speaking, stage.erle_db))
+        if not speaking and self._holding:
+            self._holding = False
+            self._hold(False)  # the reply is over; the next one must not start paused
+
+    def user_started(self, captured_s: float) -> bool:
+        """The endpointer confirmed speech while she speaks: True if it is the user."""
+        self._active = self._policy.speech_started(captured_s)
+        self._verdict = None
+        return self._active
+
+    def judge(self, transcript: asyncio.Future[Transcript]) -> None:
+        """An early transcript of the utterance so far (the user paused)."""
+        if self._policy.phase in (Phase.HELD, Phase.DECIDING):
+            self._policy.expect_transcript()
+            transcript.add_done_callback(self._on_transcript)
+
+    def settle(
+        self, item: T, transcript: asyncio.Future[Transcript], put: Callable[[T], None]
+    ) -> None:
+        """The user's utterance ended: `put` it as a turn unless it was a backchannel."""
+        self._active = False
+        if self._verdict is Verdict.INTERRUPT:
+            put(item)
+        elif self._verdict is None:
+            self._policy.expect_transcript()
+
+            def decided(future: asyncio.Future[Transcript]) -> None:
+                text = self._on_transcript(future)
+                # No verdict: the reply ended meanwhile; what the user said is still a turn.
+                if self._verdict is Verdict.INTERRUPT or (
+                    self._verdict is None and not is_backchannel(text)
+                ):
+                    put(item)
+
+            transcript.add_done_callback(decided)
+        else:
+            logger.debug("dropped a backchannel heard while speaking")
+
+    def _on_transcript(self, future: asyncio.Future[Transcript]) -> str:
+        if future.cancelled():
+            return ""
+        error = future.exception()
+        text = "wait" if error is not None else future.result().text
+        if error is not None:
+            logger.info("early transcript failed (%s): treated as an interruption", error)
+        verdicts = self._policy.transcript(text, self._playing())
+        if Verdict.RESUME in verdicts:
+            self.backchannels += 1
+            self._verdict = Verdict.RESUME
+        self._act(verdicts)
+        return text
+
+    def _act(self, verdicts: list[Verdict]) -> None:
+        for verdict in verdicts:
+            if verdict is Verdict.HOLD:
+                self.holds += 1
+                self._holding = True
+                self._hold(True)
+            elif verdict is Verdict.RESUME:
+                if self._active and self._verdict is None:
+                    self._verdict = verdict  # not the user after all: drop the utterance
+                self._holding = False
+                self._hold(False)
+            else:
+                self._verdict = verdict
+                self.interruptions += 1
+                logger.info("barge-in: stopping the reply")
+                self._interrupt()
+                self._holding = False
+                self._hold(False)

@@ -1,0 +1,267 @@
+"""Barge-in on loudspeakers: is what the microphone hears the user, or her own echo?
+
+Pure: levels per chunk and speech events in, decisions out; no devices and no clock. It
+runs on the echo stage's figures for each chunk (`EchoFrame`):
+
+- Speech the reply cannot explain is the user. While she plays, her echo is loud at the
+  microphone and faint after cancellation; the user is about as loud after cancellation as
+  before. A chunk whose cleaned level is within `user_ratio_db` of the microphone's (and
+  above `min_level_db`) is unexplained. `onset_chunks` of them in a row HOLD the reply at
+  once (she falls silent, keeping her place).
+- Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
+  over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
+  within `confirm_s` confirm the user; otherwise she RESUMEs (it was her echo getting
+  through, or a knock).
+  This is the check that keeps her from interrupting herself whatever the canceller does.
+- Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
+  its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
+  ("wait", "stop", a question) INTERRUPTs.
+- Until the canceller reaches `min_erle_db`, nothing is taken for the user while she plays
+  (the canceller is still learning the room), exactly as without barge-in.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from dataclasses import dataclass
+
+from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame
+
+logger = logging.getLogger(__name__)
+
+BACKCHANNELS = frozenset(
+    {
+        "mm", "mhm", "mm-hmm", "mmhmm", "mm hmm", "hmm", "hm", "uh-huh", "uh huh", "uhhuh",
+        "yeah", "yes", "yep", "yup", "right", "okay", "ok", "sure", "i see", "aha", "ah",
+        "oh", "ha", "haha", "ha ha", "hahaha", "uh", "um", "huh", "nice", "cool", "wow",
+    }
+)  # fmt: skip
+"""Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here."""
+_WORDS = re.compile(r"[^a-z' -]+")
+
+
+class Verdict(enum.Enum):
+    HOLD = "hold"
+    """Pause the reply now; the user may be talking."""
+    RESUME = "resume"
+    """Go on with the reply: it was a backchannel, a noise or her echo."""
+    INTERRUPT = "interrupt"
+    """Stop the reply; what the user says is the next turn."""
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    HELD = "held"
+    """Unexplained sound: the reply is paused until the endpointer confirms speech."""
+    DECIDING = "deciding"
+    """Confirmed speech: a backchannel or an interruption?"""
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class BargeInSettings:
+    user_ratio_db: float = -10.0
+    """Cleaned level minus microphone level above which a chunk is unexplained by her echo."""
+    min_level_db: float = -48.0
+    """Cleaned level (dBFS) below which nothing counts as the user."""
+    max_leak: float = 0.45
+    """Cleaned audio correlating this well with the reference is her echo getting through."""
+    onset_chunks: int = 2
+    """Unexplained chunks in a row (32 ms each) that hold the reply."""
+    confirm_s: float = 0.8
+    """Longest hold waiting for the user's voice to go on alone; she resumes sooner when
+    the microphone is quiet once her echo has died away."""
+    confirm_chunks: int = 2
+    """Chunks with sound while no echo can be coming that make it the user."""
+    backchannel_max_s: float = 1.0
+    """Speech this long is an interruption whatever it says."""
+    gap_s: float = 0.25
+    """Quiet shorter than this is a gap inside the user's speech."""
+    min_hold_s: float = 0.35
+    """Shortest hold: long enough for the endpointer to confirm speech (its 200 ms minimum)."""
+    transcript_s: float = 2.5
+    """Longest extra hold waiting for the transcript of a short word said over her."""
+    release_s: float = 0.7
+    """Quiet this long with no utterance to transcribe resumes the reply."""
+    min_erle_db: float = 12.0
+    """Echo reduction the canceller must reach before anything counts as the user."""
+
+
+def is_backchannel(text: str) -> bool:
+    """True for "mm-hmm", "Yeah.", "okay okay", a laugh, or nothing intelligible."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    if not words:
+        return True  # a laugh or a hum: Whisper's filter leaves nothing
+    if len(words) > 3:
+        return False
+    joined = " ".join(words)
+    parts = [p for w in words for p in w.split("-") if p]  # "uh-oh" is how Whisper hears "uh-huh"
+    return (
+        joined in BACKCHANNELS
+        or all(w in BACKCHANNELS for w in words)
+        or all(p in BACKCHANNELS for p in parts)
+    )
+
+
+STOP_WORDS = frozenset(
+    {"stop", "wait", "no", "hold", "hang", "pause", "quiet", "enough", "shush", "sorry", "excuse"}
+)
+"""A word said over her that asks her to stop, even when she was too loud to confirm it."""
+
+
+def is_stop_request(text: str) -> bool:
+    """True for "Stop.", "Wait!", "No, no.", "Hold on", "Hang on a second"."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
+
+
+def is_own_words(text: str, playing: str) -> bool:
+    """True when most words of `text` are words of the sentence she is saying."""
+    heard = _WORDS.sub(" ", text.lower()).split()
+    said = set(_WORDS.sub(" ", playing.lower()).split())
+    if not heard or not said:
+        return False
+    return sum(w in said for w in heard) >= 0.5 * len(heard)
+
+
+class BargeInPolicy:
+    """Decides, chunk by chunk, whether the user is taking the turn while she speaks."""
+
+    def __init__(self, settings: BargeInSettings | None = None) -> None:
+        self.settings = settings or BargeInSettings()
+        self.phase = Phase.IDLE
+        self._run = 0
+        self._held_s = 0.0
+        self._started_s = 0.0
+        self._last_near_s = 0.0
+        self._confirmed = 0
+        self._quiet = 0
+        self._awaiting = False
+        self._now_s = 0.0
+        self.armed = False
+        """The canceller has reached `min_erle_db` at least once."""
+
+    def frame(
+        self, frame: EchoFrame | None, speaking: bool, erle_db: float | None
+    ) -> list[Verdict]:
+        """One cleaned chunk's levels; `speaking`: a reply is under way."""
+        if frame is None:
+            return []
+        s = self.settings
+        self._now_s = frame.captured_s
+        if erle_db is not None and erle_db >= s.min_erle_db and not self.armed:
+            self.armed = True
+            logger.info("barge-in armed: echo reduced by %.0f dB", erle_db)
+        if not speaking:
+            return self._reset()
+        if self.phase is Phase.IDLE:
+            return self._watch(frame)
+        near = frame.out_db >= s.min_level_db
+        if near:
+            self._last_near_s = frame.captured_s
+        if self.phase is Phase.HELD:
+            # Held, she is silent: once her echo has died away (no reference over the
+            # tail), whatever the microphone still hears cannot be her.
+            echo_free = frame.recent_far_db < FAR_ACTIVE_DB
+            if echo_free:
+                self._confirmed, self._quiet = (
+                    (self._confirmed + 1, 0) if near else (self._confirmed, self._quiet + 1)
+                )
+            if self._confirmed >= s.confirm_chunks:
+                self.phase, self._started_s = Phase.DECIDING, self._held_s
+                logger.debug("the user is speaking (heard with her silent)")
+            elif self._awaiting and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s:
+                pass  # words are being transcribed: they decide
+            elif (
+                self._quiet >= s.confirm_chunks + 1
+                and frame.captured_s - self._held_s >= s.min_hold_s
+            ) or frame.captured_s - self._held_s > s.confirm_s:
+                logger.debug("nothing went on when she paused: her echo, or a noise")
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
+            return []
+        if self.phase is Phase.DECIDING:
+            talking = frame.captured_s - self._last_near_s < s.gap_s
+            if talking and frame.captured_s - self._started_s >= s.backchannel_max_s:
+                self.phase = Phase.INTERRUPTED
+                return [Verdict.INTERRUPT]
+            if (
+                not talking
+                and not self._awaiting
+                and (frame.captured_s - self._last_near_s > s.release_s)
+            ):
+                # Too short for the endpointer to make an utterance of (a hum): go on.
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
+        return []
+
+    def _watch(self, frame: EchoFrame) -> list[Verdict]:
+        s = self.settings
+        if not self.armed:
+            return []
+        unexplained = (
+            frame.out_db >= s.min_level_db
+            and frame.out_db - frame.mic_db >= s.user_ratio_db
+            and frame.leak < s.max_leak
+        )
+        self._run = self._run + 1 if unexplained else 0
+        if self._run < s.onset_chunks:
+            return []
+        self.phase, self._held_s = Phase.HELD, frame.captured_s
+        self._confirmed = self._quiet = 0
+        self._last_near_s, self._awaiting = frame.captured_s, False
+        logger.debug(
+            "unexplained sound: mic %.0f dB, cleaned %.0f dB, far %.0f dB, leak %.2f",
+            frame.mic_db,
+            frame.out_db,
+            frame.far_db,
+            frame.leak,
+        )
+        return [Verdict.HOLD]
+
+    def speech_started(self, started_s: float) -> bool:
+        """The endpointer found speech while she speaks. True when it may be the user's
+        (she is held for it); False for the residue of her own echo."""
+        if self.phase is Phase.HELD:
+            self._awaiting = True  # its words will be transcribed: wait for them
+        return self.phase is Phase.HELD or self.phase is Phase.DECIDING
+
+    def expect_transcript(self) -> None:
+        """A transcript of the user's utterance is on its way: wait for it before resuming."""
+        self._awaiting = True
+
+    def utterance_short(self) -> bool:
+        """True when the user's utterance ended before it became an interruption by length."""
+        return self.phase is Phase.DECIDING
+
+    def transcript(self, text: str, playing: str = "") -> list[Verdict]:
+        """The early transcript of a short utterance heard while she was held.
+
+        Args:
+            text: what was heard.
+            playing: the sentence she was saying; words from it are her own echo.
+        """
+        self._awaiting = False
+        if self.phase is Phase.HELD:
+            # Not confirmed by sound alone: only an explicit request, not in her own
+            # sentence, stops her; anything else may be her echo getting through.
+            if is_own_words(text, playing) or not is_stop_request(text):
+                logger.info("heard %r while held, not a request to stop: going on", text)
+                self.phase, self._run = Phase.IDLE, 0
+                return [Verdict.RESUME]
+            self.phase = Phase.DECIDING
+        if self.phase is not Phase.DECIDING:
+            return []
+        if is_backchannel(text):
+            logger.info("backchannel %r: going on", text)
+            self.phase, self._run = Phase.IDLE, 0
+            return [Verdict.RESUME]
+        self.phase = Phase.INTERRUPTED
+        return [Verdict.INTERRUPT]
+
+    def _reset(self) -> list[Verdict]:
+        # The reply is over (or never began): nothing to hold or resume.
+        self.phase, self._run, self._awaiting = Phase.IDLE, 0, False
+        return []
