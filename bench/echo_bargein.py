@@ -106,21 +106,36 @@ def _during_replies(
     rec: SpeakerRecorder,
     clips: list[np.ndarray],
     per_reply: int,
-    on_clip: Callable[[np.ndarray, int, int], None],
+    on_clip: Callable[[np.ndarray, int, int], bool],
 ) -> None:
-    """Feed `clips`, `per_reply` at a time, into replies to HELP, 2 s apart."""
+    """Feed `clips`, `per_reply` at a time, into replies to HELP, 2 s apart.
+
+    `on_clip` returns True when the clip stopped her (then it is a turn of its own, and no
+    more clips go into that reply). Each round waits until every turn has been answered
+    and she listens again, so the next question never lands on an answer still playing.
+    """
     for first in range(0, len(clips), per_reply):
-        out_before, err_before = len(vo.out), len(vo.err)
+        out_before, heard_before = len(vo.out), len(vo.heard())
         lab.feed_mic(synthesize_clip(HELP))
+        vo.wait_heard(heard_before + 1, timeout_s=120)
         at = rec.wait_for_sound(rec.sample_count(), threshold=1000, timeout_s=120) + 2 * RATE
+        turns = 1
         for samples in clips[first : first + per_reply]:
             rec.wait_for_samples(at, timeout_s=60)
+            if len(vo.replies()) > len([ln for ln in vo.out[:out_before] if "Samantha" in ln]):
+                break  # her reply is over: a clip now would be a turn of its own
             fed_at = rec.sample_count()
             lab.feed_mic(samples)
-            on_clip(samples, fed_at, out_before)
+            if on_clip(samples, fed_at, out_before):
+                turns += 1
+                break
             at = rec.sample_count() + 2 * RATE
-        vo.wait_for(r"^Samantha: ", after=out_before, timeout_s=120)
-        _wait_listening(vo, after=err_before, timeout_s=120)
+        if turns > 1:
+            try:
+                vo.wait_heard(heard_before + turns, timeout_s=30)
+            except AssertionError:
+                print("  an interruption stopped her but was not heard as words", flush=True)
+        vo.wait_settled(timeout_s=120)
 
 
 def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
@@ -158,22 +173,23 @@ def interruptions(stops: int, backchannels: int) -> list[str]:
             vo.wait_for(r"^Samantha: ", after=1, timeout_s=120)
             _wait_listening(vo, after=len(vo.err) - 1)
 
-            def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> None:
+            def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> bool:
                 nonlocal missed
                 try:
                     vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)
                 except AssertionError:
                     missed += 1
-                    return
+                    return False
                 audio = rec.snapshot()
                 onset = fed_at + _onset(samples)
                 quiet = _silent_from(audio, onset)
                 if quiet != -1:
                     latencies.append((quiet - onset) * 1000 / RATE)
+                return True
 
             _during_replies(lab, vo, rec, stops_clips, 1, measure_stop)
             before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
-            _during_replies(lab, vo, rec, backs, 3, lambda *_: None)
+            _during_replies(lab, vo, rec, backs, 3, lambda *_: False)
             false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
             vo.close()
     return [

@@ -22,6 +22,10 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parent.parent
 
 
+_STATE = re.compile(r"^\s*\[[a-z][a-z :-]*\]\s*$")
+"""A state line on stderr: "  [listening]", "  [waiting: you seem mid-thought]"."""
+
+
 class VoiceosProcess:
     """`python -m voiceos ARGS` with pipes; stdin stays open until close()."""
 
@@ -95,6 +99,20 @@ class VoiceosProcess:
                 f"{what}: not within {timeout_s} s;\nstdout: {self.out[-15:]}\n"
                 f"stderr: {self.err[-15:]}"
             )
+
+    def settled(self) -> bool:
+        """Every turn heard has been answered, and it is listening again."""
+        states = [ln.strip() for ln in self.err if _STATE.match(ln)]
+        answered = len(self.replies()) >= len(self.heard()) + 1  # the greeting first
+        return answered and bool(states) and states[-1] == "[listening]"
+
+    def wait_heard(self, count: int, timeout_s: float = 60) -> None:
+        """Wait until `count` turns have been heard ("you: ..." lines)."""
+        self.wait_until(lambda: len(self.heard()) >= count, f"{count} turns heard", timeout_s)
+
+    def wait_settled(self, timeout_s: float = 120) -> None:
+        """Wait until every turn heard has been answered and it is listening again."""
+        self.wait_until(self.settled, "all turns answered, back to listening", timeout_s)
 
     def send(self, line: str) -> None:
         assert self._proc is not None and self._proc.stdin is not None

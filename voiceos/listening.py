@@ -153,6 +153,8 @@ class Listener:
         """Barge-in on loudspeakers (echo cancelled); None: `options.barge_in` as before."""
         self._reply_ended_s = 0.0
         self._ignoring = False
+        self._quiet_since_s: float | None = None
+        """When the reply ended while an utterance taken for her own voice was still open."""
         self._early: asyncio.Future[Transcript] | None = None
         self._confirming: asyncio.Future[Transcript] | None = None
         self._latest: Pending | None = None
@@ -171,6 +173,7 @@ class Listener:
                     break
                 if self._interrupter is not None:
                     self._interrupter.on_chunk(self._conversation.busy)
+                self._close_own_voice()
                 for event in self._turns.feed(chunk):
                     self._on_event(event, queue)
                 if self._options.sequential:
@@ -188,6 +191,23 @@ class Listener:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         return Action.END if any(r.action is Action.END for r in self.results) else Action.NONE
+
+    def _close_own_voice(self) -> None:
+        """End an utterance taken for her own voice once her reply is over.
+
+        Otherwise the user speaking soon after the reply (the end of turn may wait up to
+        its silence cap) would continue that utterance, and be ignored with it.
+        """
+        if not self._ignoring or self._conversation.busy:
+            self._quiet_since_s = None
+            return
+        now = self._clock()
+        if self._quiet_since_s is None:
+            self._quiet_since_s = now
+        elif now - self._quiet_since_s >= self._options.echo_guard_s:
+            logger.debug("her reply is over: the utterance taken for her voice is closed")
+            self._turns.reset()
+            self._ignoring, self._early, self._quiet_since_s = False, None, None
 
     @staticmethod
     async def _settle(queue: asyncio.Queue[Pending], worker: asyncio.Task[None]) -> None:

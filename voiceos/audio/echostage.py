@@ -72,6 +72,23 @@ class EchoFrame:
     """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
     reference at any delay within the tail: high when her echo got through the canceller."""
 
+    def explained(self, residue: Residue) -> bool:
+        """True when what is left after cancellation can be her echo: she is playing, and
+        the cleaned audio is faint, or far below what the microphone heard."""
+        if self.far_db <= FAR_ACTIVE_DB:
+            return False
+        return self.out_db < residue.floor_db or self.out_db - self.mic_db < residue.ratio_db
+
+
+@dataclass(frozen=True)
+class Residue:
+    """What counts as the remains of her echo after cancellation."""
+
+    ratio_db: float = -10.0
+    """Cleaned level minus microphone level below which a chunk is her echo's remains."""
+    floor_db: float = -48.0
+    """Cleaned level (dBFS) below which nothing counts as the user while she plays."""
+
 
 class EchoStage:
     """Cancels the player's echo from a chunk stream.
@@ -84,6 +101,9 @@ class EchoStage:
         tail_ms: how much echo (reverb) the canceller models; used for `far_db`.
         echo_window_ms: how long after the reference the direct echo can still arrive,
             beyond `delay_ms` (device timing jitter included); used for `recent_far_db`.
+        gate: silence chunks that are only her echo's remains, so the endpointer does not
+            take them for speech (Silero hears speech in a residue 40 dB down); None keeps
+            the cleaned audio as it is.
     """
 
     def __init__(
@@ -94,9 +114,11 @@ class EchoStage:
         tail_ms: int = 300,
         margin_ms: float = 20.0,
         echo_window_ms: float = 80.0,
+        gate: Residue | None = None,
     ) -> None:
         self._canceller = canceller
         self._tap = tap
+        self._gate = gate
         self._lead_s = max(0.0, delay_ms - margin_ms) / 1000.0
         self._tail = RATE_HZ * tail_ms // 1000
         self._window = int(RATE_HZ * (echo_window_ms + max(0.0, delay_ms)) / 1000)
@@ -183,6 +205,8 @@ class EchoStage:
             quiet = frame.mic_db <= FAR_ACTIVE_DB
             self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
         self.last = frame
+        if self._gate is not None and frame.explained(self._gate):
+            out[:] = 0
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         return AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
 

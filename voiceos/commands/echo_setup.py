@@ -48,10 +48,13 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
         return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
     tap = ReferenceTap()
     player.tap = tap
-    stage = EchoStage(canceller, tap, config["echo.delay_ms"], config["echo.tail_ms"])
+    settings = BargeInSettings(min_erle_db=config["echo.min_erle_db"])
+    stage = EchoStage(
+        canceller, tap, config["echo.delay_ms"], config["echo.tail_ms"], gate=settings.residue
+    )
     if not config["echo.barge_in"]:
         return EchoSetup(stage)
-    policy = BargeInPolicy(BargeInSettings(min_erle_db=config["echo.min_erle_db"]))
+    policy = BargeInPolicy(settings)
     logger.info("echo cancelled with %s; barge-in on", config["echo.backend"])
 
     def playing() -> str:

@@ -5,8 +5,8 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
 
 - Speech the reply cannot explain is the user. While she plays, her echo is loud at the
   microphone and faint after cancellation; the user is about as loud after cancellation as
-  before. A chunk whose cleaned level is within `user_ratio_db` of the microphone's (and
-  above `min_level_db`) is unexplained. `onset_chunks` of them in a row HOLD the reply at
+  before. A chunk that is not her echo's `residue` (cleaned level close to the
+  microphone's, and not faint) is unexplained. `onset_chunks` of them in a row HOLD the reply at
   once (she falls silent, keeping her place).
 - Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
@@ -27,7 +27,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame
+from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, Residue
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +62,8 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True)
 class BargeInSettings:
-    user_ratio_db: float = -10.0
-    """Cleaned level minus microphone level above which a chunk is unexplained by her echo."""
-    min_level_db: float = -48.0
-    """Cleaned level (dBFS) below which nothing counts as the user."""
+    residue: Residue = Residue()
+    """What is left of her echo after cancellation; anything louder is unexplained."""
     max_leak: float = 0.45
     """Cleaned audio correlating this well with the reference is her echo getting through."""
     onset_chunks: int = 2
@@ -158,7 +156,7 @@ class BargeInPolicy:
             return self._reset()
         if self.phase is Phase.IDLE:
             return self._watch(frame)
-        near = frame.out_db >= s.min_level_db
+        near = frame.out_db >= s.residue.floor_db
         if near:
             self._last_near_s = frame.captured_s
         if self.phase is Phase.HELD:
@@ -202,8 +200,8 @@ class BargeInPolicy:
         if not self.armed:
             return []
         unexplained = (
-            frame.out_db >= s.min_level_db
-            and frame.out_db - frame.mic_db >= s.user_ratio_db
+            frame.out_db >= s.residue.floor_db
+            and not frame.explained(s.residue)
             and frame.leak < s.max_leak
         )
         self._run = self._run + 1 if unexplained else 0
