@@ -59,13 +59,16 @@ class Interrupter(Generic[T]):
         """An utterance taken for the user's is under way while she speaks."""
         return self._active
 
-    def on_chunk(self, speaking: bool) -> None:
-        """After each chunk read from the stage."""
+    def on_chunk(self, speaking: bool) -> bool:
+        """After each chunk read from the stage. True when she has just been held: sound
+        her reply cannot explain began a moment ago."""
         stage = self._stage
-        self._act(self._policy.frame(stage.last, speaking, stage.erle_db))
+        verdicts = self._policy.frame(stage.last, speaking, stage.erle_db)
+        self._act(verdicts)
         if not speaking and self._holding:
             self._holding = False
             self._hold(False)  # the reply is over; the next one must not start paused
+        return Verdict.HOLD in verdicts
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""

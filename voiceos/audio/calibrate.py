@@ -44,15 +44,16 @@ def chirp(seconds: float = 1.0, rate_hz: int = 22050, level: float = 0.5) -> PCM
     return np.rint(wave * fade * level * 32767).astype(np.int16)
 
 
-def find_delay(mic: PCM16, reference: PCM16) -> tuple[int, float]:
-    """Lag (samples, 0..MAX_DELAY_S) by which `mic` echoes `reference`, and its peak."""
+def find_delay(mic: PCM16, reference: PCM16, max_lag: int | None = None) -> tuple[int, float]:
+    """Lag (samples, 0..max_lag, MAX_DELAY_S by default) by which `mic` echoes
+    `reference`, and its peak."""
     a = np.asarray(mic, dtype=np.float64)
     b = np.asarray(reference, dtype=np.float64)
     n = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     spectrum = np.fft.rfft(a, n) * np.conj(np.fft.rfft(b, n))
     # PHAT weighting: a sharp peak whatever the room's colouring.
     corr = np.fft.irfft(spectrum / np.maximum(np.abs(spectrum), 1e-9), n)
-    limit = int(MAX_DELAY_S * RATE_HZ)
+    limit = int(MAX_DELAY_S * RATE_HZ) if max_lag is None else max_lag
     lag = int(np.argmax(corr[:limit]))
     shifted = a[lag : lag + len(b)]
     m = min(len(shifted), len(b))
@@ -74,16 +75,25 @@ def measure(
     if not stamped:
         raise ValueError("the microphone gave no timestamped audio")
     mic = np.concatenate([c.samples for c in stamped]).astype(np.int16)
-    reference, _ = timeline.read(timeline.index(stamped[0].timestamp_s), len(mic))
-    lag, peak = find_delay(mic, reference)
-    aligned = np.concatenate([np.zeros(lag, np.int16), reference])[: len(mic)]
+    # Device timestamps of a busy machine can place the reference late as well as early:
+    # search delays of -MAX_DELAY_S..+MAX_DELAY_S. The reference is read from MAX_DELAY_S
+    # before the recording and the mic padded by twice that, so every lag is positive.
+    span = int(MAX_DELAY_S * RATE_HZ)
+    wide, _ = timeline.read(timeline.index(stamped[0].timestamp_s) - span, len(mic) + span)
+    padded = np.concatenate([np.zeros(2 * span, np.int16), mic])
+    shift, peak = find_delay(padded, wide, max_lag=2 * span)
+    lag = shift - span
+    # aligned[i]: what was playing `lag` samples before mic[i] was captured.
+    start = 2 * span - shift
+    aligned = np.concatenate([np.zeros(max(0, -start), np.int16), wide[max(0, start) :]])
+    aligned = np.concatenate([aligned, np.zeros(len(mic), np.int16)])[: len(mic)]
     cleaned = cancel_arrays(canceller, mic, aligned)
     latency = canceller.latency_samples
     cleaned = np.concatenate([cleaned[latency:], np.zeros(latency, np.int16)])
     settle = len(mic) // 2
     return EchoMeasurement(
         delay_ms=lag * 1000 / RATE_HZ,
-        echo_db=level_db(mic[lag:]) - level_db(reference[: len(mic) - lag]),
+        echo_db=level_db(mic) - level_db(aligned),
         erle_db=erle_db(mic[settle:], cleaned[settle:], aligned[settle:]),
         peak=peak,
     )

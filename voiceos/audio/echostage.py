@@ -75,8 +75,8 @@ class EchoFrame:
     def explained(self, residue: Residue) -> bool:
         """True when what is left after cancellation can be her echo: she is playing, and
         the cleaned audio is faint, or far below what the microphone heard."""
-        if self.far_db <= FAR_ACTIVE_DB:
-            return False
+        if self.recent_far_db <= FAR_ACTIVE_DB:
+            return False  # no direct echo can be arriving: a room's faint tail is no reason
         return self.out_db < residue.floor_db or self.out_db - self.mic_db < residue.ratio_db
 
 
