@@ -61,13 +61,17 @@ def test_a_polite_phrase_needs_the_vad_or_whisper_to_vouch_for_it() -> None:
 
 
 def test_hotwords_are_bounded_and_distinct() -> None:
-    assert (
-        hotword_text(["Theodore", "theodore", " Ana ", "", "Samantha"])
-        == "Theodore, Ana, Samantha."
+    assert hotword_text(["Theodore", "theodore", " Ana ", "", "Samantha"]) == (
+        "Theodore, Ana, Samantha.",
+        ("Theodore", "Ana", "Samantha"),
     )
+    assert hotword_text(["Mary Ann, ", "  "]) == ("Mary Ann.", ("Mary Ann",))
+    assert hotword_text([]) == ("", ())
     many = [f"Name{i}" for i in range(100)]
-    assert len(hotword_text(many).split()) == 20
-    assert len(hotword_text(["x" * 150, "y" * 100])) <= 200
+    prompt, kept = hotword_text(many)
+    assert len(prompt.split()) == len(kept) == 20
+    prompt, kept = hotword_text(["x" * 150, "y" * 100])
+    assert len(prompt) <= 200 and kept == ("x" * 150,)
 
 
 # --- the retry path, driven by a scripted first decode ----------------------------------------

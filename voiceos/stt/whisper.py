@@ -92,11 +92,11 @@ def _direct(model: Any) -> _Direct | None:
         return None
 
 
-def hotword_text(words: Sequence[str]) -> str:
-    """The hint prompt: distinct words within MAX_HOTWORDS and MAX_HOTWORD_CHARS, written
-    as a punctuated list ("Theodore, Ana, Samantha."). Whisper reads the prompt as the text
-    before the utterance: a bare list of words made it drop punctuation and trailing
-    phrases of long sentences; a punctuated one did not."""
+def hotword_text(words: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The hint prompt and the names it holds: distinct words within MAX_HOTWORDS and
+    MAX_HOTWORD_CHARS, written as a punctuated list ("Theodore, Ana, Samantha."). Whisper
+    reads the prompt as the text before the utterance: a bare list of words made it drop
+    punctuation and trailing phrases of long sentences; a punctuated one did not."""
     kept: list[str] = []
     for word in words:
         word = " ".join(word.split()).strip(" ,.")
@@ -106,7 +106,13 @@ def hotword_text(words: Sequence[str]) -> str:
             kept.append(word)
         if len(kept) == MAX_HOTWORDS:
             break
-    return f"{', '.join(kept)}." if kept else ""
+    return (f"{', '.join(kept)}." if kept else "", tuple(kept))
+
+
+def _long(audio: np.ndarray) -> bool:
+    """Longer than SHORT_MAX_S: decoded segment by segment, with no second opinion or
+    name hints."""
+    return bool(audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ)
 
 
 def _compression(text: str) -> float:
@@ -175,10 +181,7 @@ class WhisperTranscriber:
 
         Safe to call from another thread: the next utterance uses the new words.
         """
-        hotwords = hotword_text(words)
-        self._names, self._hotwords = tuple(hotwords.rstrip(".").split(", ")), hotwords
-        if not hotwords:
-            self._names = ()
+        self._hotwords, self._names = hotword_text(words)
 
     def start(self) -> None:
         """Load and warm the model; raises TranscriberError with the fix if it cannot."""
@@ -261,7 +264,7 @@ class WhisperTranscriber:
             hints: give the decoder the known names as a prompt.
         """
         try:
-            if self._direct is None or audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+            if self._direct is None or _long(audio):
                 return self._decode_segments(audio, beam)
             return self._decode_window(audio, window, beam, encoded, hints)
         except TranscriberError:
@@ -337,7 +340,7 @@ class WhisperTranscriber:
         encoded: dict[Window, Any] = {}
         words, window = self._heard(audio, encoded)
         names = self._names
-        if not names or not words or audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+        if not names or not words or _long(audio):
             return words
         if worth_hinting(words, names):
             hinted = self._decode(audio, window, WIDE_BEAM, encoded, hints=True).words()
@@ -384,7 +387,7 @@ class WhisperTranscriber:
             first = self._decode(audio, Window.FULL, self.beam_size, encoded)
         if not doubtful(first) or self._vad is None or self._direct is None:
             return first.words(), first.window
-        if audio.size > SHORT_MAX_S * SAMPLE_RATE_HZ:
+        if _long(audio):
             return first.words(), first.window
         speech_s = self._vad(audio)
         if speech_s < SPEECH_MIN_S:
