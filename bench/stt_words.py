@@ -32,6 +32,7 @@ from voiceos.audio.pcm import read_wav, resample, write_wav
 from voiceos.audio.wavsource import WavSource
 from voiceos.listen.endpointer import Endpointer, SpeechEnded
 from voiceos.listen.vad import SileroVad
+from voiceos.stt.names import has_name
 from voiceos.stt.wer import normalise_words, word_errors
 from voiceos.stt.whisper import WhisperTranscriber
 
@@ -144,9 +145,10 @@ def name_table(names: list[str]) -> None:
         f"({', '.join(VOICES)} at {', '.join(map(str, RATES_WPM))} wpm)\n"
     )
     model = whisper()
-    first = known = total = false = 0
+    first = known = total = false = any_false = 0
     misses: list[str] = []
     wrong: list[str] = []
+    wrong_any: list[str] = []
     times: list[float] = []
     for name in names:
         hints = [name, *DISTRACTORS, *[n for n in names if n != name][:3]]
@@ -170,6 +172,10 @@ def name_table(names: list[str]) -> None:
                 if name.lower() in heard_other.text.lower():
                     false += 1
                     wrong.append(f"{other} heard as {name} ({voice}, {rate})")
+                taken = [h for h in hints if h != other and has_name(heard_other.text, [h])]
+                if taken:
+                    any_false += 1
+                    wrong_any.append(f"{other} heard as {taken[0]} ({voice}, {rate})")
     model.set_vocabulary([])
     print("| | first mention | once known (hotwords) |\n| --- | --- | --- |")
     print(
@@ -190,8 +196,14 @@ def name_table(names: list[str]) -> None:
     print(summary("transcription with hotwords, one sentence", times))
     if misses:
         print("\nmissed once known:\n" + "\n".join(f"- {m}" for m in misses))
+    print(
+        f"\nanother name said while one is known, heard as the known one: {false}/{total}; "
+        f"as any known name (the persona's, the distractors'): {any_false}/{total}"
+    )
     if wrong:
         print("\nanother name taken for the known one:\n" + "\n".join(f"- {w}" for w in wrong))
+    if wrong_any:
+        print("\nanother name heard as any known name:\n" + "\n".join(f"- {w}" for w in wrong_any))
     print()
 
 

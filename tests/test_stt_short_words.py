@@ -318,6 +318,46 @@ def test_a_known_name_is_heard_right(whisper: WhisperTranscriber) -> None:
     assert right >= len(clips) - 1, heard
 
 
+class ScoredNames(WhisperTranscriber):
+    """No model: a scripted plain decode and hinted decode, and Whisper's sentence scores
+    made up as "how much a sentence sounds like what was said". For the name logic alone."""
+
+    def __init__(self, heard: str, hinted: str, said: str) -> None:
+        super().__init__()
+        self.heard, self.hinted, self.said = heard, hinted, said
+        self._direct = object()  # type: ignore[assignment]
+        self.scored: list[str] = []
+
+    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
+        encoded[Window.SHORT] = object()
+        return self.heard, Window.SHORT
+
+    def _decode(self, *args: Any, **kwargs: Any) -> Decoded:
+        return Decoded(f" {self.hinted}", 0.1, -0.3, Window.SHORT, 5)
+
+    def _scores(self, texts: list[str], *args: Any) -> list[float]:
+        self.scored.extend(texts)
+        return [
+            -0.4 if t == self.heard else -1.2 if self.said and self.said in t else -2.6
+            for t in texts
+        ]
+
+
+def test_a_known_name_misheard_in_its_slot_is_rescored_in() -> None:
+    audio = np.zeros(RATE, np.float32)
+    model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="Kwame")
+    model.set_vocabulary(["Kwame", "Samantha", "Ana"])
+    assert model._words(audio) == "My name is Kwame."
+    # Another name said: no known name fits better than names nobody mentioned.
+    model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="")
+    model.set_vocabulary(["Kwame", "Samantha"])
+    assert model._words(audio) == "My name is Gwen."
+    # Only utterances with a name slot pay for scoring.
+    model = ScoredNames("What time is it?", "What time is it?", said="Kwame")
+    model.set_vocabulary(["Kwame"])
+    assert model._words(audio) == "What time is it?" and model.scored == []
+
+
 def told_name(heard: str) -> str:
     """The name in a transcript of "... my name is NAME." (capitalised as heard)."""
     return heard.rstrip(".!").split("name is ", 1)[1].strip(" ,")

@@ -35,7 +35,15 @@ import numpy as np
 from voiceos.audio.pcm import resample, to_float32
 from voiceos.stt.base import TranscriberError
 from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Window, choose, doubtful
-from voiceos.stt.names import RESCORE_MARGIN, candidates, snap, take_hinted, worth_hinting
+from voiceos.stt.names import (
+    Slot,
+    baseline_names,
+    decide,
+    name_slot,
+    snap,
+    take_hinted,
+    worth_hinting,
+)
 from voiceos.types import PCM16, Transcript
 
 logger = logging.getLogger(__name__)
@@ -347,36 +355,56 @@ class WhisperTranscriber:
             logger.debug("hinted decode: %r -> %r", words, hinted)
             if take_hinted(words, hinted, names):
                 words = hinted
-        words = snap(words, names)
-        options = candidates(words, names)
-        if options and self._direct is not None and window in encoded:
-            words = self._rescore(words, options, audio, window, encoded[window])
-        return words
+        slot = name_slot(words, names)
+        if slot is None:
+            return words
+        if self._direct is None or window not in encoded:
+            return snap(words, names)  # no encoding to score names on: go by sound alone
+        return self._rescore(slot, names, audio, window, encoded[window])
 
     def _rescore(
-        self, heard: str, options: list[str], audio: np.ndarray, window: Window, encoded: Any
+        self, slot: Slot, names: Sequence[str], audio: np.ndarray, window: Window, encoded: Any
     ) -> str:
-        """The option Whisper finds nearly as likely as what it heard, if any."""
+        """The heard text, or the same with a known name in its name slot when Whisper
+        finds that nearly as likely and clearly likelier than other names there."""
+        started = time.perf_counter()
+        heard = slot.text
+        texts = {name: slot.filled(name) for name in names}
+        baseline = [t for b in baseline_names(names, heard) for t in slot.filled(b)]
+        batch = [heard, *baseline, *(t for options in texts.values() for t in options)]
+        try:
+            scores = dict(zip(batch, self._scores(batch, audio, window, encoded), strict=True))
+        except Exception as exc:  # alignment is an extra: never lose the words over it
+            logger.debug("name rescoring failed: %s", exc)
+            return heard
+        best = {name: max(options, key=scores.__getitem__) for name, options in texts.items()}
+        name = decide(
+            scores[heard], {n: scores[t] for n, t in best.items()}, [scores[t] for t in baseline]
+        )
+        logger.debug(
+            "name rescoring of %r: %d sentences in %.0f ms",
+            heard,
+            len(batch),
+            (time.perf_counter() - started) * 1000,
+        )
+        return best[name] if name else heard
+
+    def _scores(
+        self, texts: list[str], audio: np.ndarray, window: Window, encoded: Any
+    ) -> list[float]:
+        """Whisper's mean log-probability per token of each text as the words of `audio`,
+        on the encoding already made. One text at a time: a batch repeats the encoding
+        and measured twice as slow (300 vs 160 ms for 12 sentences)."""
         assert self._direct is not None
         size = SHORT_FRAMES if window is Window.SHORT else FULL_FRAMES
         frames = min(int(audio.size / 160), size)
         prompt = self._prompt(False)
-
-        def score(text: str) -> float:
-            tokens = list(self._direct.tokenizer.encode(" " + text.strip()))  # type: ignore[union-attr]
-            if not tokens:
-                return -math.inf
+        scores = []
+        for text in texts:
+            tokens = list(self._direct.tokenizer.encode(" " + text.strip()))
             probs = self._model.model.align(encoded, prompt, [tokens], frames)[0].text_token_probs
-            return sum(math.log(max(p, 1e-9)) for p in probs) / max(1, len(probs))
-
-        try:
-            plain = score(heard)
-            best_score, best = max((score(o), o) for o in options)
-        except Exception as exc:  # alignment is an extra: never lose the words over it
-            logger.debug("name rescoring failed: %s", exc)
-            return heard
-        logger.debug("name rescoring: %r %.2f vs %r %.2f", heard, plain, best, best_score)
-        return best if best_score >= plain - RESCORE_MARGIN else heard
+            scores.append(sum(math.log(max(p, 1e-9)) for p in probs) / max(1, len(probs)))
+        return scores
 
     def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
         """The words, after a second opinion when the first decode is doubtful; and the
