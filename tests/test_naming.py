@@ -238,9 +238,7 @@ def test_the_baseline_leaves_out_names_like_the_known_or_heard_ones() -> None:
     assert len(base) >= 4
 
 
-def test_a_known_name_is_taken_when_it_fits_nearly_as_well_and_clearly_better_than_others() -> (
-    None
-):
+def test_a_known_name_is_taken_when_it_fits_nearly_as_well_and_clearly_better_than_others() -> None:
     baseline = [-2.6, -2.9, -3.1, -2.4, -2.8]
     # Kwame heard as "Gwen": the right name a little below, far above other names.
     assert decide(-0.33, {"Kwame": -1.27, "Samantha": -2.2}, baseline) == "Kwame"

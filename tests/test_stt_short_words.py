@@ -358,6 +358,39 @@ def test_a_known_name_misheard_in_its_slot_is_rescored_in() -> None:
     assert model._words(audio) == "What time is it?" and model.scored == []
 
 
+HARD_NAMES = ("Nadia", "Kwame", "Benedikt")
+"""Names espeak-ng says so that tiny.en hears other words ("Arger", "Gwen", "Mandivik")."""
+OTHER_NAMES = ("Ingrid", "Astrid", "Tobias")
+HARD_RENDERINGS = [(v, 150) for v in ("en-us", "en-gb", "en-gb-x-rp", "en-us+m3")]
+
+
+def test_hard_names_once_known_are_rescored_in_and_new_names_are_not(
+    whisper: WhisperTranscriber,
+) -> None:
+    said = [
+        (n, synthesize_clip(f"My name is {n}.", v, r))
+        for n in HARD_NAMES
+        for v, r in HARD_RENDERINGS
+    ]
+    others = [
+        (n, synthesize_clip(f"My name is {n}.", v, r))
+        for n in OTHER_NAMES
+        for v, r in HARD_RENDERINGS
+    ]
+    first = [whisper.transcribe(c, RATE).text for _n, c in said]
+    try:
+        whisper.set_vocabulary([*HARD_NAMES, "Samantha"])
+        known = [whisper.transcribe(c, RATE).text for _n, c in said]
+        new = [whisper.transcribe(c, RATE).text for _n, c in others]
+    finally:
+        whisper.set_vocabulary([])
+    right_first = sum(n.lower() in h.lower() for (n, _c), h in zip(said, first, strict=True))
+    right = sum(n.lower() in h.lower() for (n, _c), h in zip(said, known, strict=True))
+    assert right >= len(said) - 3 and right >= right_first + 4, (first, known)
+    taken = [h for h in new if any(n.lower() in h.lower() for n in [*HARD_NAMES, "Samantha"])]
+    assert len(taken) <= 1, new
+
+
 def told_name(heard: str) -> str:
     """The name in a transcript of "... my name is NAME." (capitalised as heard)."""
     return heard.rstrip(".!").split("name is ", 1)[1].strip(" ,")

@@ -138,6 +138,15 @@ def take_hinted(plain: str, hinted: str, names: Sequence[str]) -> bool:
     return any(sounds_like(replaced, n) >= LOOSELY_ALIKE for n in brought)
 
 
+def proposed(plain: str, hinted: str, names: Sequence[str]) -> str | None:
+    """The one known name a hinted decode brought in that the plain one lacks, if any: a
+    second opinion, from the decoder, that this name was said."""
+    if not hinted or has_name(plain, names):
+        return None
+    brought = [n for n in names if has_name(hinted, [n])]
+    return brought[0] if len(brought) == 1 else None
+
+
 LOOSELY_ALIKE = 0.5
 """What the plain decode heard where the hinted one puts a name must sound this much like
 it: the prompt can pull in a known name that was never said (the persona's, say)."""
@@ -178,6 +187,9 @@ def snap(text: str, names: Sequence[str]) -> str:
     return text[:start] + name + text[end:]
 
 
+PROPOSED_MARGIN = 1.3
+"""The margin for the name a hinted decode proposed but that was not taken on spelling
+(Kwame heard as "Gwen"; the hinted decode said "Kwame"): two pieces of evidence."""
 RESCORE_MARGIN = 1.0
 """A known name in a name's place may score this much lower than what Whisper heard (mean
 log-probability per token of the whole sentence). Measured on espeak renderings of "My
@@ -239,11 +251,12 @@ def baseline_names(names: Sequence[str], heard: str = "") -> list[str]:
 
 
 def decide(
-    heard: float, known: dict[str, float], baseline: Sequence[float]
+    heard: float, known: dict[str, float], baseline: Sequence[float], hinted: str | None = None
 ) -> str | None:
     """The known name to write in the slot, from Whisper's scores (mean log-probability
     per token) of the sentence as heard, with each known name, and with each baseline
-    name in the slot; None to keep what was heard."""
+    name in the slot; None to keep what was heard. `hinted`: the name a hinted decode
+    proposed, allowed PROPOSED_MARGIN instead of RESCORE_MARGIN."""
     if not known or not baseline:
         return None
     ranked = sorted(known.items(), key=lambda item: -item[1])
@@ -251,7 +264,7 @@ def decide(
     runner_up = ranked[1][1] if len(ranked) > 1 else -math.inf
     typical = statistics.median(baseline)
     taken = (
-        best >= heard - RESCORE_MARGIN
+        best >= heard - (PROPOSED_MARGIN if name == hinted else RESCORE_MARGIN)
         and best >= typical + BASELINE_GAP
         and best >= runner_up + RUNNER_UP_GAP
     )

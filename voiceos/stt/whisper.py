@@ -40,6 +40,7 @@ from voiceos.stt.names import (
     baseline_names,
     decide,
     name_slot,
+    proposed,
     snap,
     take_hinted,
     worth_hinting,
@@ -350,23 +351,33 @@ class WhisperTranscriber:
         names = self._names
         if not names or not words or _long(audio):
             return words
+        suggested = None
         if worth_hinting(words, names):
             hinted = self._decode(audio, window, WIDE_BEAM, encoded, hints=True).words()
             logger.debug("hinted decode: %r -> %r", words, hinted)
             if take_hinted(words, hinted, names):
                 words = hinted
+            else:
+                suggested = proposed(words, hinted, names)
         slot = name_slot(words, names)
         if slot is None:
             return words
         if self._direct is None or window not in encoded:
             return snap(words, names)  # no encoding to score names on: go by sound alone
-        return self._rescore(slot, names, audio, window, encoded[window])
+        return self._rescore(slot, names, audio, window, encoded[window], suggested)
 
     def _rescore(
-        self, slot: Slot, names: Sequence[str], audio: np.ndarray, window: Window, encoded: Any
+        self,
+        slot: Slot,
+        names: Sequence[str],
+        audio: np.ndarray,
+        window: Window,
+        encoded: Any,
+        suggested: str | None = None,
     ) -> str:
         """The heard text, or the same with a known name in its name slot when Whisper
-        finds that nearly as likely and clearly likelier than other names there."""
+        finds that nearly as likely and clearly likelier than other names there.
+        `suggested`: the name a hinted decode proposed."""
         started = time.perf_counter()
         heard = slot.text
         texts = {name: slot.filled(name) for name in names}
@@ -379,7 +390,10 @@ class WhisperTranscriber:
             return heard
         best = {name: max(options, key=scores.__getitem__) for name, options in texts.items()}
         name = decide(
-            scores[heard], {n: scores[t] for n, t in best.items()}, [scores[t] for t in baseline]
+            scores[heard],
+            {n: scores[t] for n, t in best.items()},
+            [scores[t] for t in baseline],
+            suggested,
         )
         logger.debug(
             "name rescoring of %r: %d sentences in %.0f ms",
