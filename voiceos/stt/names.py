@@ -7,7 +7,11 @@ the corpus sentences, WER went from 5.6% to 6.7-7.9%. So the plain decode comes 
 and a hinted one is asked for only when the plain text has a place for a name ("my name
 is …", "call me …", "my sister …") or a word that sounds like a known one. The hinted
 text is taken only if it brings a known name in and otherwise says the same thing. Last,
-a word in a name's place that sounds like a known name is written as that name. Pure.
+where a name surely follows and none known was heard, Whisper scores the sentence with
+each known name in that place, and with common names nobody mentioned as a baseline;
+`decide` takes a known name only when it fits nearly as well as the heard words and
+clearly better than the baseline and the other known names. (Writing in a sound-alike by
+spelling alone, `snap`, is the fallback when there is no encoding to score on.) Pure.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ calls speech, gets a second opinion: a five-wide beam on the same encoding (abou
 then the full window (about 0.4 s). Only those utterances pay (voiceos.stt.evidence).
 
 Names: what voiceos knows (the user's name, the persona's, names in remembered facts) is
-given to the decoder as hotwords, so "Theodore" stops coming back as "the Adora".
+given to the decoder as hotwords where a name may be, so "Theodore" stops coming back as
+"the Adora"; in a sure name slot ("my name is ...") the known names are scored against
+the heard words with `Whisper.align` (voiceos.stt.names.decide).
 """
 
 from __future__ import annotations
