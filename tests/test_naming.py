@@ -226,6 +226,11 @@ def test_a_name_slot_is_only_where_a_name_surely_follows() -> None:
         "My sister Beatrix Tricks is coming over tonight",
         "My sister Beatrix is coming over tonight",
     ]
+    # "my name" heard, the "is" and the name not: the rest may be "is NAME".
+    half = name_slot("my name will see about.", ["Theodore"])
+    assert half is not None and half.filled("Theodore") == ["my name is Theodore."]
+    assert name_slot("My name was on the list of people.", ["Theodore"]) is None
+    assert name_slot("My name tag fell off somewhere in the garden.", ["Theodore"]) is None
     assert name_slot("It's the door.", ["Theodore"]) is None  # not a sure name slot
     assert name_slot("No, my name is Carolyn.", ["Callum"]) is None  # a correction
     assert name_slot("My name is Callum.", ["Callum"]) is None  # already there

@@ -222,9 +222,11 @@ class Slot:
     spans: tuple[tuple[int, int], ...]
     """Character spans of the heard words that a name may replace: the rest of the clause
     when it is short, else its first word or its first two."""
+    lead: str = ""
+    """Words to put before the name: "is " when the lead-in was heard only as "my name"."""
 
     def filled(self, name: str) -> list[str]:
-        return [self.text[:a] + name + self.text[b:] for a, b in self.spans]
+        return [self.text[:a] + self.lead + name + self.text[b:] for a, b in self.spans]
 
 
 def name_slot(text: str, names: Sequence[str]) -> Slot | None:
@@ -234,7 +236,7 @@ def name_slot(text: str, names: Sequence[str]) -> Slot | None:
         return None
     found = _NAME_SLOT.search(text)
     if not found:
-        return None
+        return _misheard_lead(text)
     offset = found.start("rest")
     clause = re.split(r"[.?!;]| and | but ", text[offset:], maxsplit=1)[0]
     tokens = list(re.finditer(r"[\w'-]+", clause))
@@ -243,6 +245,20 @@ def name_slot(text: str, names: Sequence[str]) -> Slot | None:
     counts = [len(tokens)] if len(tokens) <= MAX_SLOT_WORDS else [1, 2]
     spans = tuple((offset + tokens[0].start(), offset + tokens[n - 1].end()) for n in counts)
     return Slot(text, spans)
+
+
+_HALF_LEAD = re.compile(
+    r"^\W*my name\s+(?!is\b|was\b|'s\b)(?P<rest>[\w' ,-]+?)\s*[.?!]?\s*$", re.IGNORECASE
+)
+"""A short utterance that starts "my name" but did not hear the "is" and the name after
+it ("my name will see about", "My name and move"): the rest may be "is NAME"."""
+
+
+def _misheard_lead(text: str) -> Slot | None:
+    found = _HALF_LEAD.match(text)
+    if not found or len(re.findall(r"[\w'-]+", found.group("rest"))) > MAX_SLOT_WORDS:
+        return None
+    return Slot(text, ((found.start("rest"), found.end("rest")),), lead="is ")
 
 
 def baseline_names(names: Sequence[str], heard: str = "") -> list[str]:
