@@ -13,7 +13,17 @@ from voiceos.dialogue.memory import Memory
 from voiceos.dialogue.offline.brain import OfflineBrain
 from voiceos.dialogue.persona import load_persona
 from voiceos.dialogue.skills import Skills
-from voiceos.stt.names import phonetic_key, snap, sounds_like, take_hinted, worth_hinting
+from voiceos.stt.names import (
+    RESCORE_MARGIN,
+    baseline_names,
+    decide,
+    name_slot,
+    phonetic_key,
+    snap,
+    sounds_like,
+    take_hinted,
+    worth_hinting,
+)
 from voiceos.types import Action
 
 
@@ -203,11 +213,50 @@ def test_a_sound_alike_in_a_name_slot_is_written_as_the_name() -> None:
     assert snap("My name is Ian.", ["Theodore"]) == "My name is Ian."
 
 
-def test_rescoring_candidates_only_in_a_sure_name_slot() -> None:
-    from voiceos.stt.names import candidates
+def test_a_name_slot_is_only_where_a_name_surely_follows() -> None:
+    slot = name_slot("My name is David John.", ["Imogen", "Theodore"])
+    assert slot is not None
+    assert slot.filled("Imogen") == ["My name is Imogen."]  # both words may be the name
+    assert name_slot("My name is Ray, bye, Jo.", ["Imogen"]).filled("Imogen") == [  # type: ignore[union-attr]
+        "My name is Imogen."
+    ]
+    long = name_slot("My sister Mia Tricks is coming over tonight", ["Beatrix"])
+    assert long is not None
+    assert long.filled("Beatrix") == [
+        "My sister Beatrix Tricks is coming over tonight",
+        "My sister Beatrix is coming over tonight",
+    ]
+    # "my name" heard, the "is" and the name not: the rest may be "is NAME".
+    half = name_slot("my name will see about.", ["Theodore"])
+    assert half is not None and half.filled("Theodore") == ["my name is Theodore."]
+    assert name_slot("My name was on the list of people.", ["Theodore"]) is None
+    assert name_slot("My name tag fell off somewhere in the garden.", ["Theodore"]) is None
+    assert name_slot("It's the door.", ["Theodore"]) is None  # not a sure name slot
+    assert name_slot("No, my name is Carolyn.", ["Callum"]) is None  # a correction
+    assert name_slot("My name is Callum.", ["Callum"]) is None  # already there
+    assert name_slot("My name is Callum.", []) is None
 
-    assert candidates("My name is Bob.", ["Nadia", "Esperanza"]) == []  # nothing alike
-    assert "My name is Callum." in candidates("My name is Carolyn.", ["Callum", "Theodore"])
-    assert candidates("It's the door.", ["Theodore"]) == []  # not a name slot
-    assert candidates("No, my name is Carolyn.", ["Callum"]) == []  # a correction
-    assert candidates("My name is Callum.", ["Callum"]) == []  # already there
+
+def test_the_baseline_leaves_out_names_like_the_known_or_heard_ones() -> None:
+    base = baseline_names(["Margot", "Samantha"], heard="My name is Danielle.")
+    assert "Margaret" not in base and "Daniel" not in base
+    assert len(base) >= 4
+
+
+def test_a_known_name_is_taken_when_it_fits_nearly_as_well_and_clearly_better_than_others() -> None:
+    baseline = [-2.6, -2.9, -3.1, -2.4, -2.8]
+    # Kwame heard as "Gwen": the right name a little below, far above other names.
+    assert decide(-0.33, {"Kwame": -1.27, "Samantha": -2.2}, baseline) == "Kwame"
+    # Too far below what was heard.
+    assert decide(-0.33, {"Kwame": -1.5, "Samantha": -2.2}, baseline) is None
+    # Unclear audio: any name fits about as well (the baseline) - keep what was heard.
+    assert decide(-0.8, {"Margot": -2.4}, [-2.3, -2.5, -2.6]) is None
+    # Two known names fit about as well: neither.
+    assert decide(-0.9, {"Ana": -1.6, "Ravi": -1.7}, baseline) is None
+    # Nothing to judge against.
+    assert decide(-0.3, {"Kwame": -0.5}, []) is None
+    assert decide(-0.3, {}, baseline) is None
+    # Each gate sits at its constant.
+    edge = -0.33 - RESCORE_MARGIN
+    assert decide(-0.33, {"Kwame": edge + 0.01}, baseline) == "Kwame"
+    assert decide(-0.33, {"Kwame": edge - 0.01}, baseline) is None

@@ -7,14 +7,21 @@ the corpus sentences, WER went from 5.6% to 6.7-7.9%. So the plain decode comes 
 and a hinted one is asked for only when the plain text has a place for a name ("my name
 is …", "call me …", "my sister …") or a word that sounds like a known one. The hinted
 text is taken only if it brings a known name in and otherwise says the same thing. Last,
-a word in a name's place that sounds like a known name is written as that name. Pure.
+where a name surely follows and none known was heard, Whisper scores the sentence with
+each known name in that place, and with common names nobody mentioned as a baseline;
+`decide` takes a known name only when it fits nearly as well as the heard words and
+clearly better than the baseline and the other known names. (Writing in a sound-alike by
+spelling alone, `snap`, is the fallback when there is no encoding to score on.) Pure.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from voiceos.stt.wer import normalise_words, word_errors
@@ -135,6 +142,15 @@ def take_hinted(plain: str, hinted: str, names: Sequence[str]) -> bool:
     return any(sounds_like(replaced, n) >= LOOSELY_ALIKE for n in brought)
 
 
+def proposed(plain: str, hinted: str, names: Sequence[str]) -> str | None:
+    """The one known name a hinted decode brought in that the plain one lacks, if any: a
+    second opinion, from the decoder, that this name was said."""
+    if not hinted or has_name(plain, names):
+        return None
+    brought = [n for n in names if has_name(hinted, [n])]
+    return brought[0] if len(brought) == 1 else None
+
+
 LOOSELY_ALIKE = 0.5
 """What the plain decode heard where the hinted one puts a name must sound this much like
 it: the prompt can pull in a known name that was never said (the persona's, say)."""
@@ -175,32 +191,110 @@ def snap(text: str, names: Sequence[str]) -> str:
     return text[:start] + name + text[end:]
 
 
-CANDIDATE_ALIKE = 0.3
-"""A known name this little like the heard word is still worth scoring against it."""
-RESCORE_MARGIN = 0.9
-"""A known name in a name's place is taken when Whisper scores the sentence with it no
-more than this much lower (mean log-probability per token) than what it heard. Measured
-on espeak renderings: the right name scored 0.05-0.86 lower than the mishearing (one at
-1.33); an unrelated name 1.1-3.4 lower."""
+PROPOSED_MARGIN = 1.3
+"""The margin for the name a hinted decode proposed but that was not taken on spelling
+(Kwame heard as "Gwen"; the hinted decode said "Kwame"): two pieces of evidence."""
+RESCORE_MARGIN = 1.0
+"""A known name in a name's place may score this much lower than what Whisper heard (mean
+log-probability per token of the whole sentence). Measured on espeak renderings of "My
+name is NAME.": the right name 0.06-1.14 below the mishearing (Kwame heard as "Gwen"
+0.85-0.95, Imogen as "David John" 0.83-1.07); another name said, with this one known,
+usually 1.2-2.5 below."""
+BASELINE_GAP = 0.2
+"""...and must score this much above the median of the same place filled with common
+names nobody mentioned: a margin alone cannot tell "the audio fits this name" from "the
+audio is unclear and any name fits" (Nadia heard as "Argyo" scored Margot within 1.6, but
+Margot no better than Hannah or Daniel)."""
+RUNNER_UP_GAP = 0.3
+"""...and this much above the next known name: when two known names fit about as well
+("Uda": Ana or Ravi), neither is taken."""
+BASELINE_NAMES = ("Margaret", "Peter", "Lucy", "Oliver", "Hannah", "George", "Sophie", "Daniel")
+"""Common names that stand for "someone else": the baseline a known name must beat."""
+MAX_SLOT_WORDS = 3
+"""The heard words a name may have become ("David John", "Ray, bye, Jo")."""
 
 
-def candidates(text: str, names: Sequence[str]) -> list[str]:
-    """`text` with the words in its name slot replaced by each known name that sounds at
-    least a little like them; [] when there is no sure name slot or a name is already there.
-    """
+@dataclass(frozen=True)
+class Slot:
+    """The words in a sure name slot, and where the heard text puts them."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    """Character spans of the heard words that a name may replace: the rest of the clause
+    when it is short, else its first word or its first two."""
+    lead: str = ""
+    """Words to put before the name: "is " when the lead-in was heard only as "my name"."""
+
+    def filled(self, name: str) -> list[str]:
+        return [self.text[:a] + self.lead + name + self.text[b:] for a, b in self.spans]
+
+
+def name_slot(text: str, names: Sequence[str]) -> Slot | None:
+    """The sure name slot of `text` worth rescoring with known names: None when there is
+    none, a known name is already in the text, or the text corrects a name."""
     if not names or not text or has_name(text, names) or _CORRECTING.search(text.lower()):
-        return []
+        return None
     found = _NAME_SLOT.search(text)
     if not found:
-        return []
-    tokens = list(re.finditer(r"[\w'-]+", text[found.start("rest") :]))[:2]
-    out: list[str] = []
-    for count in range(1, len(tokens) + 1):
-        start = found.start("rest") + tokens[0].start()
-        end = found.start("rest") + tokens[count - 1].end()
-        for name in names:
-            if sounds_like(text[start:end], name) >= CANDIDATE_ALIKE:
-                candidate = text[:start] + name + text[end:]
-                if candidate not in out:
-                    out.append(candidate)
-    return out
+        return _misheard_lead(text)
+    offset = found.start("rest")
+    clause = re.split(r"[.?!;]| and | but ", text[offset:], maxsplit=1)[0]
+    tokens = list(re.finditer(r"[\w'-]+", clause))
+    if not tokens:
+        return None
+    counts = [len(tokens)] if len(tokens) <= MAX_SLOT_WORDS else [1, 2]
+    spans = tuple((offset + tokens[0].start(), offset + tokens[n - 1].end()) for n in counts)
+    return Slot(text, spans)
+
+
+_HALF_LEAD = re.compile(
+    r"^\W*my name\s+(?!is\b|was\b|'s\b)(?P<rest>[\w' ,-]+?)\s*[.?!]?\s*$", re.IGNORECASE
+)
+"""A short utterance that starts "my name" but did not hear the "is" and the name after
+it ("my name will see about", "My name and move"): the rest may be "is NAME"."""
+
+
+def _misheard_lead(text: str) -> Slot | None:
+    found = _HALF_LEAD.match(text)
+    if not found or len(re.findall(r"[\w'-]+", found.group("rest"))) > MAX_SLOT_WORDS:
+        return None
+    return Slot(text, ((found.start("rest"), found.end("rest")),), lead="is ")
+
+
+def baseline_names(names: Sequence[str], heard: str = "") -> list[str]:
+    """BASELINE_NAMES without those that sound like a known name or the heard words."""
+    return [
+        b
+        for b in BASELINE_NAMES
+        if max((sounds_like(b, n) for n in [*names, heard] if n), default=0.0) < LOOSELY_ALIKE
+    ]
+
+
+def decide(
+    heard: float, known: dict[str, float], baseline: Sequence[float], hinted: str | None = None
+) -> str | None:
+    """The known name to write in the slot, from Whisper's scores (mean log-probability
+    per token) of the sentence as heard, with each known name, and with each baseline
+    name in the slot; None to keep what was heard. `hinted`: the name a hinted decode
+    proposed, allowed PROPOSED_MARGIN instead of RESCORE_MARGIN."""
+    if not known or not baseline:
+        return None
+    ranked = sorted(known.items(), key=lambda item: -item[1])
+    name, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else -math.inf
+    typical = statistics.median(baseline)
+    taken = (
+        best >= heard - (PROPOSED_MARGIN if name == hinted else RESCORE_MARGIN)
+        and best >= typical + BASELINE_GAP
+        and best >= runner_up + RUNNER_UP_GAP
+    )
+    logger.debug(
+        "name rescoring: %s %.2f (heard %.2f, baseline median %.2f, runner-up %.2f): %s",
+        name,
+        best,
+        heard,
+        typical,
+        runner_up,
+        "taken" if taken else "kept what was heard",
+    )
+    return name if taken else None
