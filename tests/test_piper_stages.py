@@ -73,8 +73,11 @@ def test_staged_chunks_join_into_the_whole_render(
     assert len(chunks) > 3
     joined = np.concatenate([audio for _, _, _, audio in chunks])
     assert joined.shape == reference.shape
-    # Same samples to within 1e-4 of a signal peaking near 0.5: no seams, nothing lost.
-    assert float(np.max(np.abs(joined - reference))) < 1e-4
+    # Nothing lost, no seams: the same samples to within 1e-4 of a signal peaking near 0.5,
+    # except the end of the first chunk (decoded with less context so it is ready sooner).
+    first = FIRST_CHUNK_FRAMES * 256
+    assert float(np.max(np.abs(joined[first:] - reference[first:]))) < 1e-4
+    assert float(np.max(np.abs(joined[:first] - reference[:first]))) < 5e-3
     assert float(np.max(np.abs(reference))) > 0.1
 
 
