@@ -11,6 +11,7 @@ HiFi-GAN decoder, which grows with the length of the audio. The graph is cut wit
 3. the decoder: `z` -> audio, 256 samples a frame (also convolutional: DECODER_PAD frames of
    context make a chunk's samples match the whole render's to within 1e-6).
 
+The cut is made once per load, by a child process, into a temporary folder.
 The first chunk of a phrase needs the encoder, the flow over its first few dozen frames and
 the decoder over FIRST_CHUNK_FRAMES + DECODER_PAD frames, so the first audio is ready long
 before the phrase would be. The chunks join into the audio the whole model would make from
@@ -22,10 +23,11 @@ whole, as before: `load_stages` returns None.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
+import importlib.util
+import json
 import logging
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +52,8 @@ FIRST_CHUNK_FRAMES = 8
 are usually silence (trimmed at the start of a sentence)."""
 CHUNK_FRAMES = (20, 40, 80)
 """Later chunks grow, so the context decoded twice costs less and less; the last repeats."""
+SPLIT_TIMEOUT_S = 60.0
+"""Cutting a 63 MB voice takes about 1 s; far more on a very busy machine."""
 MIN_TAIL_FRAMES = 16
 """A remainder shorter than this joins the chunk before it."""
 
@@ -158,45 +162,67 @@ def _find_cut(graph: Any) -> tuple[str, str, str] | None:
 
 
 def load_stages(path: Path, options: Any) -> Stages | None:
-    """The voice at `path` as three sessions, or None when it cannot be cut."""
-    try:
-        import onnx
-        import onnx.utils
-    except ImportError:
+    """The voice at `path` as three sessions, or None when it cannot be cut.
+
+    The cut is made by a child process (split_model), so the parent never imports onnx
+    or holds the parsed graph (+28 MB RSS when done in-process). The three files go to a
+    private temporary folder, deleted once the sessions are made.
+    """
+    if importlib.util.find_spec("onnx") is None:
         logger.info("the onnx package is missing: Piper phrases are rendered whole")
         return None
     import onnxruntime
 
+    with tempfile.TemporaryDirectory(prefix="voiceos-piper-") as folder:
+        code = "import runpy, sys; sys.argv[:2] = sys.argv[1:2]; runpy.run_path(sys.argv[0])"
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", code, __file__, str(path), folder],
+                capture_output=True,
+                text=True,
+                timeout=SPLIT_TIMEOUT_S,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            logger.info("cutting the Piper voice failed (%s): phrases are rendered whole", exc)
+            return None
+        if result.returncode != 0:
+            why = (result.stderr.strip().splitlines() or ["unknown"])[-1][:200]
+            logger.info("Piper voice %s not cut into stages (%s): rendered whole", path, why)
+            return None
+        names = json.loads((Path(folder) / "names.json").read_text(encoding="utf-8"))
+        sessions = [
+            onnxruntime.InferenceSession(
+                str(Path(folder) / f"stage{number}.onnx"),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
+            )
+            for number in range(3)
+        ]
+    encoder, flow, decoder = sessions
+    return Stages(encoder, flow, decoder, z_p=names["z_p"], mask=names["mask"], z=names["z"])
+
+
+def split_model(path: Path, folder: Path) -> int:
+    """Write the three stages of the voice at `path` into `folder`; 0, or 3 when the graph
+    is not a VITS voice as Piper exports it. Runs in a child process (load_stages)."""
+    import onnx
+    import onnx.utils
+
     model = onnx.load(str(path))
     names = [i.name for i in model.graph.input]
     cut = _find_cut(model.graph)
-    if cut is None or names[:3] != ["input", "input_lengths", "scales"] or len(names) != 3:
-        logger.info("Piper voice %s has an unfamiliar graph: phrases are rendered whole", path)
-        return None
+    if cut is None or names != ["input", "input_lengths", "scales"]:
+        print("unfamiliar graph", file=sys.stderr)
+        return 3
     z_p, mask, z = cut
     extractor = onnx.utils.Extractor(model)
     cuts = ((names, [z_p, mask]), ([z_p, mask], [z]), ([z], [model.graph.output[0].name]))
-    # Sessions are made from files: made from bytes, onnxruntime kept a second copy of the
-    # weights (+63 MB RSS).
-    with tempfile.TemporaryDirectory(prefix="voiceos-piper-") as folder:
-        files = []
-        for number, (inputs, outputs) in enumerate(cuts):
-            files.append(Path(folder) / f"stage{number}.onnx")
-            onnx.save(extractor.extract_model(inputs, outputs), str(files[-1]))
-        del model, extractor
-        sessions = [
-            onnxruntime.InferenceSession(
-                str(file), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-            for file in files
-        ]
-    _release_memory()
-    encoder, flow, decoder = sessions
-    return Stages(encoder, flow, decoder, z_p=z_p, mask=mask, z=z)
+    # Saved as files: sessions made from bytes kept a second copy of the weights (+63 MB).
+    for number, (inputs, outputs) in enumerate(cuts):
+        onnx.save(extractor.extract_model(inputs, outputs), str(folder / f"stage{number}.onnx"))
+    (folder / "names.json").write_text(json.dumps({"z_p": z_p, "mask": mask, "z": z}))
+    return 0
 
 
-def _release_memory() -> None:
-    """Hand the parsed graph's memory back to the system (glibc keeps it otherwise)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+if __name__ == "<run_path>":  # the child process of load_stages
+    raise SystemExit(split_model(Path(sys.argv[1]), Path(sys.argv[2])))

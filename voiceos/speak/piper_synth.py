@@ -264,11 +264,6 @@ class PiperSynth:
         scaled = np.clip(audio * (self.gain * float(settings.volume)), -1.0, 1.0)
         return (scaled * 32767).astype(np.int16)
 
-    def render_phrase(self, text: str, settings: VoiceSettings) -> Utterance:
-        """One phrase to int16 samples."""
-        rate = getattr(self, "sample_rate_hz", 22050)
-        return Utterance(self._pcm(self._float_audio(text, settings), settings), rate)
-
     def stream(self, text: str, settings: VoiceSettings) -> Iterator[tuple[str, Utterance]]:
         """`text` as (words, audio) pieces, each rendered as it is asked for.
 
