@@ -13,7 +13,7 @@ HiFi-GAN decoder, which grows with the length of the audio. The graph is cut wit
 
 The cut is made once per load, by a child process, into a temporary folder.
 The first chunk of a phrase needs the encoder, the flow over its first few dozen frames and
-the decoder over FIRST_CHUNK_FRAMES + DECODER_PAD frames, so the first audio is ready long
+the decoder over FIRST_CHUNK_FRAMES + FIRST_DECODER_PAD frames, so the first audio is ready long
 before the phrase would be. The chunks join into the audio the whole model would make from
 the same encoder output.
 
@@ -47,10 +47,15 @@ render's by 3e-7; with 8, by 2e-3; with 6, by 8e-3 (a peak of 0.6)."""
 FIRST_DECODER_PAD = 8
 """Right context of a phrase's first chunk, where every frame decoded delays the first
 audio: its last samples then differ from the whole render's by 2e-3 (of a 0.6 peak)."""
-FIRST_CHUNK_FRAMES = 8
-"""The first chunk: 8 frames = 93 ms of audio at 22050 Hz, of which the first 25-50 ms
+FIRST_CHUNK_FRAMES = 10
+"""The first chunk: 10 frames = 116 ms of audio at 22050 Hz, of which the first 25-50 ms
 are usually silence (trimmed at the start of a sentence)."""
-CHUNK_FRAMES = (20, 40, 80)
+CHUNK_FRAMES = (16, 40, 80)
+"""Later chunks grow, so the context decoded twice costs less and less; the last repeats.
+The second is small: it must be ready before the first has played, on a busy machine too."""
+WINDOWED_CHUNKS = 2
+"""The first chunks each take their own window of the flow; the rest share one pass over
+the whole phrase."""
 """Later chunks grow, so the context decoded twice costs less and less; the last repeats."""
 SPLIT_TIMEOUT_S = 60.0
 """Cutting a 63 MB voice takes about 1 s; far more on a very busy machine."""
@@ -105,16 +110,18 @@ class Stages:
         total = int(z_p.shape[2])
         if total == 0:
             return
-        bounds = chunk_bounds(total)
-        start, end = bounds[0]
-        head_end = min(total, end + FIRST_DECODER_PAD)
-        head = self.flow_window(z_p, mask, 0, head_end)
-        yield start, end, total, self.decode(head, start, end, FIRST_DECODER_PAD)
-        if len(bounds) == 1:
-            return
-        z = np.asarray(self.flow.run([self.z], {self.z_p: z_p, self.mask: mask})[0])
-        for start, end in bounds[1:]:
-            yield start, end, total, self.decode(z, start, end)
+        z: np.ndarray | None = None
+        for index, (start, end) in enumerate(chunk_bounds(total)):
+            if index < WINDOWED_CHUNKS:  # only the frames this chunk needs go through the flow
+                pad = FIRST_DECODER_PAD if index == 0 else DECODER_PAD
+                lo, hi = max(0, start - DECODER_PAD), min(total, end + pad)
+                window = self.flow_window(z_p, mask, lo, hi)
+                audio = self.decode(window, start - lo, end - lo, pad)
+            else:
+                if z is None:
+                    z = np.asarray(self.flow.run([self.z], {self.z_p: z_p, self.mask: mask})[0])
+                audio = self.decode(z, start, end)
+            yield start, end, total, audio
 
 
 def chunk_bounds(total: int) -> list[tuple[int, int]]:
