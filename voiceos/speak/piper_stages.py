@@ -53,6 +53,9 @@ are usually silence (trimmed at the start of a sentence)."""
 CHUNK_FRAMES = (16, 40, 80)
 """Later chunks grow, so the context decoded twice costs less and less; the last repeats.
 The second is small: it must be ready before the first has played, on a busy machine too."""
+LATER_PHRASE_FRAMES = (48, 96, 192)
+"""Chunks of a phrase after a sentence's first: the audio before it covers their time, and
+small chunks of every phrase cost 50% more decoding in all (context decoded twice)."""
 WINDOWED_CHUNKS = 2
 """The first chunks each take their own window of the flow; the rest share one pass over
 the whole phrase."""
@@ -103,16 +106,21 @@ class Stages:
         return audio[(start - lo) * hop : (end - lo) * hop]
 
     def chunks(
-        self, ids: list[int], scales: list[float]
+        self, ids: list[int], scales: list[float], quick_start: bool = True
     ) -> Iterator[tuple[int, int, int, np.ndarray]]:
-        """(start frame, end frame, frames in the phrase, float audio) for each chunk."""
+        """(start frame, end frame, frames in the phrase, float audio) for each chunk.
+
+        `quick_start`: the phrase opens a sentence, so its first audio is wanted at once;
+        otherwise audio is already playing and larger chunks waste less decoding on context.
+        """
         z_p, mask = self.encode(ids, scales)
         total = int(z_p.shape[2])
         if total == 0:
             return
         z: np.ndarray | None = None
-        for index, (start, end) in enumerate(chunk_bounds(total)):
-            if index < WINDOWED_CHUNKS:  # only the frames this chunk needs go through the flow
+        sizes = (FIRST_CHUNK_FRAMES, *CHUNK_FRAMES) if quick_start else LATER_PHRASE_FRAMES
+        for index, (start, end) in enumerate(chunk_bounds(total, sizes)):
+            if quick_start and index < WINDOWED_CHUNKS:  # a window of the flow: only what it needs
                 pad = FIRST_DECODER_PAD if index == 0 else DECODER_PAD
                 lo, hi = max(0, start - DECODER_PAD), min(total, end + pad)
                 window = self.flow_window(z_p, mask, lo, hi)
@@ -124,14 +132,16 @@ class Stages:
             yield start, end, total, audio
 
 
-def chunk_bounds(total: int) -> list[tuple[int, int]]:
-    """Frame ranges [start, end) covering `total` frames: a small first chunk, then growing."""
+def chunk_bounds(
+    total: int, sizes: tuple[int, ...] = (FIRST_CHUNK_FRAMES, *CHUNK_FRAMES)
+) -> list[tuple[int, int]]:
+    """Frame ranges [start, end) covering `total` frames, of `sizes` (the last repeats)."""
     bounds: list[tuple[int, int]] = []
-    sizes = iter((FIRST_CHUNK_FRAMES, *CHUNK_FRAMES))
-    size = FIRST_CHUNK_FRAMES
+    each = iter(sizes)
+    size = sizes[0]
     start = 0
     while start < total:
-        size = next(sizes, size)
+        size = next(each, size)
         end = min(total, start + size)
         if bounds and total - end < MIN_TAIL_FRAMES:
             end = total

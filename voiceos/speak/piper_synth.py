@@ -225,9 +225,11 @@ class PiperSynth:
         return float(config.noise_scale), length, float(config.noise_w_scale)
 
     def _chunks(
-        self, text: str, settings: VoiceSettings, noise: bool = True
+        self, text: str, settings: VoiceSettings, noise: bool = True, quick_start: bool = True
     ) -> Iterator[tuple[float, float, bool, np.ndarray]]:
-        """(start, end) as fractions of `text`, whether it is the last chunk, float audio."""
+        """(start, end) as fractions of `text`, whether it is the last chunk, float audio.
+
+        `quick_start`: `text` opens a sentence (a small first chunk, see piper_stages)."""
         voice, stages = self._voice, self._stages
         if voice is None:
             raise SynthError("the Piper voice is not loaded")
@@ -248,7 +250,8 @@ class PiperSynth:
                     audio = np.asarray(voice.phoneme_ids_to_audio(ids, config)).reshape(-1)
                     yield base, base + share, final, audio
                     continue
-                for begin, end, frames, audio in stages.chunks(ids, list(scales)):
+                quick = quick_start and number == 0
+                for begin, end, frames, audio in stages.chunks(ids, list(scales), quick):
                     last = final and end == frames
                     yield base + share * begin / frames, base + share * end / frames, last, audio
         except SynthError:
@@ -280,7 +283,8 @@ class PiperSynth:
             # start of a phrase that continues a clause would be a pause inside it.
             lead = number == 0 or after_cut
             lead_keep = int(START_KEEP_S * rate) if number == 0 else keep
-            for begin, end, last, audio in self._chunks(phrase, settings):
+            chunks = self._chunks(phrase, settings, quick_start=number == 0)
+            for begin, end, last, audio in chunks:
                 samples = self._pcm(audio, settings)
                 if lead:
                     samples, lead = _trim_lead(samples, lead_keep)
