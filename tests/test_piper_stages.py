@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from voiceos.speak.piper_stages import FIRST_CHUNK_FRAMES, chunk_bounds, load_stages
-from voiceos.speak.piper_synth import PiperSynth, _words_between, bundled_model
+from voiceos.speak.piper_synth import PiperSynth, _words_between, bundled_model, phrases
 from voiceos.types import VoiceSettings
 
 pytestmark = pytest.mark.skipif(bundled_model() is None, reason="the Piper extra")
@@ -93,4 +93,17 @@ def test_first_chunk_is_a_small_part_of_the_sentence() -> None:
     # The sentence starts with its first word, not with the model's 25-50 ms of silence.
     onset = np.flatnonzero(np.abs(pieces[0][1].samples.astype(np.int32)) > 300)
     assert onset.size and onset[0] <= 0.012 * 22050
+    synth.close()
+
+
+def test_a_voice_that_cannot_be_cut_is_rendered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As without the onnx package, or with a voice exported under other tensor names.
+    monkeypatch.setattr("voiceos.speak.piper_synth.load_stages", lambda *_: None)
+    synth = PiperSynth()
+    synth.start()
+    assert not synth.streams_chunks
+    pieces = list(synth.stream(SENTENCE, VoiceSettings("en-us", 175, 0.9, engine="piper")))
+    assert len(pieces) == len(phrases(SENTENCE))  # one per phrase
+    assert " ".join(words for words, _ in pieces) == SENTENCE
+    assert all(len(u.samples) > 0.3 * 22050 for _, u in pieces)
     synth.close()
