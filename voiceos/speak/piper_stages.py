@@ -182,7 +182,7 @@ def load_stages(path: Path, options: Any) -> Stages | None:
     """The voice at `path` as three sessions, or None when it cannot be cut.
 
     The cut is made by a child process (split_model), so the parent never imports onnx
-    or holds the parsed graph (+28 MB RSS when done in-process). The three files go to a
+    or holds the parsed graph (+13 MB RSS when done in-process, measured by bench.first_audio). The three files go to a
     private temporary folder, deleted once the sessions are made.
     """
     if importlib.util.find_spec("onnx") is None:
