@@ -182,8 +182,8 @@ def load_stages(path: Path, options: Any) -> Stages | None:
     """The voice at `path` as three sessions, or None when it cannot be cut.
 
     The cut is made by a child process (split_model), so the parent never imports onnx
-    or holds the parsed graph (+13 MB RSS when done in-process, measured by bench.first_audio). The three files go to a
-    private temporary folder, deleted once the sessions are made.
+    or holds the parsed graph (done in-process, that cost 13 MB RSS in bench.first_audio).
+    The three files go to a private temporary folder, deleted once the sessions are made.
     """
     if importlib.util.find_spec("onnx") is None:
         logger.info("the onnx package is missing: Piper phrases are rendered whole")
