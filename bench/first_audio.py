@@ -111,6 +111,7 @@ async def run_engine(count: int, settings: VoiceSettings, latency: float) -> Non
     print(
         f"\n{name[settings.engine]}, 175 wpm, {count} sentences, output buffer "
         f"{latency * 1000:.0f} ms, {player.underruns} underrun blocks, "
+        f"{player.starved} blocks short of streamed audio, "
         f"RSS with this engine loaded {rss_mb:.0f} MB"
     )
     print(header())

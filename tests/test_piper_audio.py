@@ -99,7 +99,9 @@ async def test_phrases_play_as_one_continuous_sentence(
         spoken = await speaker.play(stream, text)
         rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
     assert spoken.text == text
-    assert len(stream.phrases) == 3, stream.phrases
+    # Three phrases, decoded in chunks: the pieces' words make up the sentence in order.
+    assert len(stream.phrases) > 3, stream.phrases
+    assert " ".join(words for words, _ in stream.phrases if words) == text
     made_s = sum(n for _, n in stream.phrases) / stream.sample_rate_hz
     heard_s = speech_span_s(rec.samples[start:], RECORD_RATE_HZ)
     # No gaps between phrases (a gap would lengthen it), nothing lost (would shorten it).

@@ -136,6 +136,8 @@ class Player:
         """Why the open stream died, once it has."""
         self.underruns = 0
         """Callback blocks that reported an underflow, for diagnostics."""
+        self.starved = 0
+        """Blocks padded with silence because a streamed sentence's next audio was late."""
         self._device_index: int | None = None
         self.tap: ReferenceTap | None = None
         """When set, every block written to the device is published here (echo reference)."""
@@ -343,6 +345,8 @@ class Player:
             count = len(chunk)
             outdata[:count, 0] = chunk
             outdata[count:].fill(0)
+            if count < frames and not job.complete and job.position:
+                self.starved += 1
             if count and not job.first_audio_s:
                 job.first_audio_s = time.monotonic() + _buffer_delay_s(time_info)
             job.position += count

@@ -266,7 +266,7 @@ def _llm(config: Config) -> Check:
     if llm["backend"] == "offline":
         return Check("llm", True, "offline (backend = 'offline'); the persona engine answers")
     if llm["backend"] == "auto" and not (base_url or has_key):
-        return _discovered(llm)
+        return _discovered(llm, "llm.model" in config.user_set)
     from voiceos.dialogue.llm import probe
 
     problem = probe(llm)
@@ -281,7 +281,7 @@ def _llm(config: Config) -> Check:
     return Check("llm", True, f"{where} answers with model {llm['model']!r}")
 
 
-def _discovered(llm: dict[str, object]) -> Check:
+def _discovered(llm: dict[str, object], model_chosen: bool) -> Check:
     """What discovery finds on 127.0.0.1, as a session would after its greeting."""
     from voiceos.dialogue.discovery import LOOPBACK, find_server_now
 
@@ -290,7 +290,7 @@ def _discovered(llm: dict[str, object]) -> Check:
         return Check(
             "llm", True, "not configured, discovery off; the offline persona engine answers"
         )
-    found = find_server_now(ports, str(llm["model"]))
+    found = find_server_now(ports, str(llm["model"]) if model_chosen else "")
     if found is None:
         listed = ", ".join(str(p) for p in ports)
         return Check(

@@ -2,7 +2,8 @@
 
 Only ports on 127.0.0.1 are ever asked, so nothing leaves the machine: the probe list is
 port numbers, never hosts. Each port gets one `GET /v1/models` with a short deadline, all at
-once; the first port in the list that answers with a chat model wins.
+once. The first port in the list whose server has `[llm] model` wins; failing that, the
+first with any chat model, and the line naming it says the configured model is missing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class FoundServer:
     model: str
     models: tuple[str, ...]
     """Every model it listed."""
+    missing: str = ""
+    """The model the user configured, when no server found has it (else "")."""
 
     @property
     def base_url(self) -> str:
@@ -47,7 +50,10 @@ class FoundServer:
         return KNOWN_PORTS.get(self.port, "a local server")
 
     def describe(self) -> str:
-        return f"{self.kind} at {LOOPBACK}:{self.port}, model {self.model!r}"
+        where = f"{self.kind} at {LOOPBACK}:{self.port}, model {self.model!r}"
+        if self.missing:
+            where += f" (it has no {self.missing!r}, your [llm] model)"
+        return where
 
 
 def pick_model(models: Sequence[str], wanted: str = "") -> str | None:
@@ -92,7 +98,11 @@ async def _models_on(client: Any, port: int) -> list[str] | None:
 async def find_server(
     ports: Iterable[int], wanted_model: str = "", timeout_s: float = PROBE_TIMEOUT_S
 ) -> FoundServer | None:
-    """Probe `ports` on 127.0.0.1 at once; the first in order with a chat model, else None."""
+    """Probe `ports` on 127.0.0.1 at once; the server to use, or None.
+
+    `wanted_model` is the model the user configured ("" when they set none): the first port
+    whose server lists it wins; otherwise the first port with a chat model.
+    """
     ports = list(dict.fromkeys(int(p) for p in ports))
     if not ports:
         return None
@@ -102,13 +112,19 @@ async def find_server(
     # trust_env=False: a proxy from the environment must never see these requests.
     async with httpx2.AsyncClient(timeout=timeout, trust_env=False) as client:
         answers = await asyncio.gather(*(_models_on(client, p) for p in ports))
-    for port, models in zip(ports, answers, strict=True):
-        model = pick_model(models, wanted_model) if models else None
-        if model is not None and models:
-            found = FoundServer(port, model, tuple(models))
-            logger.info("discovery: found %s", found.describe())
-            return found
-    return None
+    listed = [(port, models) for port, models in zip(ports, answers, strict=True) if models]
+    found = next(
+        (FoundServer(p, wanted_model, tuple(m)) for p, m in listed if wanted_model in m), None
+    )
+    for port, models in listed:
+        if found is not None:
+            break
+        model = pick_model(models)
+        if model is not None:
+            found = FoundServer(port, model, tuple(models), missing=wanted_model)
+    if found is not None:
+        logger.info("discovery: found %s", found.describe())
+    return found
 
 
 def find_server_now(

@@ -306,7 +306,10 @@ def build_dialogue(
             local = {**settings, "base_url": found.base_url, "model": found.model}
             return OpenAIBrain(persona, memory, local)
 
-        discovery = Discovery(list(config["llm.discover"]), str(settings["model"]), make_llm)
+        # The shipped default model name is an OpenAI one: only a model the user chose
+        # is looked for on local servers.
+        wanted = str(settings["model"]) if "llm.model" in config.user_set else ""
+        discovery = Discovery(list(config["llm.discover"]), wanted, make_llm)
     skills = Skills(memory, voice, persona, rng=rng)
     return Dialogue(
         skills,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from voiceos.speak.piper_stages import Stages, load_stages
 from voiceos.speak.synth import SynthError, Utterance
 from voiceos.types import VoiceSettings
 
@@ -42,6 +43,13 @@ SEAM_LEVEL = 300
 """Samples quieter than this (of 32767) at a mid-clause cut are trimmed, so the two renders
 join without a pause."""
 SEAM_KEEP_S = 0.02
+START_KEEP_S = 0.01
+"""A sentence's first render starts with 25-50 ms of near silence; all but this is cut."""
+CALIBRATION_TEXT = "Hello, it's lovely to hear from you today."
+CALIBRATION_PEAK = 0.8
+"""The calibration sentence, rendered without noise, peaks here; phrases then peak at
+about 0.5-1.0 (they were normalised one by one before, so loudness jumped between them)."""
+MAX_GAIN = 8.0
 THREADS = 1
 """onnxruntime threads. On a shared 2-core machine one thread renders a short phrase in
 half the time two take (they fight the rest of the pipeline for the cores)."""
@@ -141,61 +149,66 @@ def _mid_clause(phrase: str) -> bool:
     return not phrase.rstrip().endswith((",", ";", ":", ".", "!", "?", "—", "–", "-"))
 
 
-def _trim(samples: np.ndarray, lead: bool, tail: bool, rate_hz: int) -> np.ndarray:
-    """Drop the quiet start and/or end of a render, keeping SEAM_KEEP_S of it."""
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SEAM_LEVEL)
-    if not loud.size:
-        return samples
-    keep = int(SEAM_KEEP_S * rate_hz)
-    start = max(0, int(loud[0]) - keep) if lead else 0
-    end = min(len(samples), int(loud[-1]) + keep) if tail else len(samples)
-    return samples[start:end]
-
-
 class PiperSynth:
-    """Blocking Piper synthesis; call it from one thread at a time (the speech worker)."""
+    """Blocking Piper synthesis, used from the speech worker's thread.
+
+    With the `onnx` package the voice is cut into its stages (piper_stages) and each phrase
+    is decoded in chunks, so the first ~90 ms of audio are ready after about 30 ms of work;
+    otherwise each phrase is rendered whole.
+    """
 
     engine = "piper"
 
     def __init__(self, piper_model: str = "") -> None:
         self.piper_model = piper_model
         self._voice: Any = None
-        self._config_cls: Any = None
+        self._stages: Stages | None = None
         self._lock = threading.Lock()
+        self.gain = 1.0
+        """Scales the model's output so a typical phrase peaks near full scale."""
         self.name = BUNDLED_VOICE
+
+    @property
+    def streams_chunks(self) -> bool:
+        """True when phrases are decoded chunk by chunk (the voice could be cut in stages)."""
+        return self._stages is not None
 
     def start(self) -> None:
         """Load the voice. Raises PiperUnavailable (one line) when it cannot be used."""
-        if self._voice is not None:
-            return
-        why = problem(self.piper_model)
-        if why:
-            raise PiperUnavailable(why)
-        path = model_file(self.piper_model)
-        try:
-            from piper import SynthesisConfig
-
-            voice = _load(path)
-        except ImportError as exc:
-            raise PiperUnavailable(f"the Piper engine cannot load ({exc}); {EXTRA_HINT}") from None
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            raise PiperUnavailable(
-                f"Piper voice {str(path)!r} is not a usable voice ({_short(exc)})"
-            ) from None
-        except Exception as exc:  # onnxruntime raises its own classes for a bad model file
-            raise PiperUnavailable(
-                f"Piper voice {str(path)!r} is not a valid ONNX voice ({_short(exc)})"
-            ) from None
-        self._voice, self._config_cls = voice, SynthesisConfig
-        self.name = path.name.removesuffix(".onnx")
-        self.sample_rate_hz = int(voice.config.sample_rate)
+        with self._lock:
+            if self._voice is not None:
+                return
+            why = problem(self.piper_model)
+            if why:
+                raise PiperUnavailable(why)
+            path = model_file(self.piper_model)
+            try:
+                voice, stages = _load(path)
+            except ImportError as exc:
+                raise PiperUnavailable(
+                    f"the Piper engine cannot load ({exc}); {EXTRA_HINT}"
+                ) from None
+            except (ValueError, KeyError, TypeError, OSError) as exc:
+                raise PiperUnavailable(
+                    f"Piper voice {str(path)!r} is not a usable voice ({_short(exc)})"
+                ) from None
+            except Exception as exc:  # onnx / onnxruntime raise their own classes
+                raise PiperUnavailable(
+                    f"Piper voice {str(path)!r} is not a valid ONNX voice ({_short(exc)})"
+                ) from None
+            self._voice, self._stages = voice, stages
+            self.name = path.name.removesuffix(".onnx")
+            self.sample_rate_hz = int(voice.config.sample_rate)
         # A model that loads but cannot render (wrong inputs) fails here, not mid-reply.
+        # The same render sets the gain and warms the sessions up.
         try:
-            self.render_phrase("Hi.", VoiceSettings())
+            calibration = self._float_audio(CALIBRATION_TEXT, VoiceSettings(), noise=False)
         except SynthError as exc:
-            self._voice = None
+            self.close()
             raise PiperUnavailable(f"Piper voice {str(path)!r} cannot speak ({exc})") from None
-        logger.debug("piper voice %s loaded from %s", self.name, path)
+        peak = float(np.max(np.abs(calibration))) if calibration.size else 0.0
+        self.gain = min(MAX_GAIN, CALIBRATION_PEAK / peak) if peak > 1e-4 else 1.0
+        logger.debug("piper voice %s loaded from %s, gain %.2f", self.name, path, self.gain)
 
     def voice_ids(self) -> list[str]:
         return [self.name]
@@ -203,41 +216,87 @@ class PiperSynth:
     def check_voice(self, voice: str) -> None:
         """Any espeak-ng voice id is fine: Piper speaks with its own model."""
 
-    def _syn_config(self, settings: VoiceSettings) -> Any:
-        base = float(self._voice.config.length_scale or 1.0)
-        return self._config_cls(
-            length_scale=base * NATURAL_RATE_WPM / max(1, settings.rate_wpm),
-            volume=float(settings.volume),
-            normalize_audio=True,
-        )
+    def _scales(self, settings: VoiceSettings, noise: bool) -> tuple[float, float, float]:
+        """(noise, length, noise_w) scales; the rate maps to the length scale."""
+        config = self._voice.config
+        length = float(config.length_scale or 1.0) * NATURAL_RATE_WPM / max(1, settings.rate_wpm)
+        if not noise:
+            return 0.0, length, 0.0
+        return float(config.noise_scale), length, float(config.noise_w_scale)
 
-    def render_phrase(self, text: str, settings: VoiceSettings) -> Utterance:
-        """One phrase to int16 samples."""
-        with self._lock:
-            if self._voice is None:
-                raise SynthError("the Piper voice is not loaded")
-            try:
-                chunks = list(self._voice.synthesize(text, self._syn_config(settings)))
-            except Exception as exc:  # a broken model fails inside onnxruntime
-                raise SynthError(f"Piper failed: {_short(exc)}") from None
-        rate = chunks[0].sample_rate if chunks else self.sample_rate_hz
-        if not chunks:
-            return Utterance(np.zeros(0, dtype=np.int16), rate)
-        samples = np.concatenate([c.audio_int16_array for c in chunks]).astype(np.int16)
-        return Utterance(samples, rate)
+    def _chunks(
+        self, text: str, settings: VoiceSettings, noise: bool = True, quick_start: bool = True
+    ) -> Iterator[tuple[float, float, bool, np.ndarray]]:
+        """(start, end) as fractions of `text`, whether it is the last chunk, float audio.
+
+        `quick_start`: `text` opens a sentence (a small first chunk, see piper_stages)."""
+        voice, stages = self._voice, self._stages
+        if voice is None:
+            raise SynthError("the Piper voice is not loaded")
+        scales = self._scales(settings, noise)
+        try:
+            sentences = [ids for ids in map(voice.phonemes_to_ids, voice.phonemize(text)) if ids]
+            for number, ids in enumerate(sentences):
+                share = 1.0 / len(sentences)
+                base = number * share
+                final = number == len(sentences) - 1
+                if stages is None:
+                    from piper import SynthesisConfig
+
+                    noise_scale, length, noise_w = scales
+                    config = SynthesisConfig(
+                        length_scale=length, noise_scale=noise_scale, noise_w_scale=noise_w
+                    )
+                    audio = np.asarray(voice.phoneme_ids_to_audio(ids, config)).reshape(-1)
+                    yield base, base + share, final, audio
+                    continue
+                quick = quick_start and number == 0
+                for begin, end, frames, audio in stages.chunks(ids, list(scales), quick):
+                    last = final and end == frames
+                    yield base + share * begin / frames, base + share * end / frames, last, audio
+        except SynthError:
+            raise
+        except Exception as exc:  # a broken model fails inside onnxruntime
+            raise SynthError(f"Piper failed: {_short(exc)}") from None
+
+    def _float_audio(self, text: str, settings: VoiceSettings, noise: bool = True) -> np.ndarray:
+        parts = [audio for _, _, _, audio in self._chunks(text, settings, noise)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def _pcm(self, audio: np.ndarray, settings: VoiceSettings) -> np.ndarray:
+        scaled = np.clip(audio * (self.gain * float(settings.volume)), -1.0, 1.0)
+        return (scaled * 32767).astype(np.int16)
 
     def stream(self, text: str, settings: VoiceSettings) -> Iterator[tuple[str, Utterance]]:
-        """Each phrase of `text` with its audio, rendered as it is asked for."""
+        """`text` as (words, audio) pieces, each rendered as it is asked for.
+
+        A piece is a phrase, or a chunk of one when the voice is decoded in chunks; its
+        words are those whose end falls within it, so what was heard can be counted.
+        """
+        rate = getattr(self, "sample_rate_hz", 22050)
+        keep = int(SEAM_KEEP_S * rate)
         after_cut = False
-        for phrase in phrases(text):
-            utterance = self.render_phrase(phrase, settings)
+        words = ""  # of pieces that were all trimmed away, carried to the next one
+        for number, phrase in enumerate(phrases(text)):
             cut = _mid_clause(phrase)
-            if cut or after_cut:
-                rate = utterance.sample_rate_hz
-                trimmed = _trim(utterance.samples, lead=after_cut, tail=cut, rate_hz=rate)
-                utterance = Utterance(trimmed, rate)
+            # The quiet start of a sentence is dead air before the first word; the quiet
+            # start of a phrase that continues a clause would be a pause inside it.
+            lead = number == 0 or after_cut
+            lead_keep = int(START_KEEP_S * rate) if number == 0 else keep
+            chunks = self._chunks(phrase, settings, quick_start=number == 0)
+            for begin, end, last, audio in chunks:
+                samples = self._pcm(audio, settings)
+                if lead:
+                    samples, lead = _trim_lead(samples, lead_keep)
+                if cut and last:
+                    samples = _trim_tail(samples, keep)
+                words = f"{words} {_words_between(phrase, begin, end, last)}".strip()
+                if len(samples):
+                    yield words, Utterance(samples, rate)
+                    words = ""
             after_cut = cut
-            yield phrase, utterance
+        if words:
+            yield words, Utterance(np.zeros(0, dtype=np.int16), rate)
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Utterance:
         """All of `text` as one utterance."""
@@ -250,10 +309,41 @@ class PiperSynth:
     def close(self) -> None:
         with self._lock:
             self._voice = None
+            self._stages = None
 
 
-def _load(path: Path) -> Any:
-    """PiperVoice.load, with our own onnxruntime session options (THREADS)."""
+def _words_between(text: str, begin: float, end: float, last: bool) -> str:
+    """The words of `text` whose last character falls within the fraction (begin, end]."""
+    size = max(1, len(text))
+    found: list[str] = []
+    position = 0
+    for word in text.split():
+        start = text.index(word, position)
+        position = start + len(word)
+        share = position / size
+        if (begin < share <= end) or (last and share > end):
+            found.append(word)
+    return " ".join(found)
+
+
+def _trim_lead(samples: np.ndarray, keep: int) -> tuple[np.ndarray, bool]:
+    """Drop the quiet start of a chunk; (what is left, still trimming: all of it was quiet)."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SEAM_LEVEL)
+    if not loud.size:
+        return samples[:0], True
+    return samples[max(0, int(loud[0]) - keep) :], False
+
+
+def _trim_tail(samples: np.ndarray, keep: int) -> np.ndarray:
+    """Drop the quiet end of a chunk."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SEAM_LEVEL)
+    if not loud.size:
+        return samples
+    return samples[: min(len(samples), int(loud[-1]) + keep)]
+
+
+def _load(path: Path) -> tuple[Any, Stages | None]:
+    """The voice (for its phonemes and config) and its stages, or a whole-model session."""
     import onnxruntime
     from piper import PiperConfig, PiperVoice
 
@@ -262,10 +352,13 @@ def _load(path: Path) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
+    stages = load_stages(path, options)
+    if stages is not None:
+        return PiperVoice(session=None, config=config), stages
     session = onnxruntime.InferenceSession(
         str(path), sess_options=options, providers=["CPUExecutionProvider"]
     )
-    return PiperVoice(session=session, config=config)
+    return PiperVoice(session=session, config=config), None
 
 
 def _short(exc: BaseException) -> str:

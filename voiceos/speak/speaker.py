@@ -53,7 +53,8 @@ def heard_phrases(phrases: list[tuple[str, int]], played_samples: int) -> str:
     left = played_samples
     for text, samples in phrases:
         if left >= samples:
-            heard.append(text.strip())
+            if text.strip():  # a chunk in which no word ends has no text
+                heard.append(text.strip())
             left -= samples
             continue
         partial = heard_text(text, left, samples)
