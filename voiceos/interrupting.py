@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from voiceos.audio.echostage import EchoStage
 from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel
-from voiceos.types import Transcript
+from voiceos.types import AudioChunk, Transcript
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ class Interrupter(Generic[T]):
             self._holding = False
             self._hold(False)  # the reply is over; the next one must not start paused
         return Verdict.HOLD in verdicts
+
+    def onset_audio(self) -> list[AudioChunk]:
+        """The latest cleaned chunks, ungated: what led up to a hold, heard whole."""
+        return list(self._stage.recent)
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""

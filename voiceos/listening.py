@@ -15,7 +15,6 @@ import contextlib
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -46,10 +45,6 @@ from voiceos.types import (
 )
 
 logger = logging.getLogger(__name__)
-
-ONSET_CHUNKS = 12
-"""Chunks kept to re-hear an interruption from its start: about 0.4 s at 512 samples,
-which covers the two chunks that hold her and a soft consonant before them."""
 
 
 @dataclass
@@ -159,8 +154,6 @@ class Listener:
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._quiet_since_s: float | None = None
-        self._recent: deque[AudioChunk] = deque(maxlen=ONSET_CHUNKS)
-        """The latest chunks, to hear an interruption from its onset (`_restart_at_onset`)."""
         """When the reply ended while an utterance taken for her own voice was still open."""
         self._early: asyncio.Future[Transcript] | None = None
         self._confirming: asyncio.Future[Transcript] | None = None
@@ -178,11 +171,11 @@ class Listener:
             async for chunk in chunks:
                 if worker.done():
                     break
-                self._recent.append(chunk)
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(self._conversation.busy)
-                if held and self._ignoring:
-                    self._restart_at_onset(queue)
+                if held and (self._ignoring or self._turns.idle):
+                    assert interrupter is not None
+                    self._restart_at_onset(interrupter.onset_audio(), queue)
                     continue
                 self._close_own_voice()
                 for event in self._turns.feed(chunk):
@@ -203,14 +196,18 @@ class Listener:
                 await worker
         return Action.END if any(r.action is Action.END for r in self.results) else Action.NONE
 
-    def _restart_at_onset(self, queue: asyncio.Queue[Pending]) -> None:
-        """She was held for sound her reply cannot explain, inside an utterance taken for
-        her own voice: that utterance would swallow the user's words. Start a new one from
-        just before the onset, so the user's words are heard, and judged, on their own."""
-        logger.debug("held inside her own voice's utterance: listening afresh from the onset")
+    def _restart_at_onset(self, onset: list[AudioChunk], queue: asyncio.Queue[Pending]) -> None:
+        """She has just been held for sound her reply cannot explain: listen afresh from
+        just before it, on the cleaned audio as it was before the residue gate.
+
+        An utterance taken for her own voice would swallow the user's words, and the gate
+        silences the soft start of a word said over her; heard again from its onset, a
+        short "stop" reaches the endpointer whole while she is still held.
+        """
+        logger.debug("held: listening afresh from %d chunks before", len(onset))
         self._turns.reset()
         self._ignoring, self._early, self._quiet_since_s = False, None, None
-        for chunk in list(self._recent):
+        for chunk in onset:
             for event in self._turns.feed(chunk):
                 self._on_event(event, queue)
 

@@ -26,6 +26,8 @@ FAR_ACTIVE_DB = -50.0
 """Reference louder than this (dBFS) counts as her speaking."""
 NO_ECHO_DB = 60.0
 """Counted as the echo reduction of a chunk when none of her voice reaches the mic."""
+RECENT_CHUNKS = 16
+"""Cleaned chunks kept ungated (about 0.5 s at 512 samples)."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
 
@@ -132,6 +134,8 @@ class EchoStage:
         self.last: EchoFrame | None = None
         self.late_samples = 0
         self.frames = 0
+        self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
+        """The latest cleaned chunks before the gate: an interruption heard from its onset."""
 
     @property
     def latency_samples(self) -> int:
@@ -205,10 +209,12 @@ class EchoStage:
             quiet = frame.mic_db <= FAR_ACTIVE_DB
             self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
         self.last = frame
-        if self._gate is not None and frame.explained(self._gate):
-            out[:] = 0
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
-        return AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
+        cleaned = AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
+        self.recent.append(cleaned)
+        if self._gate is not None and frame.explained(self._gate):
+            return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
+        return cleaned
 
     @staticmethod
     def _loudest(samples: np.ndarray, block: int = 512) -> float:

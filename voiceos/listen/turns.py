@@ -34,6 +34,7 @@ from voiceos.listen.endpointer import (
     SpeechEnded,
     SpeechPaused,
     SpeechResumed,
+    State,
 )
 from voiceos.types import PCM16, AudioChunk
 
@@ -186,6 +187,11 @@ class TurnDetector:
         self._awaiting: int | None = None
         self._paused_audio: PCM16 | None = None
         self._reason = "finished"
+
+    @property
+    def idle(self) -> bool:
+        """No utterance has been confirmed (speech may be starting)."""
+        return self.endpointer.state in (State.QUIET, State.STARTING) and self._carry is None
 
     @property
     def mode(self) -> EndMode:
