@@ -59,7 +59,6 @@ small chunks of every phrase cost 50% more decoding in all (context decoded twic
 WINDOWED_CHUNKS = 2
 """The first chunks each take their own window of the flow; the rest share one pass over
 the whole phrase."""
-"""Later chunks grow, so the context decoded twice costs less and less; the last repeats."""
 SPLIT_TIMEOUT_S = 60.0
 """Cutting a 63 MB voice takes about 1 s; far more on a very busy machine."""
 MIN_TAIL_FRAMES = 16
