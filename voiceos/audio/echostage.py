@@ -26,6 +26,9 @@ FAR_ACTIVE_DB = -50.0
 """Reference louder than this (dBFS) counts as her speaking."""
 NO_ECHO_DB = 60.0
 """Counted as the echo reduction of a chunk when none of her voice reaches the mic."""
+ECHO_EVIDENCE_CHUNKS = 300
+"""Chunks (about 10 s) of her playing over which the microphone's level tells whether her
+voice reaches it at all."""
 RECENT_CHUNKS = 16
 """Cleaned chunks kept ungated (about 0.5 s at 512 samples)."""
 LEAK_WINDOW = 1024
@@ -131,6 +134,7 @@ class EchoStage:
         self._mic_clock = SteadyClock(RATE_HZ)
         self._mic_count = 0
         self._erle: deque[float] = deque(maxlen=60)
+        self._mic_while_playing: deque[float] = deque(maxlen=ECHO_EVIDENCE_CHUNKS)
         self.last: EchoFrame | None = None
         self.late_samples = 0
         self.frames = 0
@@ -141,6 +145,16 @@ class EchoStage:
     def latency_samples(self) -> int:
         """How far the cleaned audio lags the microphone."""
         return self._canceller.latency_samples
+
+    @property
+    def echo_heard(self) -> bool:
+        """Her voice reaches the microphone: over the last ~10 s of chunks where she played,
+        the microphone was mostly above FAR_ACTIVE_DB (a user talking over her for a few
+        seconds does not make it so). False with headphones, or a mic out
+        of the speaker's reach: then there are no echo remains to silence, and a reference
+        the clock places late must not silence the user."""
+        levels = self._mic_while_playing
+        return len(levels) >= 10 and statistics.median(levels) > FAR_ACTIVE_DB
 
     @property
     def erle_db(self) -> float | None:
@@ -208,11 +222,12 @@ class EchoStage:
             # while she plays (headphones, a far-away speaker) hears no echo to leave.
             quiet = frame.mic_db <= FAR_ACTIVE_DB
             self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
+            self._mic_while_playing.append(frame.mic_db)
         self.last = frame
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         cleaned = AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
         self.recent.append(cleaned)
-        if self._gate is not None and frame.explained(self._gate):
+        if self._gate is not None and self.echo_heard and frame.explained(self._gate):
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned
 
