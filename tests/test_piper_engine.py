@@ -205,13 +205,26 @@ def test_persona_engine_applies_unless_the_user_chose(tmp_path: Path) -> None:
 
 
 @needs_piper
-def test_doctor_checks_the_active_engine(home: dict[str, str], tmp_path: Path) -> None:
-    result = run_voiceos(home, "--engine", "piper", "doctor", "--record-s", "0.1")
+@pytest.mark.audio
+def test_doctor_checks_the_active_engine(
+    home: dict[str, str], tmp_path: Path, private_lab: PrivateLab
+) -> None:
+    # No echo check: its chirp would play on the same speaker.
+    lab_env = {**home, **private_lab.env, "VOICEOS_ECHO_CANCEL": "false"}
+    with private_lab.recorder() as rec:
+        start = rec.sample_count()
+        result = run_voiceos(lab_env, "--engine", "piper", "doctor", "--record-s", "0.1")
+        played = rec.snapshot()[start:]
     lines = result.stdout.splitlines()
     speech = next(ln for ln in lines if "] speech:" in ln)
     heard = next(ln for ln in lines if "] transcription:" in ln)
     assert speech.startswith("[ok") and "Piper" in speech, lines
+    assert "played on the speaker" in speech, lines
     assert heard.startswith("[ok") and "from Piper" in heard, lines
+    # The line was really spoken aloud, on this test's own speaker.
+    assert speech_span_s(played, RECORD_RATE_HZ) > 0.5
+    muted = run_voiceos(lab_env, "--mute", "--engine", "piper", "doctor", "--record-s", "0.1")
+    assert "not played: muted" in muted.stdout, muted.stdout
     env = {**home, "VOICEOS_VOICE_PIPER_MODEL": str(broken_voices(tmp_path)["not onnx"])}
     result = run_voiceos(env, "--engine", "piper", "doctor", "--record-s", "0.1")
     assert "Traceback" not in result.stdout + result.stderr

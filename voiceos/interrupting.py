@@ -59,6 +59,15 @@ class Interrupter(Generic[T]):
         """An utterance taken for the user's is under way while she speaks."""
         return self._active
 
+    @property
+    def dismissed(self) -> bool:
+        """The utterance under way was judged not the user's (her echo, or a backchannel)."""
+        return self._active and self._verdict is Verdict.RESUME
+
+    def forget(self) -> None:
+        """The utterance under way was closed unheard: nothing is left to settle."""
+        self._active, self._verdict = False, None
+
     def on_chunk(self, speaking: bool) -> bool:
         """After each chunk read from the stage. True when she has just been held: sound
         her reply cannot explain began a moment ago."""

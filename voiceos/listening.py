@@ -154,7 +154,7 @@ class Listener:
         self._reply_ended_s = 0.0
         self._ignoring = False
         self._quiet_since_s: float | None = None
-        """When the reply ended while an utterance taken for her own voice was still open."""
+        """When her reply ended (the first chunk read since), None while she speaks."""
         self._early: asyncio.Future[Transcript] | None = None
         self._confirming: asyncio.Future[Transcript] | None = None
         self._latest: Pending | None = None
@@ -177,7 +177,7 @@ class Listener:
                     assert interrupter is not None
                     self._restart_at_onset(interrupter.onset_audio(), queue)
                     continue
-                self._close_own_voice()
+                self._close_own_voice(chunk)
                 for event in self._turns.feed(chunk):
                     self._on_event(event, queue)
                 if self._options.sequential:
@@ -211,22 +211,35 @@ class Listener:
             for event in self._turns.feed(chunk):
                 self._on_event(event, queue)
 
-    def _close_own_voice(self) -> None:
+    def _close_own_voice(self, chunk: AudioChunk) -> None:
         """End an utterance taken for her own voice once her reply is over.
 
         Otherwise the user speaking soon after the reply (the end of turn may wait up to
-        its silence cap) would continue that utterance, and be ignored with it.
+        its silence cap) would continue that utterance, and be ignored with it. The guard
+        is counted in capture time: on a busy machine the chunks read here can be half a
+        second old, and the user's first words must not fall into the closed utterance.
         """
-        if not self._ignoring or self._conversation.busy:
+        if self._conversation.busy:
             self._quiet_since_s = None
             return
         now = self._clock()
         if self._quiet_since_s is None:
-            self._quiet_since_s = now
-        elif now - self._quiet_since_s >= self._options.echo_guard_s:
-            logger.debug("her reply is over: the utterance taken for her voice is closed")
+            self._quiet_since_s = now  # her reply has just ended
+        interrupter = self._interrupter
+        dismissed = interrupter is not None and interrupter.dismissed
+        if not (self._ignoring or dismissed):
+            return
+        captured = chunk.timestamp_s or now
+        if captured - self._quiet_since_s >= self._options.echo_guard_s:
+            logger.debug(
+                "her reply is over: the utterance taken for her voice is closed "
+                "(audio read %.0f ms after capture)",
+                (now - captured) * 1000,
+            )
             self._turns.reset()
-            self._ignoring, self._early, self._quiet_since_s = False, None, None
+            self._ignoring, self._early = False, None
+            if interrupter is not None:
+                interrupter.forget()
 
     @staticmethod
     async def _settle(queue: asyncio.Queue[Pending], worker: asyncio.Task[None]) -> None:
@@ -315,7 +328,12 @@ class Listener:
             elif overlap is Overlap.BARGE_IN:
                 logger.info("barge-in: stopping the reply")
                 self._conversation.interrupt()
-        if not self._ignoring:
+        if self._ignoring:
+            logger.debug(
+                "speech taken for her own voice (onset %+.0f ms from her reply's end)",
+                (onset - status.ended_s) * 1000 if status.ended_s > 0 else math.nan,
+            )
+        else:
             self._display.state(TurnState.HEARING)
 
     def _withdraw_latest(self) -> None:

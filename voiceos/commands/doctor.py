@@ -186,7 +186,39 @@ def _speech(config: Config, probe: _Probe) -> Check:
             "speech", False, f"only {seconds:.2f} s of audio came out", "reinstall espeak-ng"
         )
     name = ENGINE_NAMES.get(probe.engine, probe.engine)
-    return Check("speech", True, f"{name} spoke {seconds:.1f} s for {PROBE_SENTENCE!r}")
+    not_played = _play_probe(config, probe)
+    aloud = f"not played: {not_played}" if not_played else "played on the speaker"
+    return Check("speech", True, f"{name} spoke {seconds:.1f} s for {PROBE_SENTENCE!r}, {aloud}")
+
+
+def _play_probe(config: Config, probe: _Probe) -> str:
+    """Play the rendered probe on the configured speaker: "" once heard, else why not.
+
+    A speaker that cannot be opened is the speaker check's failure; here it only says
+    why the line was not heard.
+    """
+    from voiceos.audio.devices import AudioDeviceError
+    from voiceos.audio.player import Player
+
+    if config["conversation.mute"]:
+        return "muted"
+    assert probe.samples is not None
+    seconds = len(probe.samples) / probe.sample_rate_hz
+    player = Player(config["audio.output_device"], rate_hz=probe.sample_rate_hz)
+
+    async def play() -> None:
+        await player.play(probe.samples, probe.sample_rate_hz)  # type: ignore[arg-type]
+
+    try:
+        player.start()
+        asyncio.run(asyncio.wait_for(play(), timeout=seconds + 5))
+    except AudioDeviceError as exc:
+        return str(exc)
+    except TimeoutError:
+        return "the speaker stopped taking audio"
+    finally:
+        player.close()
+    return ""
 
 
 def _transcription(config: Config, probe: _Probe) -> Check:

@@ -1,0 +1,96 @@
+"""Closing an utterance taken for her voice once her reply is over (logic, stand-ins only).
+
+Her echo, or a sound judged not to be the user, can leave an utterance open when her
+reply ends. It is closed `echo_guard_s` after the end, counted in capture time, so the
+user's first words after the reply start a turn of their own and are not thrown away
+with it, even when the chunks are read late on a busy machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voiceos.listening import ListenOptions, Listener, ReplyWatch
+from voiceos.types import AudioChunk
+
+
+class Conversation:
+    busy = True
+
+
+class Turns:
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class Interrupter:
+    """Stands in for voiceos.interrupting.Interrupter: only what closing uses."""
+
+    def __init__(self, dismissed: bool) -> None:
+        self.dismissed = dismissed
+
+    def forget(self) -> None:
+        self.dismissed = False
+
+
+class Rig:
+    def __init__(self, interrupter: Interrupter | None = None) -> None:
+        self.now = 0.0
+        self.conversation = Conversation()
+        self.turns = Turns()
+        self.listener = Listener(
+            self.conversation,  # type: ignore[arg-type]
+            self.turns,  # type: ignore[arg-type]
+            transcriber=None,  # type: ignore[arg-type]
+            executor=None,  # type: ignore[arg-type]
+            display=ReplyWatch(inner=None),  # type: ignore[arg-type]
+            options=ListenOptions(echo_guard_s=0.3),
+            clock=lambda: self.now,
+            interrupter=interrupter,  # type: ignore[arg-type]
+        )
+
+    def read(self, now: float, captured: float) -> None:
+        """The listener reads a chunk captured at `captured`, at time `now`."""
+        self.now = now
+        chunk = AudioChunk(np.zeros(512, np.int16), 16000, captured)
+        self.listener._close_own_voice(chunk)
+
+
+def test_an_ignored_utterance_is_closed_by_capture_time_not_by_reading_time() -> None:
+    rig = Rig()
+    rig.listener._ignoring = True  # her echo opened an utterance during the reply
+    rig.read(9.9, 9.4)
+    rig.conversation.busy = False  # her reply ends at 10.0
+    for step in range(15):  # the chunks are read half a second after their capture
+        rig.read(10.0 + 0.032 * step, 9.5 + 0.032 * step)
+    assert rig.turns.resets == 0  # all captured while her reply was still playing
+    rig.read(10.85, 10.35)  # captured after the guard
+    assert rig.turns.resets == 1 and not rig.listener._ignoring
+    rig.read(10.9, 10.4)
+    assert rig.turns.resets == 1  # a fresh utterance is left alone
+
+
+def test_a_dismissed_utterance_is_closed_too() -> None:
+    interrupter = Interrupter(dismissed=True)  # judged her echo after a hold
+    rig = Rig(interrupter)
+    rig.conversation.busy = False
+    rig.read(10.0, 10.0)
+    rig.read(10.2, 10.2)
+    assert rig.turns.resets == 0
+    rig.read(10.31, 10.31)
+    assert rig.turns.resets == 1 and not interrupter.dismissed
+
+
+def test_nothing_is_closed_while_she_speaks_or_when_nothing_is_ignored() -> None:
+    rig = Rig(Interrupter(dismissed=False))
+    rig.read(10.0, 10.0)
+    rig.conversation.busy = False
+    rig.read(11.0, 11.0)
+    assert rig.turns.resets == 0  # the user's own utterance is never cut
+    rig.listener._ignoring = True
+    rig.conversation.busy = True
+    rig.read(12.0, 12.0)
+    assert rig.turns.resets == 0
