@@ -10,6 +10,8 @@ Figures per sentence:
   Piper: its first phrase, the rest is synthesised while it plays);
 - first audio (PortAudio): say() call to when PortAudio says the first sample reaches
   the device (the callback time plus the stream's reported buffer delay);
+  each sentence starts half a second after the last one ended, as a reply does after the
+  user spoke, so the player restarts its idle stream for it;
 - first audio (captured): say() call to the first sample above 16 (of 32767) recorded
   from the virtual speaker's monitor, counted in recorded samples. This also includes
   the recorder's own delivery delay (about 10-20 ms), so it overstates a little.
@@ -101,8 +103,9 @@ async def run_engine(count: int, settings: VoiceSettings, latency: float) -> Non
             if recorder is not None:
                 onset = recorder.wait_for_sound(start_sample, threshold=16, timeout_s=10)
                 captured_ms.append((onset - start_sample) * 1000 / RECORD_RATE_HZ)
-                # Let the tail and the device buffer drain before the next sentence.
-                recorder.wait_for_samples(recorder.sample_count() + RECORD_RATE_HZ // 10)
+                # The tail drains, then half a second passes, as while the user speaks: a
+                # reply starts on an idle player (see Player's IDLE_RESTART_S).
+                recorder.wait_for_samples(recorder.sample_count() + RECORD_RATE_HZ // 2)
     finally:
         if recorder is not None:
             recorder.stop()
@@ -111,7 +114,7 @@ async def run_engine(count: int, settings: VoiceSettings, latency: float) -> Non
     print(
         f"\n{name[settings.engine]}, 175 wpm, {count} sentences, output buffer "
         f"{latency * 1000:.0f} ms, {player.underruns} underrun blocks, "
-        f"{player.starved} blocks short of streamed audio, "
+        f"{player.starved} blocks short of streamed audio, {player.restarts} restarts, "
         f"RSS with this engine loaded {rss_mb:.0f} MB"
     )
     print(header())

@@ -16,7 +16,7 @@ from speech_data import clip
 
 from voiceos.audio.echo import EchoError, erle_db, level_db, open_canceller
 from voiceos.audio.echostage import EchoStage, Residue
-from voiceos.audio.reference import ReferenceTap
+from voiceos.audio.reference import PlayedBlock, ReferenceTap, ReferenceTimeline
 from voiceos.types import AudioChunk
 
 RATE = 16000
@@ -183,3 +183,24 @@ def test_the_gate_leaves_the_user_alone_when_no_echo_reaches_the_mic(
     # The user is there (0.68 measured: AEC3 reshapes a near talker while she plays, even
     # with no echo to remove).
     assert _correlation(out[start : start + len(near)], near) > 0.5
+
+
+def test_a_restarted_stream_is_placed_by_its_new_clock() -> None:
+    # An idle player restarts its stream for the next sentence (Player.IDLE_RESTART_S): the
+    # silence it had buffered is dropped, so the sentence plays ~30 ms before the old
+    # stream's sample clock says. The timeline must follow the new stamps at once, or the
+    # canceller would subtract the wrong stretch at the start of every reply.
+    timeline = ReferenceTimeline()
+    rate, block = 22050, 441  # 20 ms blocks
+    t0 = 1000.0
+    for k in range(50):  # one second of silence, stamped steadily
+        timeline.add(PlayedBlock(np.zeros(block, np.int16), rate, t0 + k * block / rate))
+    end = t0 + 50 * block / rate
+    restart = end - 0.03
+    loud = np.full(block * 5, 8000, np.int16)
+    timeline.add(PlayedBlock(loud, rate, restart, restart=True))
+    at = timeline.index(restart)
+    heard, _ = timeline.read(at + 40, 400)  # past the resampler's onset
+    assert np.all(np.abs(heard.astype(np.int32) - 8000) < 400), heard[:8]
+    before, _ = timeline.read(at - 200, 150)
+    assert not before.any()

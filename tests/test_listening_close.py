@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voiceos.listening import ListenOptions, Listener, ReplyWatch
+from voiceos.listening import Listener, ListenOptions, ReplyWatch
 from voiceos.types import AudioChunk
 
 

@@ -132,6 +132,52 @@ async def test_spoken_sentence_reaches_the_speaker_intact(
     assert min(first, second) > 0.9, (first, second, got - want, player.underruns)
 
 
+def click_then_tone(rate: int) -> np.ndarray:
+    """A 2 ms click, 100 ms of silence, then 200 ms of tone: the click is the first sample."""
+    t = np.arange(int(0.2 * rate)) / rate
+    click = np.full(int(0.002 * rate), 24000, np.int16)
+    tone = (12000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16)
+    return np.concatenate([click, np.zeros(int(0.1 * rate), np.int16), tone])
+
+
+def click_heard(captured: np.ndarray) -> bool:
+    """The click is in `captured`, 100 ms (within a block or two) before the tone."""
+    loud = np.abs(captured.astype(np.int32)) > LOUD
+    frames = loud[: len(loud) // 160 * 160].reshape(-1, 160).mean(axis=1)  # 10 ms frames
+    tone = np.flatnonzero(frames > 0.5)
+    if not tone.size:
+        return False
+    before = frames[max(0, tone[0] - 13) : max(0, tone[0] - 7)]
+    return bool(before.size and before.max() > 0)
+
+
+async def test_an_idle_player_restarts_its_stream_and_plays_from_the_first_sample(
+    private_lab: PrivateLab,
+) -> None:
+    # An idle stream is restarted for the next sentence, dropping the silence it had
+    # buffered; none of the sentence may go with it. Back to back, nothing restarts.
+    rate = 22050
+    signal = click_then_tone(rate)
+    player = Player(rate_hz=rate)
+    player.start()
+    heard: list[bool] = []
+    restarts: list[int] = []
+    try:
+        with private_lab.recorder() as rec:
+            for wait_s in (0.0, 0.0, 0.5):
+                rec.wait_for_samples(rec.sample_count() + int(wait_s * RECORD_RATE_HZ))
+                start = rec.sample_count()
+                result = await player.play(signal, rate)
+                assert not result.interrupted and result.played_samples == len(signal)
+                restarts.append(player.restarts)
+                rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 10)
+                heard.append(click_heard(rec.snapshot()[start:]))
+    finally:
+        player.close()
+    assert heard == [True, True, True]
+    assert restarts == [1, 1, 2]  # opened idle; back to back; idle again
+
+
 async def check_stop_mid_sentence(speaker: DeviceSpeaker, lab: PrivateLab) -> None:
     """stop() a second into LONG: silent within 150 ms, and only the words heard count."""
     with lab.recorder() as rec:

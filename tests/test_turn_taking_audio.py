@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -95,16 +97,29 @@ def _slow_thinker(requests: list[str]) -> object:
     return answer
 
 
-@pytest.mark.parametrize("mute", [True, False], ids=["muted", "spoken"])
-def test_speech_resuming_while_thinking_joins_the_turn(
-    private_lab: PrivateLab, voice_env: dict[str, str], mute: bool
-) -> None:
-    first, second = clip("another_engineer"), clip("testing_routine")
-    a, b = first.samples(), second.samples()
-    # A finished sentence, then 1.0 s of its own room tone: the turn ends a few hundred ms
-    # into that silence (when its transcript confirms it), and the user goes on.
-    stream = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.0, 3), b])
-    stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
+@dataclass
+class Thinker:
+    """voiceos's settings for a slow-thinking LLM server, and the requests it received."""
+
+    env: dict[str, str]
+    requests: list[str]
+
+    def assert_one_merged_turn(self, vo: VoiceosProcess, greeted: int) -> None:
+        """One reply, to both parts as one user turn; the first part alone never answered."""
+        first, second = clip("another_engineer"), clip("testing_routine")
+        done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
+        assert len(done) == 1, vo.out
+        assert len(self.requests) == 2, "the first part's reply was not withdrawn"
+        last = json.loads(self.requests[-1])["messages"]
+        users = [m["content"] for m in last if m["role"] == "user"]
+        assert share_heard(first.transcript, users[-1]) >= 0.7, users[-1]
+        assert share_heard(second.transcript, users[-1]) >= 0.7, users[-1]
+        # History holds one user turn: the first part alone was never recorded.
+        assert sum("engineer" in u.lower() for u in users) == 1, users
+
+
+@pytest.fixture
+def thinker(voice_env: dict[str, str]) -> Iterator[Thinker]:
     requests: list[str] = []
     with served(_slow_thinker(requests)) as server:  # type: ignore[arg-type]
         env = {
@@ -112,23 +127,26 @@ def test_speech_resuming_while_thinking_joins_the_turn(
             "VOICEOS_LLM_BACKEND": "openai",
             "VOICEOS_LLM_BASE_URL": server.base_url,
         }
-        with VoiceosProcess(["--mute"] if mute else [], env) as vo:
-            err_at = _listening(vo, 0)
-            greeted = len(vo.replies())
-            private_lab.feed_mic(stream)
-            vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
-            _listening(vo, err_at)
-            assert vo.close() == 0
-    done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
-    assert len(done) == 1, vo.out
-    assert len(requests) == 2, "the first part's reply was not withdrawn while thinking"
-    last = json.loads(requests[-1])["messages"]
-    users = [m["content"] for m in last if m["role"] == "user"]
-    merged = users[-1]
-    assert share_heard(first.transcript, merged) >= 0.7, merged
-    assert share_heard(second.transcript, merged) >= 0.7, merged
-    # History holds one user turn: the first part alone was never recorded.
-    assert sum("engineer" in u.lower() for u in users) == 1, users
+        yield Thinker(env, requests)
+
+
+@pytest.mark.parametrize("mute", [True, False], ids=["muted", "spoken"])
+def test_speech_resuming_while_thinking_joins_the_turn(
+    private_lab: PrivateLab, thinker: Thinker, mute: bool
+) -> None:
+    a, b = clip("another_engineer").samples(), clip("testing_routine").samples()
+    # A finished sentence, then 1.0 s of its own room tone: the turn ends a few hundred ms
+    # into that silence (when its transcript confirms it), and the user goes on.
+    stream = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.0, 3), b])
+    stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
+    with VoiceosProcess(["--mute"] if mute else [], thinker.env) as vo:
+        err_at = _listening(vo, 0)
+        greeted = len(vo.replies())
+        private_lab.feed_mic(stream)
+        vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
+        _listening(vo, err_at)
+        assert vo.close() == 0
+    thinker.assert_one_merged_turn(vo, greeted)
 
 
 def _speech_from(samples: np.ndarray, lead_s: float = 0.05, level: int = 800) -> np.ndarray:
@@ -140,40 +158,26 @@ def _speech_from(samples: np.ndarray, lead_s: float = 0.05, level: int = 800) ->
 
 @pytest.mark.parametrize("mute", [True, False], ids=["muted", "spoken"])
 def test_speech_resuming_just_after_the_turn_ended_joins_it(
-    private_lab: PrivateLab, voice_env: dict[str, str], mute: bool
+    private_lab: PrivateLab, thinker: Thinker, mute: bool
 ) -> None:
-    first, second = clip("another_engineer"), clip("testing_routine")
-    a = first.samples()
+    a = clip("another_engineer").samples()
     opening = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.5, 5)])
-    going_on = _speech_from(second.samples())
-    requests: list[str] = []
-    with served(_slow_thinker(requests)) as server:  # type: ignore[arg-type]
-        env = {
-            **voice_env,
-            "VOICEOS_LLM_BACKEND": "openai",
-            "VOICEOS_LLM_BASE_URL": server.base_url,
-        }
-        with VoiceosProcess(["--mute"] if mute else [], env) as vo:
-            err_at = _listening(vo, 0)
-            greeted = len(vo.replies())
-            feeding = private_lab.feed_mic(opening, wait=False)
-            assert feeding is not None
-            # The turn has ended when voiceos starts thinking about it; the user goes on
-            # at once: paplay's start and the clip's 50 ms lead put the onset about
-            # 100-300 ms after the end of the turn.
-            vo.wait_for(r"\[thinking\]", stream="err", after=err_at, timeout_s=60)
-            private_lab.feed_mic(going_on)
-            feeding.wait(timeout=30)
-            vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
-            _listening(vo, err_at)
-            assert vo.close() == 0
-    done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
-    assert len(done) == 1, vo.out
-    assert len(requests) == 2, "the first part's reply was not withdrawn"
-    users = [m["content"] for m in json.loads(requests[-1])["messages"] if m["role"] == "user"]
-    assert share_heard(first.transcript, users[-1]) >= 0.7, users[-1]
-    assert share_heard(second.transcript, users[-1]) >= 0.7, users[-1]
-    assert sum("engineer" in u.lower() for u in users) == 1, users
+    going_on = _speech_from(clip("testing_routine").samples())
+    with VoiceosProcess(["--mute"] if mute else [], thinker.env) as vo:
+        err_at = _listening(vo, 0)
+        greeted = len(vo.replies())
+        feeding = private_lab.feed_mic(opening, wait=False)
+        assert feeding is not None
+        # The turn has ended when voiceos starts thinking about it; the user goes on
+        # at once: paplay's start and the clip's 50 ms lead put the onset about
+        # 100-300 ms after the end of the turn.
+        vo.wait_for(r"\[thinking\]", stream="err", after=err_at, timeout_s=60)
+        private_lab.feed_mic(going_on)
+        feeding.wait(timeout=30)
+        vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
+        _listening(vo, err_at)
+        assert vo.close() == 0
+    thinker.assert_one_merged_turn(vo, greeted)
 
 
 READY = re.compile(r"timing: end of turn → transcript (\d+) ms")

@@ -38,6 +38,8 @@ class PlayedBlock:
     rate_hz: int
     device_s: float
     """When its first sample is due at the device (time.monotonic)."""
+    restart: bool = False
+    """The first block after the stream was restarted: its clock starts afresh."""
 
 
 class ReferenceTap:
@@ -47,10 +49,10 @@ class ReferenceTap:
         self._blocks: deque[PlayedBlock] = deque(maxlen=max_blocks)
         self._lock = threading.Lock()
 
-    def publish(self, samples: PCM16, rate_hz: int, device_s: float) -> None:
+    def publish(self, samples: PCM16, rate_hz: int, device_s: float, restart: bool = False) -> None:
         """Called by the player's callback with a copy of the block it wrote."""
         with self._lock:
-            self._blocks.append(PlayedBlock(samples, rate_hz, device_s))
+            self._blocks.append(PlayedBlock(samples, rate_hz, device_s, restart))
 
     def drain(self) -> list[PlayedBlock]:
         with self._lock:
@@ -105,7 +107,7 @@ class ReferenceTimeline:
         self._emitted = 0
         self._next = -1
         self.resyncs = 0
-        """Restarts on a new rate."""
+        """Restarts on a new rate or a restarted stream."""
 
     def index(self, t_s: float) -> int:
         """Timeline index of monotonic time `t_s` (the first block sets the origin)."""
@@ -119,7 +121,7 @@ class ReferenceTimeline:
 
     def add(self, block: PlayedBlock) -> None:
         """Append a played block, resampled to 16 kHz, at its device time."""
-        if self._resampler is None or block.rate_hz != self._rate_hz:
+        if self._resampler is None or block.rate_hz != self._rate_hz or block.restart:
             if self._resampler is not None:
                 self.resyncs += 1
             self._resampler = Resampler(block.rate_hz, RATE_HZ)

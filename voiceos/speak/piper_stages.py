@@ -47,9 +47,11 @@ render's by 3e-7; with 8, by 2e-3; with 6, by 8e-3 (a peak of 0.6)."""
 FIRST_DECODER_PAD = 8
 """Right context of a phrase's first chunk, where every frame decoded delays the first
 audio: its last samples then differ from the whole render's by 2e-3 (of a 0.6 peak)."""
-FIRST_CHUNK_FRAMES = 10
-"""The first chunk: 10 frames = 116 ms of audio at 22050 Hz, of which the first 25-50 ms
-are usually silence (trimmed at the start of a sentence)."""
+FIRST_CHUNK_FRAMES = 14
+"""The first chunk: 14 frames = 163 ms of audio at 22050 Hz, of which the first 25-50 ms
+are usually silence (trimmed at the start of a sentence). An idle player starts it on the
+device at once (no buffered silence ahead of it), so the next chunk must be ready within
+this chunk's length: with 10 frames a busy machine was late once in 30 sentences."""
 CHUNK_FRAMES = (16, 40, 80)
 """Later chunks grow, so the context decoded twice costs less and less; the last repeats.
 The second is small: it must be ready before the first has played, on a busy machine too."""
