@@ -237,7 +237,7 @@ class Memory:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._journal_wal(conn)
             if mode != "wal":
                 logger.warning("memory: journal mode is %s, not wal", mode)
             conn.execute("PRAGMA synchronous = FULL")
@@ -253,6 +253,19 @@ class Memory:
             raise self._error(exc) from None
         self._conn = conn
         logger.debug("memory opened at %s", self.path)
+
+    def _journal_wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL. SQLite answers "locked" at once here, without its busy handler,
+        when another voiceos is creating the same new memory (1 in 7 of two starts at
+        once), so this waits itself, as long as the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)  # the other side's first transaction takes milliseconds
 
     def close(self) -> None:
         if self._conn is not None:
