@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from voiceos import config as config_mod
+from voiceos.audio.echo import EchoError, open_detector
 from voiceos.audio.echostage import EchoFrame
 from voiceos.commands.echo_setup import build_echo
 from voiceos.interrupting import Interrupter
@@ -126,6 +127,17 @@ def test_a_real_speaker_gets_cancellation_and_barge_in(tmp_path: Path) -> None:
     setup = build_echo(_config(tmp_path), FakeSpeaker(), lambda: None)
     assert setup.stage is not None and setup.interrupter is not None
     assert FakeSpeaker.player.tap is not None
+
+
+def test_a_real_speaker_gets_the_double_talk_detector(tmp_path: Path) -> None:
+    try:
+        open_detector("speex")
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    setup = build_echo(_config(tmp_path), FakeSpeaker(), lambda: None)
+    assert setup.stage is not None and setup.stage.detecting
+    off = build_echo(_config(tmp_path, VOICEOS_ECHO_DETECTOR="none"), FakeSpeaker(), lambda: None)
+    assert off.stage is not None and not off.stage.detecting and off.interrupter is not None
 
 
 @pytest.mark.parametrize("env", [{"VOICEOS_ECHO_CANCEL": "false"}])
