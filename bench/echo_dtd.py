@@ -39,8 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from echo_paths import PATHS, T0, EchoPath, mic_signal, run_stage  # noqa: E402
 from speech_data import clip, clips, single_words  # noqa: E402
 
-from voiceos.audio.echo import level_db, open_canceller  # noqa: E402
-from voiceos.audio.echo_speex import SpeexCanceller  # noqa: E402
+from voiceos.audio.echo import level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, EchoStage, Residue  # noqa: E402
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
 
@@ -134,7 +133,7 @@ class Trace:
 
 def trace(far: np.ndarray, mic: np.ndarray, tail_ms: int) -> Trace:
     tap = ReferenceTap()
-    detector = SpeexCanceller.open(RATE, tail_ms, suppress=False)
+    detector = open_detector("speex", tail_ms)
     stage = EchoStage(open_canceller("webrtc"), tap, detector=detector)
     frames: list[EchoFrame | None] = []
     run_stage(stage, tap, far, mic, frames=frames)
@@ -262,6 +261,20 @@ def detections(flags: np.ndarray, times: np.ndarray, run: int = 2, refractory_s:
     return found
 
 
+def cpu_per_second(far: np.ndarray, detector: bool) -> float:
+    """CPU seconds per second of audio for the whole stage, with or without the detector."""
+    mic = mic_signal(far, PATHS[0])
+    tap = ReferenceTap()
+    stage = EchoStage(
+        open_canceller("webrtc"),
+        tap,
+        detector=open_detector("speex") if detector else None,
+    )
+    started = time.process_time()
+    run_stage(stage, tap, far, mic)
+    return (time.process_time() - started) / (len(mic) / RATE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tail-ms", type=int, default=300)
@@ -294,6 +307,10 @@ def main() -> None:
     started = time.process_time()
     print(f"far end {len(far) / RATE:.0f} s (echo alone {len(long_far) / RATE:.0f} s)")
     print(f"near: {len(near)} clips x {len(onsets)} onsets x gains {gains} dB")
+    print(
+        f"stage CPU per s of audio: {cpu_per_second(far, False) * 1000:.1f} ms without the "
+        f"detector, {cpu_per_second(far, True) * 1000:.1f} ms with it"
+    )
     for path in paths:
         echo = np.clip(np.rint(path.apply(long_far)), -32768, 32767).astype(np.int16)
         alone = trace(long_far, echo, args.tail_ms)
@@ -302,6 +319,7 @@ def main() -> None:
         delays: dict[str, list[float]] = {r.__name__: [] for r in rules}
         missed: dict[str, list[str]] = {r.__name__: [] for r in rules}
         early: dict[str, int] = {r.__name__: 0 for r in rules}
+        slow: dict[str, list[str]] = {r.__name__: [] for r in rules}
         for name, samples in near.items():
             loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 1000)
             if not loud.size:
@@ -322,11 +340,18 @@ def main() -> None:
                         hit = [d for d in found if onset - 0.05 <= d <= stop]
                         if hit:
                             delays[rule.__name__].append(hit[0] - onset)
+                            if hit[0] - onset > 0.4:
+                                slow[rule.__name__].append(
+                                    f"{name}@{at_s}/{gain:+.0f}: {(hit[0] - onset) * 1000:.0f}"
+                                )
                         else:
                             missed[rule.__name__].append(f"{name}@{at_s}/{gain:+.0f}")
         print(f"\n### {path.name}: {minutes:.1f} min of echo alone")
-        print("| candidate | delay p50 ms | p95 ms | max ms | missed | false per min (alone) |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| candidate | hold delay p50 ms | p95 ms | max ms | missed "
+            "| false per min (alone) | false before onsets |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for rule in rules:
             k = rule.__name__
             false = detections(rule(alone), alone.times)
@@ -338,10 +363,12 @@ def main() -> None:
                 if len(d)
                 else "- | - | -"
             )
-            print(f"| {k} | {stats} | {len(missed[k])}/{total} | {per_min:.1f} |")
+            print(f"| {k} | {stats} | {len(missed[k])}/{total} | {per_min:.1f} | {early[k]} |")
         for rule in rules:
             if missed[rule.__name__]:
                 print(f"  missed by {rule.__name__}: {', '.join(missed[rule.__name__][:12])}")
+        for rule in (aec3, rules[-2]):
+            print(f"  over 400 ms, {rule.__name__}: {', '.join(slow[rule.__name__])}")
     print(f"\nCPU {time.process_time() - started:.0f} s")
 
 

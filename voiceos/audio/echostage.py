@@ -181,6 +181,9 @@ class EchoStage:
         self.frames = 0
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
         """The latest cleaned chunks before the gate: an interruption heard from its onset."""
+        self.recent_detected: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
+        """The detector's output of the same chunks, one for one (with a detector): the
+        user's first syllables over her voice, which AEC3 crushes."""
 
     @property
     def detecting(self) -> bool:
@@ -252,7 +255,7 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
-        near_db = self._detect(mic, reference)
+        near_db = self._detect(mic, reference, start_s)
         recent, _ = self._timeline.read(
             first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
         )
@@ -289,11 +292,12 @@ class EchoStage:
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned
 
-    def _detect(self, mic: np.ndarray, reference: np.ndarray) -> float | None:
+    def _detect(self, mic: np.ndarray, reference: np.ndarray, start_s: float) -> float | None:
         """The level of what the detector's filter leaves of this block (its whole frames)."""
         detector = self._detector
         if detector is None:
             return None
+        stamp = start_s - self._detect_mic.size / RATE_HZ  # no look-ahead: the input's time
         self._detect_mic = np.concatenate([self._detect_mic, mic])
         self._detect_ref = np.concatenate([self._detect_ref, reference])
         n = detector.frame_samples
@@ -309,6 +313,9 @@ class EchoStage:
             self._detect_ref = self._detect_ref[whole:]
             self._near_db = level_db(left)
             self._detected = np.concatenate([self._detected, left])[-LEAK_WINDOW:]
+            self.recent_detected.append(AudioChunk(left, RATE_HZ, stamp))
+        else:
+            self.recent_detected.append(AudioChunk(np.zeros(0, np.int16), RATE_HZ, stamp))
         return self._near_db
 
     @staticmethod

@@ -145,6 +145,9 @@ class BargeInPolicy:
         self._now_s = 0.0
         self.armed = False
         """The canceller has reached `min_erle_db` at least once."""
+        self.detector_counts = False
+        """The double-talk detector's output is read (its filter removes enough echo)."""
+        self._detector_seen = False
 
     def frame(
         self, frame: EchoFrame | None, speaking: bool, erle_db: float | None
@@ -157,6 +160,7 @@ class BargeInPolicy:
         if erle_db is not None and erle_db >= s.min_erle_db and not self.armed:
             self.armed = True
             logger.info("barge-in armed: echo reduced by %.0f dB", erle_db)
+        self._note_detector(frame.near_erle_db)
         if not speaking:
             return self._reset()
         if self.phase is Phase.IDLE:
@@ -199,6 +203,20 @@ class BargeInPolicy:
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
         return []
+
+    def _note_detector(self, erle_db: float | None) -> None:
+        counts = erle_db is not None and erle_db >= self.settings.detector_erle_db
+        if counts == self.detector_counts:
+            return
+        self.detector_counts = counts
+        level = logging.INFO if counts and not self._detector_seen else logging.DEBUG
+        self._detector_seen = self._detector_seen or counts
+        logger.log(
+            level,
+            "double-talk detector %s (its echo reduction %s dB)",
+            "counts" if counts else "set aside",
+            "?" if erle_db is None else f"{erle_db:.0f}",
+        )
 
     def _watch(self, frame: EchoFrame) -> list[Verdict]:
         s = self.settings
