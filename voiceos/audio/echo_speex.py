@@ -57,37 +57,30 @@ def _library() -> Any:
 class SpeexCanceller:
     """speexdsp's echo canceller plus residual-echo suppression, on 16 ms frames."""
 
-    frame_samples: int
+    frame_samples = FRAME_SAMPLES
     latency_samples: int
     """The preprocessor's overlap delays its output by one frame (measured); the linear
     filter alone does not."""
 
-    def __init__(
-        self, lib: Any, echo: int, pre: int | None, frame_samples: int = FRAME_SAMPLES
-    ) -> None:
+    def __init__(self, lib: Any, echo: int, pre: int | None) -> None:
         self._lib = lib
         self._echo: int | None = echo
         self._pre = pre
-        self.frame_samples = frame_samples
-        self.latency_samples = frame_samples if pre is not None else 0
+        self.latency_samples = FRAME_SAMPLES if pre is not None else 0
 
     @classmethod
-    def open(
-        cls, sample_rate_hz: int, tail_ms: int, suppress: bool = True, frame_samples: int = 0
-    ) -> SpeexCanceller:
+    def open(cls, sample_rate_hz: int, tail_ms: int, suppress: bool = True) -> SpeexCanceller:
         """Create the native states. Raises EchoError when libspeexdsp is missing.
 
         `suppress=False` leaves out the residual-echo suppressor: the output is the linear
-        filter's alone, which keeps the user's voice whole while she plays, with no
-        look-ahead. It may then run on other frame sizes (`frame_samples`, e.g. AEC3's 160).
+        filter's alone, which keeps the user's voice whole while she plays (no look-ahead).
         """
         lib = _library()
-        frame = frame_samples if frame_samples and not suppress else FRAME_SAMPLES
-        echo = lib.speex_echo_state_init(frame, sample_rate_hz * tail_ms // 1000)
+        echo = lib.speex_echo_state_init(FRAME_SAMPLES, sample_rate_hz * tail_ms // 1000)
         rate = ctypes.c_int(sample_rate_hz)
         lib.speex_echo_ctl(echo, _SET_SAMPLING_RATE, ctypes.byref(rate))
         if not suppress:
-            return cls(lib, echo, None, frame)
+            return cls(lib, echo, None)
         pre = lib.speex_preprocess_state_init(FRAME_SAMPLES, sample_rate_hz)
         lib.speex_preprocess_ctl(pre, _SET_ECHO_STATE, ctypes.c_void_p(echo))
         return cls(lib, echo, pre)
@@ -98,10 +91,9 @@ class SpeexCanceller:
             raise RuntimeError("SpeexCanceller used after close()")
         rec = np.ascontiguousarray(mic, dtype=np.int16)
         play = np.ascontiguousarray(reference, dtype=np.int16)
-        n = self.frame_samples
-        if rec.size != n or play.size != n:
-            raise ValueError(f"speex frames are {n} samples, got {rec.size}")
-        out = np.empty(n, dtype=np.int16)
+        if rec.size != FRAME_SAMPLES or play.size != FRAME_SAMPLES:
+            raise ValueError(f"speex frames are {FRAME_SAMPLES} samples, got {rec.size}")
+        out = np.empty(FRAME_SAMPLES, dtype=np.int16)
         self._lib.speex_echo_cancellation(
             self._echo, rec.ctypes.data, play.ctypes.data, out.ctypes.data
         )

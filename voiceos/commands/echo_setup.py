@@ -49,9 +49,7 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
     detector = None
     if config["echo.barge_in"]:
         try:
-            detector = open_detector(
-                config["echo.detector"], config["echo.tail_ms"], canceller.frame_samples
-            )
+            detector = open_detector(config["echo.detector"], config["echo.tail_ms"])
         except EchoError as exc:
             canceller.close()
             return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
