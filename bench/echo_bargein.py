@@ -143,7 +143,7 @@ def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
     return samples[int(max(0.0, start_s - 0.12) * RATE) : int((end_s + 0.15) * RATE)]
 
 
-def interruptions(stops: int, backchannels: int) -> list[str]:
+def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
     voices = ["en-us", "en-gb", "en-us+f3", "en-029", "en-gb-x-rp", "en-us+m3", "en-gb-scotland"]
     words = ["yeah", "mm hmm", "okay", "uh huh", "right"]
     backs = [_cut("kws_yes_no_go_stop", 0.32, 0.77), _cut("kws_right_left_up", 0.34, 0.83)]
@@ -192,6 +192,8 @@ def interruptions(stops: int, backchannels: int) -> list[str]:
             _during_replies(lab, vo, rec, backs, 3, lambda *_: False)
             false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
             vo.close()
+            if log is not None:
+                log.write_text("\n".join(vo.err) + "\n", encoding="utf-8")
     return [
         summary("barge-in stop: speech onset → speaker silent", latencies),
         f"missed stops: {missed} of {len(stops_clips)} interruptions "
@@ -207,6 +209,7 @@ def main() -> None:
     parser.add_argument("--stops", type=int, default=20)
     parser.add_argument("--backchannels", type=int, default=21)
     parser.add_argument("--skip-paths", action="store_true")
+    parser.add_argument("--log", type=Path, help="keep voiceos's debug log of the stop run here")
     args = parser.parse_args()
     if not args.skip_paths:
         for name, path in PATHS.items():
@@ -214,7 +217,7 @@ def main() -> None:
                 label = "AEC + policy" if cancel else "no cancellation, --barge-in"
                 print(f"{name}, {label}: {self_interruptions(path, cancel, args.replies)}")
                 sys.stdout.flush()
-    for line in interruptions(args.stops, args.backchannels):
+    for line in interruptions(args.stops, args.backchannels, args.log):
         print(line)
 
 

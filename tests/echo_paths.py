@@ -9,6 +9,7 @@ as the live stage receives them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,12 +75,13 @@ def run_stage(
     mic: Int16Array,
     reference_late_s: float = 0.0,
     frames: list[EchoFrame | None] | None = None,
+    after: Callable[[], None] | None = None,
 ) -> Int16Array:
     """Cleaned microphone from `stage`, with `far` published as a player would publish it.
 
     `reference_late_s` publishes each played block that much after the microphone chunk
     that already holds its echo (a stalled player thread). `frames` collects the stage's
-    levels after each chunk.
+    levels after each chunk; `after` is called after each chunk too (a policy reading them).
     """
     played = resample(far, RATE, PLAYER_RATE)
     block = 512
@@ -98,6 +100,8 @@ def run_stage(
             out.append(cleaned.samples)
         if frames is not None:
             frames.append(stage.last)
+        if after is not None:
+            after()
     cleaned = np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
     lag = stage.latency_samples
     return np.concatenate([cleaned[lag:], np.zeros(lag, dtype=np.int16)])  # aligned with mic

@@ -14,7 +14,14 @@ import pytest
 from echo_paths import HARD, LAB_LIKE, PATHS, EchoPath, mic_signal, run_stage
 from speech_data import clip
 
-from voiceos.audio.echo import EchoError, erle_db, level_db, open_canceller
+from voiceos.audio.echo import (
+    EchoError,
+    cancel_arrays,
+    erle_db,
+    level_db,
+    open_canceller,
+    open_detector,
+)
 from voiceos.audio.echostage import EchoStage, Residue
 from voiceos.audio.reference import PlayedBlock, ReferenceTap, ReferenceTimeline
 from voiceos.types import AudioChunk
@@ -204,3 +211,33 @@ def test_a_restarted_stream_is_placed_by_its_new_clock() -> None:
     assert np.all(np.abs(heard.astype(np.int32) - 8000) < 400), heard[:8]
     before, _ = timeline.read(at - 200, 150)
     assert not before.any()
+
+
+def test_the_detector_filter_keeps_the_user_whole_over_her_echo(
+    far: np.ndarray, near: np.ndarray
+) -> None:
+    """speexdsp's linear filter alone (the double-talk detector): her echo goes, the user
+    stays, with no look-ahead. AEC3's output of the same mix is the contrast."""
+    _backend_or_skip("speex")
+    _backend_or_skip("webrtc")
+    at_s = 6.0
+    quiet = np.rint(near * 10 ** (-6 / 20)).astype(np.int16)  # no louder than her echo
+    mic = mic_signal(far, LAB_LIKE, quiet, at_s)
+    detector = open_detector("speex")
+    assert detector is not None and detector.latency_samples == 0
+    linear = cancel_arrays(detector, mic, far)
+    aec3 = cancel_arrays(open_canceller("webrtc"), mic, far)[128:]  # AEC3 lags by 8 ms
+    start, end = int(at_s * RATE), int(at_s * RATE) + len(near)
+    alone = mic_signal(far, LAB_LIKE)
+    # 16.9 dB measured: above the 12 dB from which the policy reads it.
+    assert erle_db(alone[SETTLE:start], linear[SETTLE:start], far[SETTLE:start]) > 12
+    assert _correlation(linear[start:end], quiet) > 0.8  # 0.89 measured (AEC3: 0.63)
+    assert _correlation(aec3[start:end], quiet) < _correlation(linear[start:end], quiet)
+    # The user is within a few dB of what was said; the canceller took them further down.
+    assert level_db(linear[start:end]) > level_db(quiet) - 3
+
+
+def test_an_unknown_detector_is_one_clear_error() -> None:
+    with pytest.raises(EchoError, match="unknown double-talk detector 'dtd'"):
+        open_detector("dtd")
+    assert open_detector("none") is None

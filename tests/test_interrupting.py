@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import numpy as np
 import pytest
+from echo_paths import LAB_LIKE, mic_signal, run_stage
+from speech_data import clip, word_cuts
 
 from voiceos import config as config_mod
-from voiceos.audio.echostage import EchoFrame
+from voiceos.audio.echo import EchoError, level_db, open_canceller, open_detector
+from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.reference import ReferenceTap
 from voiceos.commands.echo_setup import build_echo
 from voiceos.interrupting import Interrupter
 from voiceos.listen.bargein import BargeInPolicy
 from voiceos.speak.speaker import NullSpeaker
-from voiceos.types import Transcript
+from voiceos.types import AudioChunk, Transcript
+
+RATE = 16000
 
 
 class Stage:
@@ -128,7 +135,58 @@ def test_a_real_speaker_gets_cancellation_and_barge_in(tmp_path: Path) -> None:
     assert FakeSpeaker.player.tap is not None
 
 
+def test_a_real_speaker_gets_the_double_talk_detector(tmp_path: Path) -> None:
+    try:
+        open_detector("speex")
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    setup = build_echo(_config(tmp_path), FakeSpeaker(), lambda: None)
+    assert setup.stage is not None and setup.stage.detecting
+    off = build_echo(_config(tmp_path, VOICEOS_ECHO_DETECTOR="none"), FakeSpeaker(), lambda: None)
+    assert off.stage is not None and not off.stage.detecting and off.interrupter is not None
+
+
 @pytest.mark.parametrize("env", [{"VOICEOS_ECHO_CANCEL": "false"}])
 def test_cancellation_off_in_settings(tmp_path: Path, env: dict[str, str]) -> None:
     setup = build_echo(_config(tmp_path, **env), FakeSpeaker(), lambda: None)
     assert setup.stage is None and setup.interrupter is None
+
+
+def test_the_users_onset_is_heard_through_the_detector() -> None:
+    """Held for a real word said over her (10 dB quieter than it was recorded), listening
+    starts afresh on audio where the word's first syllables are whole: the detector's
+    chunks, not AEC3's, which crush them."""
+    try:
+        canceller, detector = open_canceller("webrtc"), open_detector("speex")
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    far = np.concatenate(
+        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
+    )
+    word = np.rint(word_cuts()["yes"] * 10 ** (-10 / 20)).astype(np.int16)
+    at_s = 9.0
+    tap = ReferenceTap()
+    stage = EchoStage(canceller, tap, detector=detector)
+    interrupter: Interrupter[str] = Interrupter(
+        stage, BargeInPolicy(), lambda _: None, lambda: None
+    )
+    onsets: list[tuple[list[AudioChunk], list[AudioChunk]]] = []
+
+    def after() -> None:
+        if interrupter.on_chunk(True) and not onsets:
+            onsets.append((interrupter.onset_audio(), list(stage.recent)))
+
+    mic = mic_signal(far[: int(11 * RATE)], LAB_LIKE, word, at_s)
+    run_stage(stage, tap, far[: len(mic)], mic, after=after)
+    assert onsets, "the word never held her"
+    spliced, cancelled = onsets[0]
+    assert len(spliced) == len(cancelled)
+    # The chunks that held her: the word is there at its own level through the detector.
+    said = level_db(word[np.abs(word.astype(int)).argmax() - 2000 :][:4000])
+    heard = max(level_db(c.samples) for c in spliced[-3:])
+    crushed = max(level_db(c.samples) for c in cancelled[-3:])
+    assert heard > said - 6, (heard, said)
+    assert heard > crushed + 6, (heard, crushed)
+    assert [c.samples is d.samples for c, d in zip(spliced, cancelled, strict=True)][:-3] == [
+        True
+    ] * (len(spliced) - 3)

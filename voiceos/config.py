@@ -119,6 +119,7 @@ RULES: dict[str, Rule] = {
     "echo.backend": _text("auto", "webrtc", "speex"),
     "echo.tail_ms": Rule(int, 50, 1000),
     "echo.delay_ms": Rule(float, 0, 1000),
+    "echo.detector": _text("auto", "speex", "none"),
     "echo.barge_in": Rule(bool),
     "echo.min_erle_db": Rule(float, 0, 60),
     "listen.vad_threshold": Rule(float, 0.05, 0.95),

@@ -80,8 +80,18 @@ class Interrupter(Generic[T]):
         return Verdict.HOLD in verdicts
 
     def onset_audio(self) -> list[AudioChunk]:
-        """The latest cleaned chunks, ungated: what led up to a hold, heard whole."""
-        return list(self._stage.recent)
+        """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
+
+        AEC3 crushes the first syllables of a user talking over her; while the double-talk
+        detector counts, the chunks that held her (and one before) come from its linear
+        filter, which keeps them."""
+        recent = list(self._stage.recent)
+        detected = list(self._stage.recent_detected)
+        if not self._policy.detector_counts or len(detected) != len(recent):
+            return recent
+        k = min(len(recent), self._policy.settings.onset_chunks + 1)
+        spliced = recent[: len(recent) - k] + detected[len(recent) - k :]
+        return [c for c in spliced if len(c.samples)]
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""

@@ -66,6 +66,34 @@ def open_canceller(backend: str, tail_ms: int = 300) -> EchoCanceller:
     raise EchoError(f"unknown echo canceller {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
+DETECTORS = ("auto", "speex", "none")
+
+
+def open_detector(name: str, tail_ms: int = 300) -> EchoCanceller | None:
+    """The double-talk detector's canceller: speexdsp's linear filter alone, or None.
+
+    "auto" is speex when libspeexdsp is installed, else none (barge-in then reads AEC3's
+    output alone). It runs on 16 ms frames: on AEC3's 10 ms ones it let more of her echo
+    through on a reverberant path (bench/echo_dtd.py).
+
+    Raises:
+        EchoError: unknown name, or "speex" without libspeexdsp.
+    """
+    if name not in DETECTORS:
+        raise EchoError(f"unknown double-talk detector {name!r}; use one of {', '.join(DETECTORS)}")
+    if name == "none":
+        return None
+    from voiceos.audio.echo_speex import SpeexCanceller
+
+    try:
+        return SpeexCanceller.open(SAMPLE_RATE_HZ, tail_ms, suppress=False)
+    except EchoError as exc:
+        if name == "speex":
+            raise
+        logger.info("%s; barge-in reads the canceller's output alone", exc)
+        return None
+
+
 def level_db(samples: npt.ArrayLike) -> float:
     """Mean power of int16 samples in dB relative to full scale (-120 for silence)."""
     data = np.asarray(samples, dtype=np.float64).reshape(-1)

@@ -58,21 +58,29 @@ class SpeexCanceller:
     """speexdsp's echo canceller plus residual-echo suppression, on 16 ms frames."""
 
     frame_samples = FRAME_SAMPLES
-    latency_samples = FRAME_SAMPLES
-    """The preprocessor's overlap delays its output by one frame (measured)."""
+    latency_samples: int
+    """The preprocessor's overlap delays its output by one frame (measured); the linear
+    filter alone does not."""
 
-    def __init__(self, lib: Any, echo: int, pre: int) -> None:
+    def __init__(self, lib: Any, echo: int, pre: int | None) -> None:
         self._lib = lib
         self._echo: int | None = echo
-        self._pre: int | None = pre
+        self._pre = pre
+        self.latency_samples = FRAME_SAMPLES if pre is not None else 0
 
     @classmethod
-    def open(cls, sample_rate_hz: int, tail_ms: int) -> SpeexCanceller:
-        """Create the native states. Raises EchoError when libspeexdsp is missing."""
+    def open(cls, sample_rate_hz: int, tail_ms: int, suppress: bool = True) -> SpeexCanceller:
+        """Create the native states. Raises EchoError when libspeexdsp is missing.
+
+        `suppress=False` leaves out the residual-echo suppressor: the output is the linear
+        filter's alone, which keeps the user's voice whole while she plays (no look-ahead).
+        """
         lib = _library()
         echo = lib.speex_echo_state_init(FRAME_SAMPLES, sample_rate_hz * tail_ms // 1000)
         rate = ctypes.c_int(sample_rate_hz)
         lib.speex_echo_ctl(echo, _SET_SAMPLING_RATE, ctypes.byref(rate))
+        if not suppress:
+            return cls(lib, echo, None)
         pre = lib.speex_preprocess_state_init(FRAME_SAMPLES, sample_rate_hz)
         lib.speex_preprocess_ctl(pre, _SET_ECHO_STATE, ctypes.c_void_p(echo))
         return cls(lib, echo, pre)
@@ -89,7 +97,8 @@ class SpeexCanceller:
         self._lib.speex_echo_cancellation(
             self._echo, rec.ctypes.data, play.ctypes.data, out.ctypes.data
         )
-        self._lib.speex_preprocess_run(self._pre, out.ctypes.data)
+        if self._pre is not None:
+            self._lib.speex_preprocess_run(self._pre, out.ctypes.data)
         return out
 
     def close(self) -> None:

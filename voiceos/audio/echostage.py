@@ -12,7 +12,7 @@ import logging
 import statistics
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,13 +76,44 @@ class EchoFrame:
     leak: float = 0.0
     """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
     reference at any delay within the tail: high when her echo got through the canceller."""
+    near_db: float | None = None
+    """The microphone after the stage's double-talk detector (a linear filter alone, which
+    keeps the user's voice whole over hers); None without one."""
+    near_leak: float = 0.0
+    """`leak` of the detector's output: high when its filter lost her echo (a timing jump)."""
+    near_erle_db: float | None = None
+    """The detector's echo reduction (median over the last ~2 s she played), if known: its
+    filter converges more slowly than AEC3, and loses her echo after a timing jump."""
 
     def explained(self, residue: Residue) -> bool:
         """True when what is left after cancellation can be her echo: she is playing, and
         the cleaned audio is faint, or far below what the microphone heard."""
+        return self._explains(self.out_db, residue)
+
+    def unexplained(self, residue: Residue, max_leak: float, detector_erle_db: float) -> bool:
+        """Sound her reply cannot explain: after the canceller, or after the double-talk
+        detector (whose linear filter keeps a user AEC3 crushes; counted while it removes
+        `detector_erle_db` of her echo), it is neither faint, nor her echo's remains, nor
+        correlated with her voice."""
+        return self._unexplained(self.out_db, self.leak, residue, max_leak) or (
+            self.near_db is not None
+            and self.near_erle_db is not None
+            and self.near_erle_db >= detector_erle_db
+            and self._unexplained(self.near_db, self.near_leak, residue, max_leak)
+        )
+
+    @property
+    def user_db(self) -> float:
+        """The louder of the canceller's and the detector's outputs: what the user adds."""
+        return self.out_db if self.near_db is None else max(self.out_db, self.near_db)
+
+    def _unexplained(self, level: float, leak: float, residue: Residue, max_leak: float) -> bool:
+        return level >= residue.floor_db and not self._explains(level, residue) and leak < max_leak
+
+    def _explains(self, level: float, residue: Residue) -> bool:
         if self.recent_far_db <= FAR_ACTIVE_DB:
             return False  # no direct echo can be arriving: a room's faint tail is no reason
-        return self.out_db < residue.floor_db or self.out_db - self.mic_db < residue.ratio_db
+        return level < residue.floor_db or level - self.mic_db < residue.ratio_db
 
 
 @dataclass(frozen=True)
@@ -109,6 +140,9 @@ class EchoStage:
         gate: silence chunks that are only her echo's remains, so the endpointer does not
             take them for speech (Silero hears speech in a residue 40 dB down); None keeps
             the cleaned audio as it is.
+        detector: a second canceller run on the same audio for the levels only (`near_db`):
+            a linear filter that keeps the user's voice where AEC3's suppression crushes
+            it (bench/echo_dtd.py); the stage closes it.
     """
 
     def __init__(
@@ -120,8 +154,14 @@ class EchoStage:
         margin_ms: float = 20.0,
         echo_window_ms: float = 80.0,
         gate: Residue | None = None,
+        detector: EchoCanceller | None = None,
     ) -> None:
         self._canceller = canceller
+        self._detector = detector
+        self._detect_mic = np.zeros(0, dtype=np.int16)
+        self._detect_ref = np.zeros(0, dtype=np.int16)
+        self._near_db: float | None = None
+        self._detected = np.zeros(0, dtype=np.int16)
         self._tap = tap
         self._gate = gate
         self._lead_s = max(0.0, delay_ms - margin_ms) / 1000.0
@@ -134,12 +174,21 @@ class EchoStage:
         self._mic_clock = SteadyClock(RATE_HZ)
         self._mic_count = 0
         self._erle: deque[float] = deque(maxlen=60)
+        self._near_erle: deque[float] = deque(maxlen=60)
         self._mic_while_playing: deque[float] = deque(maxlen=ECHO_EVIDENCE_CHUNKS)
         self.last: EchoFrame | None = None
         self.late_samples = 0
         self.frames = 0
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
         """The latest cleaned chunks before the gate: an interruption heard from its onset."""
+        self.recent_detected: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
+        """The detector's output of the same chunks, one for one (with a detector): the
+        user's first syllables over her voice, which AEC3 crushes."""
+
+    @property
+    def detecting(self) -> bool:
+        """A double-talk detector runs alongside the canceller (`EchoFrame.near_db`)."""
+        return self._detector is not None
 
     @property
     def latency_samples(self) -> int:
@@ -159,9 +208,11 @@ class EchoStage:
     @property
     def erle_db(self) -> float | None:
         """Median echo reduction over the last ~2 s of chunks where she was playing, if known."""
-        if len(self._erle) < 10:
-            return None
-        return statistics.median(self._erle)
+        return self._median(self._erle)
+
+    @staticmethod
+    def _median(erle: deque[float]) -> float | None:
+        return statistics.median(erle) if len(erle) >= 10 else None
 
     async def chunks(self, source: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
         """The cleaned stream of `source`; closes the canceller when it ends."""
@@ -172,6 +223,8 @@ class EchoStage:
                     yield cleaned
         finally:
             self._canceller.close()
+            if self._detector is not None:
+                self._detector.close()
 
     def process(self, chunk: AudioChunk) -> AudioChunk | None:
         """Cancel one chunk; None while less than a canceller frame is buffered."""
@@ -202,12 +255,14 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
+        near_db = self._detect(mic, reference, start_s)
         recent, _ = self._timeline.read(
             first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
         )
         self._cleaned = np.concatenate([self._cleaned, out])[-LEAK_WINDOW:]
         lag = self._canceller.latency_samples
         leak = leak_correlation(self._cleaned, recent[: len(recent) - max(0, whole - lag)])
+        near_leak = leak_correlation(self._detected, recent) if self._detector is not None else 0.0
         frame = EchoFrame(
             level_db(mic),
             level_db(out),
@@ -216,13 +271,19 @@ class EchoStage:
             late,
             self._loudest(recent[-(self._window + whole) :]),
             leak,
+            near_db,
+            near_leak,
         )
         if frame.far_db > FAR_ACTIVE_DB:
             # She plays: how much of what reaches the mic is left. A mic that stays quiet
             # while she plays (headphones, a far-away speaker) hears no echo to leave.
             quiet = frame.mic_db <= FAR_ACTIVE_DB
             self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
+            if near_db is not None:
+                self._near_erle.append(NO_ECHO_DB if quiet else frame.mic_db - near_db)
             self._mic_while_playing.append(frame.mic_db)
+        if near_db is not None:
+            frame = replace(frame, near_erle_db=self._median(self._near_erle))
         self.last = frame
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         cleaned = AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
@@ -230,6 +291,32 @@ class EchoStage:
         if self._gate is not None and self.echo_heard and frame.explained(self._gate):
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned
+
+    def _detect(self, mic: np.ndarray, reference: np.ndarray, start_s: float) -> float | None:
+        """The level of what the detector's filter leaves of this block (its whole frames)."""
+        detector = self._detector
+        if detector is None:
+            return None
+        stamp = start_s - self._detect_mic.size / RATE_HZ  # no look-ahead: the input's time
+        self._detect_mic = np.concatenate([self._detect_mic, mic])
+        self._detect_ref = np.concatenate([self._detect_ref, reference])
+        n = detector.frame_samples
+        whole = self._detect_mic.size // n * n
+        if whole:
+            left = np.concatenate(
+                [
+                    detector.process(self._detect_mic[i : i + n], self._detect_ref[i : i + n])
+                    for i in range(0, whole, n)
+                ]
+            )
+            self._detect_mic = self._detect_mic[whole:]
+            self._detect_ref = self._detect_ref[whole:]
+            self._near_db = level_db(left)
+            self._detected = np.concatenate([self._detected, left])[-LEAK_WINDOW:]
+            self.recent_detected.append(AudioChunk(left, RATE_HZ, stamp))
+        else:
+            self.recent_detected.append(AudioChunk(np.zeros(0, np.int16), RATE_HZ, stamp))
+        return self._near_db
 
     @staticmethod
     def _loudest(samples: np.ndarray, block: int = 512) -> float:

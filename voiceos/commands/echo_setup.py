@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from voiceos.audio.echo import EchoError, open_canceller
+from voiceos.audio.echo import EchoError, open_canceller, open_detector
 from voiceos.audio.echostage import EchoStage
 from voiceos.audio.reference import ReferenceTap
 from voiceos.config import Config
@@ -46,11 +46,23 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
         canceller = open_canceller(config["echo.backend"], config["echo.tail_ms"])
     except EchoError as exc:
         return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
+    detector = None
+    if config["echo.barge_in"]:
+        try:
+            detector = open_detector(config["echo.detector"], config["echo.tail_ms"])
+        except EchoError as exc:
+            canceller.close()
+            return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
     tap = ReferenceTap()
     player.tap = tap
     settings = BargeInSettings(min_erle_db=config["echo.min_erle_db"])
     stage = EchoStage(
-        canceller, tap, config["echo.delay_ms"], config["echo.tail_ms"], gate=settings.residue
+        canceller,
+        tap,
+        config["echo.delay_ms"],
+        config["echo.tail_ms"],
+        gate=settings.residue,
+        detector=detector,
     )
     if not config["echo.barge_in"]:
         return EchoSetup(stage)

@@ -6,7 +6,9 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
 - Speech the reply cannot explain is the user. While she plays, her echo is loud at the
   microphone and faint after cancellation; the user is about as loud after cancellation as
   before. A chunk that is not her echo's `residue` (cleaned level close to the
-  microphone's, and not faint) is unexplained. `onset_chunks` of them in a row HOLD the reply at
+  microphone's, and not faint) is unexplained. The stage's double-talk detector (a linear
+  filter, which keeps the user's voice where AEC3's suppression crushes it) is read the
+  same way, either output sufficing. `onset_chunks` of them in a row HOLD the reply at
   once (she falls silent, keeping her place).
 - Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
@@ -85,6 +87,9 @@ class BargeInSettings:
     """Quiet this long with no utterance to transcribe resumes the reply."""
     min_erle_db: float = 12.0
     """Echo reduction the canceller must reach before anything counts as the user."""
+    detector_erle_db: float = 15.0
+    """Echo reduction the double-talk detector's linear filter must keep for its output to
+    count (it converges more slowly than AEC3, and loses her echo after a timing jump)."""
 
 
 def is_backchannel(text: str) -> bool:
@@ -140,6 +145,9 @@ class BargeInPolicy:
         self._now_s = 0.0
         self.armed = False
         """The canceller has reached `min_erle_db` at least once."""
+        self.detector_counts = False
+        """The double-talk detector's output is read (its filter removes enough echo)."""
+        self._detector_seen = False
 
     def frame(
         self, frame: EchoFrame | None, speaking: bool, erle_db: float | None
@@ -152,11 +160,12 @@ class BargeInPolicy:
         if erle_db is not None and erle_db >= s.min_erle_db and not self.armed:
             self.armed = True
             logger.info("barge-in armed: echo reduced by %.0f dB", erle_db)
+        self._note_detector(frame.near_erle_db)
         if not speaking:
             return self._reset()
         if self.phase is Phase.IDLE:
             return self._watch(frame)
-        near = frame.out_db >= s.residue.floor_db
+        near = frame.user_db >= s.residue.floor_db
         if near:
             self._last_near_s = frame.captured_s
         if self.phase is Phase.HELD:
@@ -195,15 +204,25 @@ class BargeInPolicy:
                 return [Verdict.RESUME]
         return []
 
+    def _note_detector(self, erle_db: float | None) -> None:
+        counts = erle_db is not None and erle_db >= self.settings.detector_erle_db
+        if counts == self.detector_counts:
+            return
+        self.detector_counts = counts
+        level = logging.INFO if counts and not self._detector_seen else logging.DEBUG
+        self._detector_seen = self._detector_seen or counts
+        logger.log(
+            level,
+            "double-talk detector %s (its echo reduction %s dB)",
+            "counts" if counts else "set aside",
+            "?" if erle_db is None else f"{erle_db:.0f}",
+        )
+
     def _watch(self, frame: EchoFrame) -> list[Verdict]:
         s = self.settings
         if not self.armed:
             return []
-        unexplained = (
-            frame.out_db >= s.residue.floor_db
-            and not frame.explained(s.residue)
-            and frame.leak < s.max_leak
-        )
+        unexplained = frame.unexplained(s.residue, s.max_leak, s.detector_erle_db)
         self._run = self._run + 1 if unexplained else 0
         if self._run < s.onset_chunks:
             return []
@@ -211,11 +230,14 @@ class BargeInPolicy:
         self._confirmed = self._quiet = 0
         self._last_near_s, self._awaiting = frame.captured_s, False
         logger.debug(
-            "unexplained sound: mic %.0f dB, cleaned %.0f dB, far %.0f dB, leak %.2f",
+            "unexplained sound: mic %.0f dB, cleaned %.0f dB, detector %s dB, far %.0f dB, "
+            "leak %.2f/%.2f",
             frame.mic_db,
             frame.out_db,
+            "-" if frame.near_db is None else f"{frame.near_db:.0f}",
             frame.far_db,
             frame.leak,
+            frame.near_leak,
         )
         return [Verdict.HOLD]
 
