@@ -34,6 +34,10 @@ DEFAULT_RATE_HZ = 22050
 LATENCY_S = 0.03
 """Output buffering. PortAudio's "low" (about 9 ms here) underruns on a busy machine;
 30 ms never did in our runs and still starts speech about 35 ms after play()."""
+RESTART_LEAD_S = 0.005
+"""Silence written ahead of a sentence that restarts the stream: PulseAudio loses or ramps
+the first 1-2 ms of a restarted stream (a 2 ms click at its start lost half its samples;
+with 2 ms or more of silence ahead, none in 40 tries)."""
 IDLE_RESTART_S = 0.2
 """Idle this long (well past the buffer's last sample), a new sentence restarts the stream.
 Between the sentences of one reply the stream keeps running, so a reply never restarts."""
@@ -96,9 +100,15 @@ class _Job:
     """One sentence being played; touched by the callback thread under the player's lock."""
 
     def __init__(
-        self, samples: PCM16, loop: asyncio.AbstractEventLoop, complete: bool = True
+        self,
+        samples: PCM16,
+        loop: asyncio.AbstractEventLoop,
+        complete: bool = True,
+        lead: int = 0,
     ) -> None:
-        self.samples = samples
+        self.lead = lead
+        """Samples of silence put ahead of the sentence's own (not counted as played)."""
+        self.samples = np.concatenate((np.zeros(lead, np.int16), samples)) if lead else samples
         self.complete = complete
         """False while more audio may still be appended (a sentence synthesised as it plays)."""
         self.position = 0
@@ -110,7 +120,12 @@ class _Job:
         self.done: asyncio.Future[PlayResult] = loop.create_future()
 
     def finish(self, interrupted: bool, error: Exception | None = None) -> None:
-        result = PlayResult(self.position, len(self.samples), interrupted, self.first_audio_s)
+        result = PlayResult(
+            max(0, self.position - self.lead),
+            len(self.samples) - self.lead,
+            interrupted,
+            self.first_audio_s,
+        )
 
         def settle() -> None:
             if self.done.done():
@@ -214,12 +229,13 @@ class Player:
         pcm = np.ascontiguousarray(first, dtype=np.int16).reshape(-1)
         if sample_rate_hz != self.rate_hz:
             await asyncio.to_thread(self._reopen, sample_rate_hz)
-        job = _Job(pcm, asyncio.get_running_loop(), complete=more is None)
         if self._job is not None:
             raise RuntimeError("Player.play() called while another sentence is playing")
         if len(pcm) == 0 and more is None:
             return PlayResult(0, 0, False, 0.0)
         idle = time.monotonic() - self._busy_s > IDLE_RESTART_S
+        lead = int(RESTART_LEAD_S * self.rate_hz) if idle else 0
+        job = _Job(pcm, asyncio.get_running_loop(), complete=more is None, lead=lead)
         if idle:
             self._stop_stream()
         with self._lock:
@@ -395,8 +411,9 @@ class Player:
                 self.starved += 1
             if count:
                 self._busy_s = time.monotonic()
-            if count and not job.first_audio_s:
-                job.first_audio_s = time.monotonic() + _buffer_delay_s(time_info)
+            if count and not job.first_audio_s and job.position + count > job.lead:
+                ahead = max(0, job.lead - job.position) / self.rate_hz  # the lead's silence
+                job.first_audio_s = time.monotonic() + _buffer_delay_s(time_info) + ahead
             job.position += count
             if job.position >= len(job.samples) and job.complete:
                 job.ends_s = time.monotonic() + _buffer_delay_s(time_info) + count / self.rate_hz
