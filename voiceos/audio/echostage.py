@@ -97,10 +97,13 @@ class EchoFrame:
         correlated with her voice."""
         return self._unexplained(self.out_db, self.leak, residue, max_leak) or (
             self.near_db is not None
-            and self.near_erle_db is not None
-            and self.near_erle_db >= detector_erle_db
+            and self.detector_counts(detector_erle_db)
             and self._unexplained(self.near_db, self.near_leak, residue, max_leak)
         )
+
+    def detector_counts(self, detector_erle_db: float) -> bool:
+        """The detector's output is read: its filter removes `detector_erle_db` of her echo."""
+        return self.near_erle_db is not None and self.near_erle_db >= detector_erle_db
 
     @property
     def user_db(self) -> float:

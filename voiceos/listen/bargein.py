@@ -160,7 +160,7 @@ class BargeInPolicy:
         if erle_db is not None and erle_db >= s.min_erle_db and not self.armed:
             self.armed = True
             logger.info("barge-in armed: echo reduced by %.0f dB", erle_db)
-        self._note_detector(frame.near_erle_db)
+        self._note_detector(frame)
         if not speaking:
             return self._reset()
         if self.phase is Phase.IDLE:
@@ -204,8 +204,9 @@ class BargeInPolicy:
                 return [Verdict.RESUME]
         return []
 
-    def _note_detector(self, erle_db: float | None) -> None:
-        counts = erle_db is not None and erle_db >= self.settings.detector_erle_db
+    def _note_detector(self, frame: EchoFrame) -> None:
+        counts = frame.detector_counts(self.settings.detector_erle_db)
+        erle_db = frame.near_erle_db
         if counts == self.detector_counts:
             return
         self.detector_counts = counts
