@@ -33,7 +33,8 @@ DEFAULT_RATE_HZ = 22050
 """espeak-ng's rate, so speech plays without a stream change."""
 LATENCY_S = 0.03
 """Output buffering. PortAudio's "low" (about 9 ms here) underruns on a busy machine;
-30 ms never did in our runs and still starts speech about 35 ms after play()."""
+30 ms never did in our runs. A sentence queued behind it is heard about 35 ms after
+play(); the first sentence after an idle spell restarts the stream instead (IDLE_RESTART_S)."""
 RESTART_LEAD_S = 0.005
 """Silence written ahead of a sentence that restarts the stream: PulseAudio loses or ramps
 the first 1-2 ms of a restarted stream (a 2 ms click at its start lost half its samples;

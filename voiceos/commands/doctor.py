@@ -202,16 +202,16 @@ def _play_probe(config: Config, probe: _Probe) -> str:
 
     if config["conversation.mute"]:
         return "muted"
-    assert probe.samples is not None
-    seconds = len(probe.samples) / probe.sample_rate_hz
-    player = Player(config["audio.output_device"], rate_hz=probe.sample_rate_hz)
+    samples, rate_hz = probe.samples, probe.sample_rate_hz
+    assert samples is not None
+    player = Player(config["audio.output_device"], rate_hz=rate_hz)
 
     async def play() -> None:
-        await player.play(probe.samples, probe.sample_rate_hz)  # type: ignore[arg-type]
+        await player.play(samples, rate_hz)
 
     try:
         player.start()
-        asyncio.run(asyncio.wait_for(play(), timeout=seconds + 5))
+        asyncio.run(asyncio.wait_for(play(), timeout=len(samples) / rate_hz + 5))
     except AudioDeviceError as exc:
         return str(exc)
     except TimeoutError:
