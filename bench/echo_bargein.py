@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lab import PrivateLab, SpeakerRecorder  # noqa: E402
+from marks import locate, onset, silent_from, without  # noqa: E402
 from speech_data import clip  # noqa: E402
 from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
 
@@ -87,19 +88,6 @@ def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) 
     )
 
 
-def _onset(samples: np.ndarray, level: int = 1000) -> int:
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
-    return int(loud[0]) if loud.size else 0
-
-
-def _silent_from(samples: np.ndarray, start: int, quiet_ms: int = 300, level: int = 300) -> int:
-    need = RATE * quiet_ms // 1000
-    loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > level) + start
-    edges = np.concatenate([[start], loud, [len(samples)]])
-    gaps = np.flatnonzero(np.diff(edges) >= need)
-    return int(edges[gaps[0]]) if gaps.size else -1
-
-
 def _during_replies(
     lab: PrivateLab,
     vo: VoiceosProcess,
@@ -143,61 +131,101 @@ def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
     return samples[int(max(0.0, start_s - 0.12) * RATE) : int((end_s + 0.15) * RATE)]
 
 
-def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
+LOOPBACK_MS = 30
+"""The lab echo path's configured latency: her echo reaches the mic this long after the
+speaker played it."""
+
+
+def _clips(stops: int, backchannels: int) -> tuple[list[tuple[str, np.ndarray]], ...]:
+    """Labelled interruptions (real sentences and words first) and backchannels."""
     voices = ["en-us", "en-gb", "en-us+f3", "en-029", "en-gb-x-rp", "en-us+m3", "en-gb-scotland"]
     words = ["yeah", "mm hmm", "okay", "uh huh", "right"]
-    backs = [_cut("kws_yes_no_go_stop", 0.32, 0.77), _cut("kws_right_left_up", 0.34, 0.83)]
+    backs = [
+        ("real 'yes'", _cut("kws_yes_no_go_stop", 0.32, 0.77)),
+        ("real 'right'", _cut("kws_right_left_up", 0.34, 0.83)),
+    ]
     i = 0
     while len(backs) < backchannels:
-        backs.append(synthesize_clip(words[i % len(words)], voices[i % len(voices)], 160))
+        word, voice = words[i % len(words)], voices[i % len(voices)]
+        backs.append((f"espeak {voice} '{word}'", synthesize_clip(word, voice, 160)))
         i += 1
-    real = [
-        clip(n).samples()
-        for n in ("another_engineer", "testing_routine", "8455-210777-0068", "2830-3980-0043")
+    names = ("another_engineer", "testing_routine", "8455-210777-0068", "2830-3980-0043")
+    real = [(f"real sentence {n}", clip(n).samples()) for n in names]
+    real += [
+        ("real 'stop'", _cut("kws_yes_no_go_stop", 3.14, 3.68)),
+        ("real 'no'", _cut("kws_yes_no_go_stop", 1.05, 1.41)),
     ]
-    stops_clips = [_cut("kws_yes_no_go_stop", 3.14, 3.68), _cut("kws_yes_no_go_stop", 1.05, 1.41)]
     phrases = ["wait", "stop", "hold on", "no", "what time is it?"]
     i = 0
-    while len(stops_clips) + len(real) < stops:
-        stops_clips.append(synthesize_clip(phrases[i % len(phrases)], voices[i % len(voices)], 160))
+    while len(real) < stops:
+        phrase, voice = phrases[i % len(phrases)], voices[i % len(voices)]
+        real.append((f"espeak {voice} '{phrase}'", synthesize_clip(phrase, voice, 160)))
         i += 1
-    stops_clips = real + stops_clips
+    return real, backs
+
+
+def _stop_ms(mic: np.ndarray, samples: np.ndarray, fed_at: int) -> float | None:
+    """Milliseconds from the user's onset to her echo falling silent, both read on the
+    microphone's recording; None when the clip cannot be found there."""
+    at, match = locate(samples, mic, max(0, fed_at - RATE // 2))
+    if match < 0.5:
+        return None
+    start = at + onset(samples)
+    quiet = silent_from(without(samples, mic, at), start, quiet_ms=300, level=300)
+    return None if quiet == -1 else (quiet - start) * 1000 / RATE
+
+
+def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
+    stops_clips, backs = _clips(stops, backchannels)
     latencies: list[float] = []
+    missed: list[str] = []
     false_stops = 0
-    missed = 0
     with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
-        lab.echo_path(30)
-        with lab.recorder() as rec, VoiceosProcess(["--debug"], _env(tmp, lab, True)) as vo:
-            _wait_listening(vo)
-            lab.feed_mic(synthesize_clip(HELP))  # a first reply: the canceller learns the room
-            vo.wait_for(r"^Samantha: ", after=1, timeout_s=120)
-            _wait_listening(vo, after=len(vo.err) - 1)
+        lab.echo_path(LOOPBACK_MS)
+        with (
+            lab.recorder() as rec,
+            lab.mic_recorder() as mic,
+            VoiceosProcess(["--debug"], _env(tmp, lab, True)) as vo,
+        ):
+            try:
+                _wait_listening(vo)
+                lab.feed_mic(synthesize_clip(HELP))  # a first reply: the canceller learns
+                vo.wait_for(r"^Samantha: ", after=1, timeout_s=120)
+                _wait_listening(vo, after=len(vo.err) - 1)
+                labels = {id(samples): label for label, samples in stops_clips + backs}
 
-            def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> bool:
-                nonlocal missed
-                try:
-                    vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)
-                except AssertionError:
-                    missed += 1
-                    return False
-                audio = rec.snapshot()
-                onset = fed_at + _onset(samples)
-                quiet = _silent_from(audio, onset)
-                if quiet != -1:
-                    latencies.append((quiet - onset) * 1000 / RATE)
-                return True
+                def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> bool:
+                    label = labels[id(samples)]
+                    mic_at = mic.sample_count() - (rec.sample_count() - fed_at)
+                    try:
+                        vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)
+                    except AssertionError:
+                        missed.append(label)
+                        print(f"  missed: {label}", flush=True)
+                        return False
+                    mic.wait_for_samples(mic_at + len(samples) + 2 * RATE, timeout_s=30)
+                    ms = _stop_ms(mic.snapshot(), samples, mic_at)
+                    if ms is not None:
+                        latencies.append(ms - LOOPBACK_MS)
+                    print(f"  stopped: {label}: echo silent after {ms} ms", flush=True)
+                    return True
 
-            _during_replies(lab, vo, rec, stops_clips, 1, measure_stop)
-            before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
-            _during_replies(lab, vo, rec, backs, 3, lambda *_: False)
-            false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
-            vo.close()
-            if log is not None:
-                log.write_text("\n".join(vo.err) + "\n", encoding="utf-8")
+                _during_replies(lab, vo, rec, [s for _, s in stops_clips], 1, measure_stop)
+                before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
+                _during_replies(lab, vo, rec, [s for _, s in backs], 3, lambda *_: False)
+                false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
+            finally:
+                vo.close()
+                if log is not None:
+                    log.write_text("\n".join(vo.err) + "\n", encoding="utf-8")
     return [
-        summary("barge-in stop: speech onset → speaker silent", latencies),
-        f"missed stops: {missed} of {len(stops_clips)} interruptions "
-        f"({len(real)} real sentences, 2 real words, the rest espeak-ng in {len(voices)} voices)",
+        summary(
+            f"barge-in stop: speech onset → speaker silent (her echo silent at the mic, "
+            f"less the loopback's {LOOPBACK_MS} ms)",
+            latencies,
+        ),
+        f"missed stops: {len(missed)} of {len(stops_clips)} interruptions "
+        f"({', '.join(missed) or 'none'})",
         f"false stops: {false_stops} of {len(backs)} backchannels "
         f"(2 real words, the rest espeak-ng), fed 3 per reply",
     ]

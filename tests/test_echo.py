@@ -128,6 +128,7 @@ def test_the_stage_closes_its_canceller_when_the_stream_ends(near: np.ndarray) -
     closed: list[bool] = []
 
     class Passing:
+        name = "fake"
         frame_samples = 256
         latency_samples = 0
 

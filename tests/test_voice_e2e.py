@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lab import PrivateLab
+from marks import silent_from
 from voiceproc import VoiceosProcess, natural_clip, synthesize_clip
 
 from voiceos.audio.pcm import read_wav, write_wav
@@ -114,17 +115,6 @@ def said_aloud(replies: list[str], spoken: str) -> bool:
 def told_name(heard: str) -> str:
     """The name in a transcript of "... my name is NAME." as it was heard."""
     return heard.rstrip(".!").split("name is ", 1)[1].strip(" ,")
-
-
-def silent_from(samples: np.ndarray, start: int, quiet_ms: int = 400, level: int = 200) -> int:
-    """First sample at or after `start` that begins `quiet_ms` with no sample above `level`."""
-    need = RATE * quiet_ms // 1000
-    loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > level) + start
-    edges = np.concatenate([[start], loud, [len(samples)]])
-    gaps = np.flatnonzero(np.diff(edges) >= need)
-    if not gaps.size:
-        return -1
-    return int(edges[gaps[0]])
 
 
 def _minutes(first: datetime, last: datetime) -> list[datetime]:

@@ -30,6 +30,8 @@ class EchoError(Exception):
 class EchoCanceller(Protocol):
     """Removes the echo of `reference` from `mic`, one frame of `frame_samples` at a time."""
 
+    name: str
+    """The backend ("webrtc", "speex"): what it leaves of her echo differs."""
     frame_samples: int
     latency_samples: int
     """How far the output lags the input (look-ahead of the backend's filters)."""

@@ -57,6 +57,7 @@ def _library() -> Any:
 class SpeexCanceller:
     """speexdsp's echo canceller plus residual-echo suppression, on 16 ms frames."""
 
+    name = "speex"
     frame_samples = FRAME_SAMPLES
     latency_samples: int
     """The preprocessor's overlap delays its output by one frame (measured); the linear

@@ -24,6 +24,7 @@ FRAME_SAMPLES = 160
 class WebrtcCanceller:
     """AEC3 on 10 ms frames of 16 kHz mono int16."""
 
+    name = "webrtc"
     frame_samples = FRAME_SAMPLES
     latency_samples = 128
     """AEC3's output lags its input by 8 ms (measured)."""

@@ -90,15 +90,23 @@ class EchoFrame:
         the cleaned audio is faint, or far below what the microphone heard."""
         return self._explains(self.out_db, residue)
 
-    def unexplained(self, residue: Residue, max_leak: float, detector_erle_db: float) -> bool:
-        """Sound her reply cannot explain: after the canceller, or after the double-talk
-        detector (whose linear filter keeps a user AEC3 crushes; counted while it removes
-        `detector_erle_db` of her echo), it is neither faint, nor her echo's remains, nor
-        correlated with her voice."""
+    def unexplained(
+        self,
+        residue: Residue,
+        max_leak: float,
+        detector_erle_db: float,
+        detector_residue: Residue | None = None,
+    ) -> bool:
+        """Sound her reply cannot explain: after the canceller (its `residue`), or after
+        the double-talk detector (whose linear filter keeps a user AEC3 crushes; counted
+        while it removes `detector_erle_db` of her echo; `detector_residue`, by default the
+        same), it is neither faint, nor her echo's remains, nor correlated with her voice."""
         return self._unexplained(self.out_db, self.leak, residue, max_leak) or (
             self.near_db is not None
             and self.detector_counts(detector_erle_db)
-            and self._unexplained(self.near_db, self.near_leak, residue, max_leak)
+            and self._unexplained(
+                self.near_db, self.near_leak, detector_residue or residue, max_leak
+            )
         )
 
     def detector_counts(self, detector_erle_db: float) -> bool:

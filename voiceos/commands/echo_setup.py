@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from voiceos.audio.echo import EchoError, open_canceller, open_detector
-from voiceos.audio.echostage import EchoStage
+from voiceos.audio.echostage import EchoStage, Residue
 from voiceos.audio.reference import ReferenceTap
 from voiceos.config import Config
 from voiceos.interrupting import Interrupter
-from voiceos.listen.bargein import BargeInPolicy, BargeInSettings
+from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, residue_for
 from voiceos.listening import Pending
 from voiceos.types import AudioChunk, Speaker
 
@@ -55,13 +55,15 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
             return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
     tap = ReferenceTap()
     player.tap = tap
-    settings = BargeInSettings(min_erle_db=config["echo.min_erle_db"])
+    settings = BargeInSettings(
+        residue=residue_for(canceller.name), min_erle_db=config["echo.min_erle_db"]
+    )
     stage = EchoStage(
         canceller,
         tap,
         config["echo.delay_ms"],
         config["echo.tail_ms"],
-        gate=settings.residue,
+        gate=Residue(),  # stricter than the hold's: Silero hears speech in a faint residue
         detector=detector,
     )
     if not config["echo.barge_in"]:

@@ -1,0 +1,59 @@
+"""Marks in recorded lab audio: where a fed clip landed, where sound starts and stops.
+
+Stop latency on the lab is measured on one recording, the microphone's: it holds the
+user's clip (added sample for sample by the mic's null sink) and her echo (the speaker
+looped back). Subtracting the clip where it landed leaves her echo alone, so the user's
+onset and the moment her echo falls silent are read on the same clock, with no guess at
+when a `paplay` started or how far a recorder lags.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RATE = 16000
+
+
+def onset(samples: np.ndarray, level: int = 1000) -> int:
+    """Index of the first sample above `level` in magnitude (0 when none is)."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
+    return int(loud[0]) if loud.size else 0
+
+
+def silent_from(samples: np.ndarray, start: int, quiet_ms: int = 400, level: int = 200) -> int:
+    """First sample at or after `start` that begins `quiet_ms` with no sample above `level`;
+    -1 when the sound never stops that long."""
+    need = RATE * quiet_ms // 1000
+    loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > level) + start
+    edges = np.concatenate([[start], loud, [len(samples)]])
+    gaps = np.flatnonzero(np.diff(edges) >= need)
+    return int(edges[gaps[0]]) if gaps.size else -1
+
+
+def locate(clip: np.ndarray, recording: np.ndarray, start: int = 0) -> tuple[int, float]:
+    """Where `clip` lies in `recording` at or after `start`: (first sample, match 0-1).
+
+    The match is the normalised correlation at that place; a clip mixed with other sound
+    still matches well above 0.5 when it is the louder part.
+    """
+    a = clip.astype(np.float64)
+    b = recording[start:].astype(np.float64)
+    n = len(a)
+    if n == 0 or len(b) < n:
+        return -1, 0.0
+    size = 1 << int(np.ceil(np.log2(len(b) + n)))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    corr = corr[: len(b) - n + 1]  # corr[k] = sum a[i] * b[k + i]
+    squares = np.concatenate([[0.0], np.cumsum(b * b)])
+    energy = np.maximum(squares[n:] - squares[:-n], 1e-9)
+    score = corr / np.sqrt(float(np.dot(a, a)) * energy)
+    best = int(np.argmax(score))
+    return start + best, float(score[best])
+
+
+def without(clip: np.ndarray, recording: np.ndarray, at: int) -> np.ndarray:
+    """`recording` with `clip` taken out where it landed (`at`): the rest of the sound."""
+    rest = recording.astype(np.int32).copy()
+    end = min(len(rest), at + len(clip))
+    rest[at:end] -= clip[: end - at].astype(np.int32)
+    return np.clip(rest, -32768, 32767).astype(np.int16)
