@@ -197,7 +197,9 @@ def test_a_restarted_stream_is_placed_by_its_new_clock() -> None:
     # An idle player restarts its stream for the next sentence (Player.IDLE_RESTART_S): the
     # silence it had buffered is dropped, so the sentence plays ~30 ms before the old
     # stream's sample clock says. The timeline must follow the new stamps at once, or the
-    # canceller would subtract the wrong stretch at the start of every reply.
+    # canceller would subtract the wrong stretch at the start of every reply. The first
+    # block's own stamp says 30 ms later than the rest (PortAudio stamps it before the
+    # stream runs): it is placed by the next block's.
     timeline = ReferenceTimeline()
     rate, block = 22050, 441  # 20 ms blocks
     t0 = 1000.0
@@ -205,11 +207,15 @@ def test_a_restarted_stream_is_placed_by_its_new_clock() -> None:
         timeline.add(PlayedBlock(np.zeros(block, np.int16), rate, t0 + k * block / rate))
     end = t0 + 50 * block / rate
     restart = end - 0.03
-    loud = np.full(block * 5, 8000, np.int16)
-    timeline.add(PlayedBlock(loud, rate, restart, restart=True))
+    loud = np.full(block, 8000, np.int16)
+    timeline.add(PlayedBlock(loud, rate, restart + 0.03, restart=True))  # stamped late
+    for k in range(1, 5):
+        timeline.add(PlayedBlock(np.full(block, 4000, np.int16), rate, restart + k * block / rate))
     at = timeline.index(restart)
-    heard, _ = timeline.read(at + 40, 400)  # past the resampler's onset
+    heard, _ = timeline.read(at + 40, 250)  # the first block (320 samples at 16 kHz)
     assert np.all(np.abs(heard.astype(np.int32) - 8000) < 400), heard[:8]
+    after, _ = timeline.read(at + 400, 1000)  # the blocks after it follow on
+    assert np.all(np.abs(after.astype(np.int32) - 4000) < 200), after[:8]
     before, _ = timeline.read(at - 200, 150)
     assert not before.any()
 

@@ -21,8 +21,8 @@ from voiceos.speak.speaker import NullSpeaker
 from voiceos.types import AudioChunk, Transcript
 
 RATE = 16000
-SHIPPED = BargeInSettings(residue=residue_for("webrtc"))
-"""What a real speaker gets with AEC3."""
+COUNTING = BargeInSettings(residue=residue_for("webrtc"), detector_erle_db=15.0)
+"""The detector counting as it does on this synthetic path from 15 dB of echo reduction."""
 
 
 class Stage:
@@ -157,7 +157,7 @@ def test_cancellation_off_in_settings(tmp_path: Path, env: dict[str, str]) -> No
 def test_the_users_onset_is_heard_through_the_detector() -> None:
     """Held for a real word said over her (10 dB quieter than it was recorded), listening
     starts afresh on audio where the word's first syllables are whole: the detector's
-    chunks, not AEC3's, which crush them."""
+    chunks, not AEC3's, which crush them (while the detector counts: here from 15 dB)."""
     try:
         canceller, detector = open_canceller("webrtc"), open_detector("speex")
     except EchoError as exc:
@@ -170,7 +170,7 @@ def test_the_users_onset_is_heard_through_the_detector() -> None:
     tap = ReferenceTap()
     stage = EchoStage(canceller, tap, detector=detector)
     interrupter: Interrupter[str] = Interrupter(
-        stage, BargeInPolicy(SHIPPED), lambda _: None, lambda: None
+        stage, BargeInPolicy(COUNTING), lambda _: None, lambda: None
     )
     onsets: list[tuple[list[AudioChunk], list[AudioChunk]]] = []
 
@@ -192,57 +192,3 @@ def test_the_users_onset_is_heard_through_the_detector() -> None:
     assert [c.samples is d.samples for c, d in zip(spliced, cancelled, strict=True)][:-3] == [
         True
     ] * (len(spliced) - 3)
-
-
-def test_while_she_is_held_the_endpointer_hears_the_detectors_output() -> None:
-    """Held for a real "stop" said over her, she falls silent; the rest of the word reaches
-    the endpointer from the detector's output, whole, not from AEC3's, whose suppressor is
-    still ducking after her voice."""
-    try:
-        open_canceller("webrtc").close()
-        open_detector("speex")
-    except EchoError as exc:
-        pytest.skip(str(exc))
-    far = np.concatenate(
-        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
-    )
-    word = np.rint(word_cuts()["stop"] * 10 ** (-6 / 20)).astype(np.int16)
-    at_s = 9.0
-
-    def run(silent_from: int | None) -> tuple[int, list[AudioChunk], list[AudioChunk]]:
-        """(chunk index of the hold, chunks heard after it, AEC3's chunks after it); with
-        `silent_from`, she plays nothing from that sample on, as when held."""
-        played = far.copy()
-        if silent_from is not None:
-            played[silent_from:] = 0
-        tap = ReferenceTap()
-        stage = EchoStage(open_canceller("webrtc"), tap, detector=open_detector("speex"))
-        interrupter: Interrupter[str] = Interrupter(
-            stage, BargeInPolicy(SHIPPED), lambda _: None, lambda: None
-        )
-        calls: list[int] = []
-        held: list[int] = []
-        heard: list[AudioChunk] = []
-        cancelled: list[AudioChunk] = []
-
-        def after() -> None:
-            calls.append(1)
-            if interrupter.on_chunk(True) and not held:
-                held.append(len(calls) - 1)
-            elif held and stage.recent:
-                cancelled.append(stage.recent[-1])
-                heard.append(interrupter.heard(stage.recent[-1]))
-
-        mic = mic_signal(played[: int(11 * RATE)], LAB_LIKE, word, at_s)
-        run_stage(stage, tap, played[: len(mic)], mic, after=after)
-        assert held, "the word never held her"
-        return held[0], heard, cancelled
-
-    hold_chunk, _, _ = run(None)
-    # She falls silent 64 ms after the hold (the player's buffer); her echo dies away after.
-    _, heard, cancelled = run((hold_chunk + 1) * 512 + RATE * 64 // 1000)
-    after_echo = slice(2, 6)  # the rest of the word, from when her echo has died away
-    loud = max(level_db(c.samples) for c in heard[after_echo])
-    crushed = max(level_db(c.samples) for c in cancelled[after_echo])
-    assert loud > -45, loud  # the endpointer's speech is well above this
-    assert loud > crushed + 6, (loud, crushed)  # measured: -37 against -50 dBFS

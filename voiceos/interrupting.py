@@ -82,33 +82,16 @@ class Interrupter(Generic[T]):
     def onset_audio(self) -> list[AudioChunk]:
         """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
 
-        AEC3 crushes the first syllables of a user talking over her; once the double-talk
-        detector's filter has converged (`min_erle_db`, the level that arms barge-in), the
-        chunks that held her (and one before) come from it, which keeps them. Hearing is
-        not holding: what is left of her echo there is no reason to stop, so this needs
-        less than the detector's say in holds (`detector_erle_db`)."""
+        AEC3 crushes the first syllables of a user talking over her; while the double-talk
+        detector counts, the chunks that held her (and one before) come from its linear
+        filter, which keeps them."""
         recent = list(self._stage.recent)
         detected = list(self._stage.recent_detected)
-        last = self._stage.last
-        converged = last is not None and last.detector_counts(self._policy.settings.min_erle_db)
-        if not converged or len(detected) != len(recent):
+        if not self._policy.detector_counts or len(detected) != len(recent):
             return recent
         k = min(len(recent), self._policy.settings.onset_chunks + 1)
         spliced = recent[: len(recent) - k] + detected[len(recent) - k :]
         return [c for c in spliced if len(c.samples)]
-
-    def heard(self, chunk: AudioChunk) -> AudioChunk:
-        """The chunk the endpointer should hear: while she is held for the user, or the
-        user's words are being weighed, the double-talk detector's output of it.
-
-        She is silent then, so the linear filter has little of her left to remove, while
-        AEC3's suppressor, still ducking after her voice, crushes the rest of a short
-        "stop" below what the endpointer takes for speech."""
-        detected = self._stage.recent_detected
-        if self._policy.phase not in (Phase.HELD, Phase.DECIDING) or not detected:
-            return chunk
-        latest = detected[-1]
-        return latest if len(latest.samples) else chunk
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""

@@ -39,7 +39,9 @@ class PlayedBlock:
     device_s: float
     """When its first sample is due at the device (time.monotonic)."""
     restart: bool = False
-    """The first block after the stream was restarted: its clock starts afresh."""
+    """The first block after the stream was restarted: its clock starts afresh. Its own
+    stamp is not to be trusted: PortAudio writes it before the stream runs, and says it
+    plays about 30 ms later than the blocks after it show (measured on PulseAudio)."""
 
 
 class ReferenceTap:
@@ -106,6 +108,8 @@ class ReferenceTimeline:
         self._in = 0
         self._emitted = 0
         self._next = -1
+        self._first: PlayedBlock | None = None
+        """A restarted stream's first block, waiting for the next one to be placed by."""
         self.resyncs = 0
         """Restarts on a new rate or a restarted stream."""
 
@@ -120,7 +124,22 @@ class ReferenceTimeline:
         return self._written
 
     def add(self, block: PlayedBlock) -> None:
-        """Append a played block, resampled to 16 kHz, at its device time."""
+        """Append a played block, resampled to 16 kHz, at its device time.
+
+        A restarted stream's first block is placed when the next one arrives (one block
+        later, long before its echo can): just before it, on the next block's stamp."""
+        first, self._first = self._first, None
+        if first is not None:
+            if not block.restart and block.rate_hz == first.rate_hz:
+                start_s = block.device_s - len(first.samples) / first.rate_hz
+                first = PlayedBlock(first.samples, first.rate_hz, start_s, restart=True)
+            self._place(first)
+        if block.restart:
+            self._first = block
+            return
+        self._place(block)
+
+    def _place(self, block: PlayedBlock) -> None:
         if self._resampler is None or block.rate_hz != self._rate_hz or block.restart:
             if self._resampler is not None:
                 self.resyncs += 1
