@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +196,7 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
                 labels = {id(samples): label for label, samples in stops_clips + backs}
 
                 def measure_stop(samples: np.ndarray, fed_at: int, out_before: int) -> bool:
-                    label = labels[id(samples)]
+                    label = f"{labels[id(samples)]} (fed by {datetime.now():%H:%M:%S.%f})"
                     mic_at = mic.sample_count() - (rec.sample_count() - fed_at)
                     try:
                         vo.wait_for(r"\[interrupted\]", after=out_before, timeout_s=30)

@@ -42,6 +42,7 @@ from speech_data import clip, clips, single_words  # noqa: E402
 from voiceos.audio.echo import level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, EchoStage, Residue  # noqa: E402
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
+from voiceos.listen.bargein import residue_for  # noqa: E402
 
 RATE = 16000
 CHUNK = 512
@@ -51,6 +52,8 @@ NEAR_SENTENCES = ("testing_routine", "2830-3980-0043", "goforward", "8455-210777
 ONSETS_S = (6.6, 9.0, 11.0, 15.2)
 """Inside her speech (the far end pauses at 5.9-6.4 s and 14.4-15.0 s)."""
 GAINS_DB = (0.0, -10.0)
+AEC3_RESIDUE = residue_for("webrtc")
+"""What the policy now reads AEC3's output against."""
 
 
 @dataclass(frozen=True)
@@ -201,20 +204,38 @@ def either(first: Rule, second: Rule) -> Rule:
     return rule
 
 
-def shipped(detector_erle_db: float) -> Rule:
-    """What BargeInPolicy reads: either output, the detector's while its own echo
-    reduction is at least `detector_erle_db`."""
+def shipped(detector_erle_db: float, residue: Residue | None = None) -> Rule:
+    """What BargeInPolicy reads: either output, AEC3's against `residue` (by default the
+    gate's), the detector's against the gate's while its own echo reduction is at least
+    `detector_erle_db`."""
+    aec3_residue = residue or Residue()
 
     def rule(t: Trace) -> np.ndarray:
-        residue = Residue()
         armed = _running_erle([(f.far_db, f.mic_db, f.out_db) for f in t.frames]) >= 12.0
         armed = np.maximum.accumulate(armed)
-        flags = [f.unexplained(residue, 0.45, detector_erle_db) for f in t.frames]
+        flags = [f.unexplained(aec3_residue, 0.45, detector_erle_db, Residue()) for f in t.frames]
         return np.array(flags) & armed
 
     rule.__name__ = (
-        f"aec3 or speex-linear (residue -10 dB, leak < 0.45, its ERLE >= {detector_erle_db:.0f} dB)"
+        f"aec3 ({aec3_residue.ratio_db:+.0f} dB / {aec3_residue.floor_db:.0f}) or speex-linear "
+        f"(-10 dB / -48, leak < 0.45, its ERLE >= {detector_erle_db:.0f} dB)"
     )
+    return rule
+
+
+def aec3_only(residue: Residue) -> Rule:
+    """AEC3's output alone against `residue` (leak < 0.45, armed at 12 dB)."""
+
+    def rule(t: Trace) -> np.ndarray:
+        armed = _running_erle([(f.far_db, f.mic_db, f.out_db) for f in t.frames]) >= 12.0
+        armed = np.maximum.accumulate(armed)
+        flags = [
+            f.out_db >= residue.floor_db and not f.explained(residue) and f.leak < 0.45
+            for f in t.frames
+        ]
+        return np.array(flags) & armed
+
+    rule.__name__ = f"aec3 alone ({residue.ratio_db:+.0f} dB / {residue.floor_db:.0f})"
     return rule
 
 
@@ -275,12 +296,81 @@ def cpu_per_second(far: np.ndarray, detector: bool) -> float:
     return (time.process_time() - started) / (len(mic) / RATE)
 
 
+def _inside_her_speech(reference: np.ndarray, around_s: tuple[float, ...]) -> list[float]:
+    """For each time, the first moment from it where she is playing (reference loud)."""
+    onsets = []
+    for t in around_s:
+        at = int(t * RATE)
+        while at + RATE < len(reference) and level_db(reference[at : at + RATE // 4]) < -35:
+            at += CHUNK
+        onsets.append(at / RATE)
+    return onsets
+
+
+def recorded(path: Path, rules: list[Rule], tail_ms: int, gains: tuple[float, ...]) -> None:
+    """The rules on a recording of the lab's echo path (bench/echo_record.py), with the
+    users mixed into its microphone at their onsets."""
+    data = np.load(path)
+    mic, reference = data["mic"], data["reference"]
+    alone = trace(reference, mic, tail_ms)
+    minutes = float(np.sum(alone.times >= SETTLE_S)) * CHUNK / RATE / 60
+    near = dict(single_words())
+    near.update({n: clip(n).samples() for n in NEAR_SENTENCES})
+    onsets = _inside_her_speech(reference, (5.0, 10.0, 15.0, 20.0))
+    delays: dict[str, list[float]] = {r.__name__: [] for r in rules}
+    missed: dict[str, int] = {r.__name__: 0 for r in rules}
+    for samples in near.values():
+        loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 1000)
+        if not loud.size:
+            continue
+        for at_s in onsets:
+            for gain in gains:
+                end = min(len(mic), int((at_s + len(samples) / RATE + 1.0) * RATE))
+                mixed = mic[:end].astype(np.int32)
+                start = int(at_s * RATE)
+                user = np.rint(samples * 10 ** (gain / 20)).astype(np.int32)[: end - start]
+                mixed[start : start + len(user)] += user
+                t = trace(reference[:end], np.clip(mixed, -32768, 32767).astype(np.int16), tail_ms)
+                onset, stop = at_s + loud[0] / RATE, at_s + loud[-1] / RATE + 0.3
+                for rule in rules:
+                    hit = [d for d in detections(rule(t), t.times) if onset - 0.05 <= d <= stop]
+                    if hit:
+                        delays[rule.__name__].append(hit[0] - onset)
+                    else:
+                        missed[rule.__name__] += 1
+    print(f"\n### recorded lab path ({path.name}): {minutes:.1f} min of echo alone")
+    print(f"onsets at {', '.join(f'{t:.1f}' for t in onsets)} s, gains {gains} dB")
+    print("| candidate | hold delay p50 ms | p95 ms | missed | false per min (alone) |")
+    print("|---|---|---|---|---|")
+    for rule in rules:
+        k = rule.__name__
+        false = detections(rule(alone), alone.times)
+        per_min = sum(1 for d in false if d >= SETTLE_S) / minutes
+        d = np.array(delays[k]) * 1000
+        total = len(d) + missed[k]
+        stats = f"{np.percentile(d, 50):.0f} | {np.percentile(d, 95):.0f}" if len(d) else "- | -"
+        print(f"| {k} | {stats} | {missed[k]}/{total} | {per_min:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tail-ms", type=int, default=300)
     parser.add_argument("--path", type=int, help="only this path (0 lab-like, 1 hard, 2 jump)")
     parser.add_argument("--quick", action="store_true", help="one onset, one gain")
+    parser.add_argument(
+        "--recorded", type=Path, help="only this recording of the lab (bench/echo_record.py)"
+    )
     args = parser.parse_args()
+    if args.recorded is not None:
+        rules_now: list[Rule] = [
+            aec3,
+            aec3_only(AEC3_RESIDUE),
+            shipped(15.0),
+            shipped(15.0, AEC3_RESIDUE),
+            shipped(20.0, AEC3_RESIDUE),
+        ]
+        recorded(args.recorded, rules_now, args.tail_ms, GAINS_DB[:1] if args.quick else GAINS_DB)
+        return
     far = np.concatenate([clip(n).samples() for n in FAR])
     long_far = np.concatenate(
         [far] + [c.samples() for c in clips() if c.is_sentence and c.name not in FAR]
@@ -299,6 +389,9 @@ def main() -> None:
         shipped(12.0),
         shipped(15.0),
         shipped(18.0),
+        aec3_only(AEC3_RESIDUE),
+        shipped(15.0, AEC3_RESIDUE),
+        shipped(20.0, AEC3_RESIDUE),
     ]
     near = {k: v for k, v in single_words().items()}
     near.update({n: clip(n).samples() for n in NEAR_SENTENCES})
