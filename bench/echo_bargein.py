@@ -89,6 +89,16 @@ def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) 
     )
 
 
+def _settled(vo: VoiceosProcess) -> bool:
+    """Every turn answered and listening again; "Stop." is answered by silence."""
+    if vo.settled():
+        return True
+    states = [ln.strip() for ln in vo.err if ln.strip().startswith("[")]
+    heard = vo.heard()
+    silent_stop = bool(heard) and heard[-1].lower().strip(".!") == "stop"
+    return silent_stop and bool(states) and states[-1] == "[listening]"
+
+
 def _during_replies(
     lab: PrivateLab,
     vo: VoiceosProcess,
@@ -124,7 +134,7 @@ def _during_replies(
                 vo.wait_heard(heard_before + turns, timeout_s=30)
             except AssertionError:
                 print("  an interruption stopped her but was not heard as words", flush=True)
-        vo.wait_settled(timeout_s=120)
+        vo.wait_until(lambda: _settled(vo), "all turns answered, back to listening", 120)
 
 
 def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:

@@ -3,6 +3,10 @@
 Run (with the lab up: `bash scripts/audiolab.sh start`):
     .venv/bin/python -m bench.echo_record OUT.npz [--seconds 28]
 
+Then it prints the echo's delay as the stage saw it (mic against aligned reference, per
+half second where she plays): on the lab the loopback itself holds its delay within
+0.3 ms, so a delay that moves is the voiceos clocks' doing.
+
 Real recorded speech is played through the real player, looped back into the mic
 (`PrivateLab.echo_path(30)`) and read by the real MicSource and EchoStage. What the
 stage's double-talk detector is handed, frame by frame (the microphone and the reference
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lab import PrivateLab  # noqa: E402
 from speech_data import clip  # noqa: E402
 
-from voiceos.audio.echo import EchoCanceller, open_canceller, open_detector  # noqa: E402
+from voiceos.audio.echo import EchoCanceller, level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import EchoStage  # noqa: E402
 from voiceos.audio.mic import MicSource  # noqa: E402
 from voiceos.audio.pcm import resample  # noqa: E402
@@ -34,6 +38,7 @@ from voiceos.audio.player import Player  # noqa: E402
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
 from voiceos.types import PCM16  # noqa: E402
 
+RATE = 16000
 PLAYER_RATE = 22050
 FAR = ("another_engineer", "testing_routine", "8455-210777-0068", "2830-3980-0043")
 GAP_S = 0.5
@@ -65,7 +70,7 @@ async def _play_and_listen(seconds: float, recording: Recording) -> None:
     player = Player("", rate_hz=PLAYER_RATE)
     player.tap = tap
     stage = EchoStage(open_canceller("auto"), tap, detector=recording)
-    sentences = [resample(clip(n).samples(), 16000, PLAYER_RATE).astype(np.int16) for n in FAR]
+    sentences = [resample(clip(n).samples(), RATE, PLAYER_RATE).astype(np.int16) for n in FAR]
     player.start()
     try:
         async with MicSource("") as mic:
@@ -88,6 +93,22 @@ async def _drain(stage: EchoStage, mic: MicSource) -> None:
         pass
 
 
+def lag_track(mic: np.ndarray, reference: np.ndarray, max_lag: int = 4800) -> list[str]:
+    """The echo's delay behind the aligned reference, per half second where she plays."""
+    window = RATE // 2
+    lines = []
+    for start in range(max_lag, len(mic) - window, window):
+        if level_db(reference[start : start + window]) < -40:
+            continue
+        a = mic[start : start + window].astype(np.float64)
+        b = reference[start - max_lag : start + window].astype(np.float64)
+        size = 1 << int(np.ceil(np.log2(len(b) + window)))
+        corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+        k = int(np.argmax(np.abs(corr[: max_lag + 1])))
+        lines.append(f"{start / RATE:5.1f} s: {(max_lag - k) * 1000 / RATE:6.2f} ms")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
@@ -104,7 +125,9 @@ def main() -> None:
     mic = np.concatenate(recording.mic)
     reference = np.concatenate(recording.reference)
     np.savez_compressed(args.out, mic=mic, reference=reference)
-    print(f"saved {len(mic) / 16000:.1f} s of microphone and reference to {args.out}")
+    print(f"saved {len(mic) / RATE:.1f} s of microphone and reference to {args.out}")
+    print("echo delay behind the aligned reference:")
+    print("\n".join(lag_track(mic, reference)))
 
 
 if __name__ == "__main__":
