@@ -99,6 +99,11 @@ def _settled(vo: VoiceosProcess) -> bool:
     return silent_stop and bool(states) and states[-1] == "[listening]"
 
 
+def _quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> bool:
+    tail = rec.tail(int(seconds * RATE))
+    return len(tail) == int(seconds * RATE) and int(np.abs(tail.astype(np.int32)).max()) < level
+
+
 def _during_replies(
     lab: PrivateLab,
     vo: VoiceosProcess,
@@ -135,6 +140,8 @@ def _during_replies(
             except AssertionError:
                 print("  an interruption stopped her but was not heard as words", flush=True)
         vo.wait_until(lambda: _settled(vo), "all turns answered, back to listening", 120)
+        # Nothing playing for a second: an answer still to come would swallow the next HELP.
+        vo.wait_until(lambda: _quiet(rec), "the speaker quiet for a second", 120)
 
 
 def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:

@@ -205,6 +205,12 @@ class SpeakerRecorder:
             data = bytes(self._buf[: len(self._buf) // 2 * 2])
         return np.frombuffer(data, dtype=np.int16).copy()
 
+    def tail(self, count: int) -> Int16Array:
+        """The last `count` samples recorded (fewer at the start)."""
+        with self._cond:
+            data = bytes(self._buf[-2 * count :]) if count else b""
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype=np.int16).copy()
+
     def wait_for_samples(self, count: int, timeout_s: float = 10.0) -> int:
         """Block until at least `count` samples are recorded; return the count."""
         with self._cond:
