@@ -99,9 +99,15 @@ def _settled(vo: VoiceosProcess) -> bool:
     return silent_stop and bool(states) and states[-1] == "[listening]"
 
 
-def _quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> bool:
-    tail = rec.tail(int(seconds * RATE))
-    return len(tail) == int(seconds * RATE) and int(np.abs(tail.astype(np.int32)).max()) < level
+def _wait_quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> None:
+    """Wait, on the recorder's clock, until the speaker has been quiet for `seconds`."""
+    need = int(seconds * RATE)
+    for _ in range(1200):  # two minutes of recording
+        tail = rec.tail(need)
+        if len(tail) == need and int(np.abs(tail.astype(np.int32)).max()) < level:
+            return
+        rec.wait_for_samples(rec.sample_count() + RATE // 10)
+    raise AssertionError("the speaker never fell quiet for a second")
 
 
 def _during_replies(
@@ -141,7 +147,7 @@ def _during_replies(
                 print("  an interruption stopped her but was not heard as words", flush=True)
         vo.wait_until(lambda: _settled(vo), "all turns answered, back to listening", 120)
         # Nothing playing for a second: an answer still to come would swallow the next HELP.
-        vo.wait_until(lambda: _quiet(rec), "the speaker quiet for a second", 120)
+        _wait_quiet(rec)
 
 
 def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
