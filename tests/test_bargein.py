@@ -317,6 +317,8 @@ def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
         "yeah yeah",
         "Okay, sure.",
         "Uh-oh.",
+        "All right.",
+        "Alright.",
     ],
 )
 def test_backchannels(text: str) -> None:

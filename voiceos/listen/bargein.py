@@ -38,6 +38,7 @@ BACKCHANNELS = frozenset(
         "mm", "mhm", "mm-hmm", "mmhmm", "mm hmm", "hmm", "hm", "uh-huh", "uh huh", "uhhuh",
         "yeah", "yes", "yep", "yup", "right", "okay", "ok", "sure", "i see", "aha", "ah",
         "oh", "ha", "haha", "ha ha", "hahaha", "uh", "um", "huh", "nice", "cool", "wow",
+        "all right", "alright",
     }
 )  # fmt: skip
 """Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here."""
@@ -217,6 +218,7 @@ class BargeInPolicy:
                 and (frame.captured_s - self._last_near_s > s.release_s)
             ):
                 # Too short for the endpointer to make an utterance of (a hum): go on.
+                logger.debug("no utterance came of it (a hum, or a word too short): going on")
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
         return []
