@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoStage
+from voiceos.audio.echostage import EchoStage
 from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel
 from voiceos.types import AudioChunk, Transcript
 
@@ -92,21 +92,6 @@ class Interrupter(Generic[T]):
         k = min(len(recent), self._policy.settings.onset_chunks + 1)
         spliced = recent[: len(recent) - k] + detected[len(recent) - k :]
         return [c for c in spliced if len(c.samples)]
-
-    def heard(self, chunk: AudioChunk) -> AudioChunk:
-        """The chunk the endpointer should hear. While she is held for the user, or the
-        user's words are weighed, not the gated one: the gate zeroes what AEC3 leaves of
-        a word said over her echo, and a short "stop" reached the endpointer in pieces
-        (transcribed "Okay"). Until her echo has died away, AEC3's output before the gate;
-        then the double-talk detector's, which with her silent is the user whole."""
-        stage = self._stage
-        if self._policy.phase not in (Phase.HELD, Phase.DECIDING) or not stage.recent:
-            return chunk
-        last, detected = stage.last, stage.recent_detected
-        echo_free = last is not None and last.recent_far_db < FAR_ACTIVE_DB
-        if echo_free and detected and len(detected[-1].samples):
-            return detected[-1]
-        return stage.recent[-1]
 
     def user_started(self, captured_s: float) -> bool:
         """The endpointer confirmed speech while she speaks: True if it is the user."""
