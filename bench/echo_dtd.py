@@ -165,15 +165,10 @@ def _running_erle(values: list[tuple[float, float, float]]) -> np.ndarray:
     return np.array(out)
 
 
-def aec3(t: Trace) -> np.ndarray:
-    residue = Residue()
+def _armed(t: Trace) -> np.ndarray:
+    """Per chunk: AEC3 has reached 12 dB of echo reduction at least once (barge-in armed)."""
     armed = _running_erle([(f.far_db, f.mic_db, f.out_db) for f in t.frames]) >= 12.0
-    armed = np.maximum.accumulate(armed)
-    flags = [
-        f.out_db >= residue.floor_db and not f.explained(residue) and f.leak < 0.45
-        for f in t.frames
-    ]
-    return np.array(flags) & armed
+    return np.maximum.accumulate(armed)
 
 
 def speex_residue(ratio_db: float, floor_db: float = -48.0, max_leak: float = 1.0) -> Rule:
@@ -211,10 +206,8 @@ def shipped(detector_erle_db: float, residue: Residue | None = None) -> Rule:
     aec3_residue = residue or Residue()
 
     def rule(t: Trace) -> np.ndarray:
-        armed = _running_erle([(f.far_db, f.mic_db, f.out_db) for f in t.frames]) >= 12.0
-        armed = np.maximum.accumulate(armed)
         flags = [f.unexplained(aec3_residue, 0.45, detector_erle_db, Residue()) for f in t.frames]
-        return np.array(flags) & armed
+        return np.array(flags) & _armed(t)
 
     rule.__name__ = (
         f"aec3 ({aec3_residue.ratio_db:+.0f} dB / {aec3_residue.floor_db:.0f}) or speex-linear "
@@ -223,20 +216,22 @@ def shipped(detector_erle_db: float, residue: Residue | None = None) -> Rule:
     return rule
 
 
-def aec3_only(residue: Residue) -> Rule:
+def aec3_only(residue: Residue, name: str = "") -> Rule:
     """AEC3's output alone against `residue` (leak < 0.45, armed at 12 dB)."""
 
     def rule(t: Trace) -> np.ndarray:
-        armed = _running_erle([(f.far_db, f.mic_db, f.out_db) for f in t.frames]) >= 12.0
-        armed = np.maximum.accumulate(armed)
         flags = [
             f.out_db >= residue.floor_db and not f.explained(residue) and f.leak < 0.45
             for f in t.frames
         ]
-        return np.array(flags) & armed
+        return np.array(flags) & _armed(t)
 
-    rule.__name__ = f"aec3 alone ({residue.ratio_db:+.0f} dB / {residue.floor_db:.0f})"
+    rule.__name__ = name or f"aec3 alone ({residue.ratio_db:+.0f} dB / {residue.floor_db:.0f})"
     return rule
+
+
+aec3 = aec3_only(Residue(), "aec3")
+"""Today's signal before session 16: AEC3's output against the gate's residue."""
 
 
 def speex_excess(margin_db: float, floor_db: float = -48.0) -> Rule:
