@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from echo_paths import PATHS, T0, EchoPath, mic_signal, run_stage  # noqa: E402
 from speech_data import clip, clips, single_words  # noqa: E402
 
+from voiceos.audio.delay import EchoDelayTracker  # noqa: E402
 from voiceos.audio.echo import level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, EchoStage, Residue  # noqa: E402
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
@@ -134,10 +135,15 @@ class Trace:
         return np.array([f.captured_s - T0 for f in self.frames])
 
 
+TRACK = {"on": True}
+"""Whether the stage tracks the echo's delay for its detector (--no-track sets it off)."""
+
+
 def trace(far: np.ndarray, mic: np.ndarray, tail_ms: int) -> Trace:
     tap = ReferenceTap()
     detector = open_detector("speex", tail_ms)
-    stage = EchoStage(open_canceller("webrtc"), tap, detector=detector)
+    tracker = EchoDelayTracker(RATE * tail_ms // 1000) if TRACK["on"] else None
+    stage = EchoStage(open_canceller("webrtc"), tap, detector=detector, tracker=tracker)
     frames: list[EchoFrame | None] = []
     run_stage(stage, tap, far, mic, frames=frames)
     envelope = Envelope()
@@ -355,7 +361,11 @@ def main() -> None:
     parser.add_argument(
         "--recorded", type=Path, help="only this recording of the lab (bench/echo_record.py)"
     )
+    parser.add_argument(
+        "--no-track", action="store_true", help="the detector without the delay tracker"
+    )
     args = parser.parse_args()
+    TRACK["on"] = not args.no_track
     if args.recorded is not None:
         rules_now: list[Rule] = [
             aec3,

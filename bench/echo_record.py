@@ -12,7 +12,9 @@ Real recorded speech is played through the real player, looped back into the mic
 stage's double-talk detector is handed, frame by frame (the microphone and the reference
 it aligned with it), is saved as `mic` and `reference` (16 kHz int16), so that
 `python -m bench.echo_dtd --recorded OUT.npz` can mix users into a real echo path: one
-whose delay the voiceos clocks see move, unlike the synthetic ones.
+whose delay the voiceos clocks see move, unlike the synthetic ones. The stage runs
+without its delay tracker, so `reference` is aligned by the clocks alone, as the tracker
+receives it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from speech_data import clip  # noqa: E402
 
 from voiceos.audio.echo import EchoCanceller, level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import EchoStage  # noqa: E402
+from voiceos.audio.matching import sliding_match  # noqa: E402
 from voiceos.audio.mic import MicSource  # noqa: E402
 from voiceos.audio.pcm import resample  # noqa: E402
 from voiceos.audio.player import Player  # noqa: E402
@@ -100,11 +103,10 @@ def lag_track(mic: np.ndarray, reference: np.ndarray, max_lag: int = 4800) -> li
     for start in range(max_lag, len(mic) - window, window):
         if level_db(reference[start : start + window]) < -40:
             continue
-        a = mic[start : start + window].astype(np.float64)
-        b = reference[start - max_lag : start + window].astype(np.float64)
-        size = 1 << int(np.ceil(np.log2(len(b) + window)))
-        corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-        k = int(np.argmax(np.abs(corr[: max_lag + 1])))
+        score = sliding_match(
+            mic[start : start + window], reference[start - max_lag : start + window]
+        )
+        k = int(np.argmax(np.abs(score)))
         lines.append(f"{start / RATE:5.1f} s: {(max_lag - k) * 1000 / RATE:6.2f} ms")
     return lines
 

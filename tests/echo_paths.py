@@ -105,3 +105,28 @@ def run_stage(
     cleaned = np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
     lag = stage.latency_samples
     return np.concatenate([cleaned[lag:], np.zeros(lag, dtype=np.int16)])  # aligned with mic
+
+
+def stepped_echo(
+    sentences: list[Int16Array], path: EchoPath, steps: list[int], gap: int = RATE // 2
+) -> tuple[Int16Array, Int16Array, list[int]]:
+    """Sentences with `gap` samples of silence after each, and their echo through `path`
+    with the delay moved by `steps[k - 1]` samples more at sentence k: on PulseAudio each
+    restarted output stream steps the clocks the stage aligns by (bench/echo_record.py).
+
+    Returns the far end, the microphone and where each sentence starts.
+    """
+    starts, at = [], 0
+    for samples in sentences:
+        starts.append(at)
+        at += len(samples) + gap
+    far = np.zeros(at, dtype=np.int16)
+    echo = np.zeros(at)
+    moved = 0
+    for k, (start, samples) in enumerate(zip(starts, sentences, strict=True)):
+        far[start : start + len(samples)] = samples
+        moved += steps[k - 1] if k else 0
+        part = path.apply(np.concatenate([samples, np.zeros(gap, dtype=np.int16)]))
+        begin = start + moved
+        echo[begin : begin + len(part)] += part[: max(0, at - begin)]
+    return far, np.clip(np.rint(echo), -32768, 32767).astype(np.int16), starts

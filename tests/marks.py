@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voiceos.audio.matching import sliding_match
+
 RATE = 16000
 
 
@@ -36,17 +38,9 @@ def locate(clip: np.ndarray, recording: np.ndarray, start: int = 0) -> tuple[int
     The match is the normalised correlation at that place; a clip mixed with other sound
     still matches well above 0.5 when it is the louder part.
     """
-    a = clip.astype(np.float64)
-    b = recording[start:].astype(np.float64)
-    n = len(a)
-    if n == 0 or len(b) < n:
+    score = sliding_match(clip, recording[start:], min_energy=0.0)
+    if not score.size:
         return -1, 0.0
-    size = 1 << int(np.ceil(np.log2(len(b) + n)))
-    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-    corr = corr[: len(b) - n + 1]  # corr[k] = sum a[i] * b[k + i]
-    squares = np.concatenate([[0.0], np.cumsum(b * b)])
-    energy = np.maximum(squares[n:] - squares[:-n], 1e-9)
-    score = corr / np.sqrt(float(np.dot(a, a)) * energy)
     best = int(np.argmax(score))
     return start + best, float(score[best])
 

@@ -20,6 +20,8 @@ from voiceos.types import PCM16
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16000
+FAR_ACTIVE_DB = -50.0
+"""Reference louder than this (dBFS) counts as her speaking."""
 BACKENDS = ("auto", "webrtc", "speex")
 
 

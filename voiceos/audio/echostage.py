@@ -16,21 +16,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voiceos.audio.echo import EchoCanceller, level_db
+from voiceos.audio.delay import EchoDelayTracker
+from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db
+from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
 from voiceos.types import AudioChunk
 
 logger = logging.getLogger(__name__)
 
-FAR_ACTIVE_DB = -50.0
-"""Reference louder than this (dBFS) counts as her speaking."""
 NO_ECHO_DB = 60.0
 """Counted as the echo reduction of a chunk when none of her voice reaches the mic."""
 ECHO_EVIDENCE_CHUNKS = 300
 """Chunks (about 10 s) of her playing over which the microphone's level tells whether her
 voice reaches it at all."""
+RECENT_MIC_CHUNKS = 3
+"""Chunks (about 100 ms before this one) over which `EchoFrame.recent_mic_db` is taken."""
 RECENT_CHUNKS = 16
 """Cleaned chunks kept ungated (about 0.5 s at 512 samples)."""
+ALIGN_SLACK = 32
+"""Samples (2 ms) by which the detector's reference still leads her echo once the tracker
+has measured it: room for the filter's first taps, and for the lag's drift."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
 
@@ -38,23 +43,8 @@ LEAK_WINDOW = 1024
 def leak_correlation(cleaned: np.ndarray, reference: np.ndarray) -> float:
     """Peak normalised correlation of `cleaned` with any same-length stretch of `reference`
     that ends no later than it (the echo comes after what caused it)."""
-    n = len(cleaned)
-    if n == 0 or len(reference) < n:
-        return 0.0
-    a = cleaned.astype(np.float64)
-    b = reference.astype(np.float64)
-    energy_a = float(np.dot(a, a))
-    if energy_a <= 0.0:
-        return 0.0
-    size = 1 << int(np.ceil(np.log2(len(b) + n)))
-    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-    corr = corr[: len(b) - n + 1]  # corr[k] = sum a[i] * b[k + i]
-    squares = np.concatenate([[0.0], np.cumsum(b * b)])
-    energy_b = squares[n:] - squares[:-n]
-    valid = energy_b > energy_a * 1e-4  # a silent stretch of reference explains nothing
-    if not valid.any():
-        return 0.0
-    return float(np.max(np.abs(corr[valid]) / np.sqrt(energy_a * energy_b[valid])))
+    score = sliding_match(cleaned, reference)
+    return float(np.max(np.abs(score))) if score.size else 0.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,13 @@ class EchoFrame:
     """`leak` of the detector's output: high when its filter lost her echo (a timing jump)."""
     near_erle_db: float | None = None
     """The detector's echo reduction (median over the last ~2 s she played), if known: its
-    filter converges more slowly than AEC3, and loses her echo after a timing jump."""
+    filter converges more slowly than AEC3, and loses her echo after a timing jump. None
+    also after her pauses, until the delay tracker has confirmed the echo's lag (a restarted
+    output stream can step it)."""
+    recent_mic_db: float | None = None
+    """The loudest microphone chunk over the last ~100 ms (with a detector): the linear
+    filter's residue of her echo fades more slowly than her echo at a word's end, so the
+    detector's output is read against it."""
 
     def explained(self, residue: Residue) -> bool:
         """True when what is left after cancellation can be her echo: she is playing, and
@@ -105,7 +101,11 @@ class EchoFrame:
             self.near_db is not None
             and self.detector_counts(detector_erle_db)
             and self._unexplained(
-                self.near_db, self.near_leak, detector_residue or residue, max_leak
+                self.near_db,
+                self.near_leak,
+                detector_residue or residue,
+                max_leak,
+                max(self.mic_db, self.recent_mic_db or -120.0),
             )
         )
 
@@ -118,13 +118,25 @@ class EchoFrame:
         """The louder of the canceller's and the detector's outputs: what the user adds."""
         return self.out_db if self.near_db is None else max(self.out_db, self.near_db)
 
-    def _unexplained(self, level: float, leak: float, residue: Residue, max_leak: float) -> bool:
-        return level >= residue.floor_db and not self._explains(level, residue) and leak < max_leak
+    def _unexplained(
+        self,
+        level: float,
+        leak: float,
+        residue: Residue,
+        max_leak: float,
+        mic_db: float | None = None,
+    ) -> bool:
+        return (
+            level >= residue.floor_db
+            and not self._explains(level, residue, mic_db)
+            and leak < max_leak
+        )
 
-    def _explains(self, level: float, residue: Residue) -> bool:
+    def _explains(self, level: float, residue: Residue, mic_db: float | None = None) -> bool:
         if self.recent_far_db <= FAR_ACTIVE_DB:
             return False  # no direct echo can be arriving: a room's faint tail is no reason
-        return level < residue.floor_db or level - self.mic_db < residue.ratio_db
+        heard = self.mic_db if mic_db is None else mic_db
+        return level < residue.floor_db or level - heard < residue.ratio_db
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,10 @@ class EchoStage:
         detector: a second canceller run on the same audio for the levels only (`near_db`):
             a linear filter that keeps the user's voice where AEC3's suppression crushes
             it (bench/echo_dtd.py); the stage closes it.
+        tracker: measures the echo's delay on the signals; the detector is given the
+            reference as it arrives with her echo (`ALIGN_SLACK` early), so its filter
+            converges fast and need not learn the echo path again after each step of the
+            device clocks. AEC3 finds its own delay.
     """
 
     def __init__(
@@ -166,9 +182,11 @@ class EchoStage:
         echo_window_ms: float = 80.0,
         gate: Residue | None = None,
         detector: EchoCanceller | None = None,
+        tracker: EchoDelayTracker | None = None,
     ) -> None:
         self._canceller = canceller
         self._detector = detector
+        self._tracker = tracker
         self._detect_mic = np.zeros(0, dtype=np.int16)
         self._detect_ref = np.zeros(0, dtype=np.int16)
         self._near_db: float | None = None
@@ -187,6 +205,7 @@ class EchoStage:
         self._erle: deque[float] = deque(maxlen=60)
         self._near_erle: deque[float] = deque(maxlen=60)
         self._mic_while_playing: deque[float] = deque(maxlen=ECHO_EVIDENCE_CHUNKS)
+        self._mic_levels: deque[float] = deque(maxlen=RECENT_MIC_CHUNKS)
         self.last: EchoFrame | None = None
         self.late_samples = 0
         self.frames = 0
@@ -266,7 +285,7 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
-        near_db = self._detect(mic, reference, start_s)
+        near_db = self._detect(mic, self._detector_reference(mic, reference, first), start_s)
         recent, _ = self._timeline.read(
             first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
         )
@@ -293,8 +312,14 @@ class EchoStage:
             if near_db is not None:
                 self._near_erle.append(NO_ECHO_DB if quiet else frame.mic_db - near_db)
             self._mic_while_playing.append(frame.mic_db)
+        self._mic_levels.append(frame.mic_db)
         if near_db is not None:
-            frame = replace(frame, near_erle_db=self._median(self._near_erle))
+            current = self._tracker is None or self._tracker.current
+            frame = replace(
+                frame,
+                near_erle_db=self._median(self._near_erle) if current else None,
+                recent_mic_db=max(self._mic_levels),
+            )
         self.last = frame
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         cleaned = AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
@@ -302,6 +327,18 @@ class EchoStage:
         if self._gate is not None and self.echo_heard and frame.explained(self._gate):
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned
+
+    def _detector_reference(self, mic: np.ndarray, reference: np.ndarray, first: int) -> np.ndarray:
+        """The reference for the detector: `reference` moved to arrive with her echo."""
+        tracker = self._tracker
+        if tracker is None or self._detector is None:
+            return reference
+        tracker.add(mic, reference)
+        late = 0 if tracker.lag is None else max(0, tracker.lag - ALIGN_SLACK)
+        if not late:
+            return reference
+        aligned, _ = self._timeline.read(first - late, len(reference))
+        return aligned
 
     def _detect(self, mic: np.ndarray, reference: np.ndarray, start_s: float) -> float | None:
         """The level of what the detector's filter leaves of this block (its whole frames)."""

@@ -10,9 +10,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import EchoError, open_canceller, open_detector
 from voiceos.audio.echostage import EchoStage, Residue
-from voiceos.audio.reference import ReferenceTap
+from voiceos.audio.reference import RATE_HZ, ReferenceTap
 from voiceos.config import Config
 from voiceos.interrupting import Interrupter
 from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, residue_for
@@ -55,6 +56,7 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
             return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
     tap = ReferenceTap()
     player.tap = tap
+    tail = RATE_HZ * config["echo.tail_ms"] // 1000
     settings = BargeInSettings(
         residue=residue_for(canceller.name), min_erle_db=config["echo.min_erle_db"]
     )
@@ -65,6 +67,7 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
         config["echo.tail_ms"],
         gate=Residue(),  # stricter than the hold's: Silero hears speech in a faint residue
         detector=detector,
+        tracker=None if detector is None else EchoDelayTracker(tail),
     )
     if not config["echo.barge_in"]:
         return EchoSetup(stage)

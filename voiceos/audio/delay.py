@@ -1,0 +1,125 @@
+"""How far her echo arrives behind the aligned reference, measured on the signals.
+
+The echo stage aligns the reference by the device clocks. On PulseAudio that alignment
+moves: every restarted output stream shifts it by 0.4-1.4 ms, and a resync of the
+microphone's clock by about 6 ms (bench/echo_record.py). AEC3 estimates its delay itself;
+speexdsp's linear filter, which the double-talk detector runs, must learn the echo path
+again after each step; and it converges slowly when her echo comes tens of milliseconds
+after the reference it is given (on a 4 s recording of the lab: 13 dB with the echo 30 ms
+late, 29 dB with it 1 ms late). This tracker measures the echo's lag by correlating the
+microphone with the reference over half-second windows where the microphone hears mostly
+her, so the detector can be given a reference that arrives with her echo.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
+from voiceos.audio.matching import sliding_match
+from voiceos.audio.reference import RATE_HZ
+
+
+class EchoDelayTracker:
+    """Follows the echo's lag behind the aligned reference, window by window.
+
+    Args:
+        max_lag: the longest lag searched, in samples (the echo tail the filter models).
+        window: samples of microphone per measure; one is taken every `window // 2`, so a
+            step of the clocks is followed within about a window.
+        sure: normalised correlation that makes one measure enough: the microphone is
+            almost only her echo (on the lab's loopback it is above 0.95). A user talking
+            over her brings it down, and a wrong lag never reaches it.
+        min_match: correlation below which nothing is measured; between it and `sure`, two
+            measures in a row must agree (a room's reverb lowers the peak).
+        agree: samples within which two measures agree, and by which a measure must differ
+            from `lag` to move it: the lag drifts by about a sample every few seconds, which
+            the filter follows by itself.
+        pause: reference quiet this long (samples) may end with a step of the clocks (a
+            restarted output stream): until a measure confirms the lag, or she has played
+            `pause * 5` more, the lag is not `current`. Nor is it for `pause` of her
+            playing after it moved: the filter still holds the reference before the move.
+    """
+
+    def __init__(
+        self,
+        max_lag: int = RATE_HZ * 300 // 1000,
+        window: int = RATE_HZ // 4,
+        sure: float = 0.9,
+        min_match: float = 0.6,
+        agree: int = 2,
+        pause: int = RATE_HZ * 150 // 1000,
+    ) -> None:
+        self._max_lag = max_lag
+        self._window = window
+        self._sure = sure
+        self._min_match = min_match
+        self._agree = agree
+        self._mic = np.zeros(0, dtype=np.int16)
+        self._reference = np.zeros(0, dtype=np.int16)
+        self._fresh = 0
+        self._pause = pause
+        self._quiet = 0
+        self._unconfirmed: int | None = None
+        """Samples she has played since a pause, while no measure has confirmed the lag."""
+        self._since_move = pause
+        """Samples she has played since the lag last moved."""
+        self._candidate: int | None = None
+        self.lag: int | None = None
+        """How many samples her echo arrives after the reference; None before the first
+        measure."""
+        self.measures = 0
+        """Windows that gave a lag (matched well enough)."""
+        self.moves = 0
+        """Times `lag` moved after it was first set."""
+
+    @property
+    def current(self) -> bool:
+        """The lag holds for the audio now: measured since her last pause, or never known
+        (nothing to doubt), or unmeasurable for a while (a room too reverberant)."""
+        if self._since_move < self._pause:
+            return False
+        return self._unconfirmed is None or self._unconfirmed >= self._pause * 5
+
+    def add(self, mic: np.ndarray, reference: np.ndarray) -> None:
+        """The next block of microphone samples and the reference aligned with them."""
+        if level_db(reference) < FAR_ACTIVE_DB:
+            self._quiet += len(reference)
+            if self._quiet >= self._pause and self.lag is not None:
+                self._unconfirmed = 0
+        else:
+            self._quiet = 0
+            self._since_move += len(reference)
+            if self._unconfirmed is not None:
+                self._unconfirmed += len(reference)
+        self._mic = np.concatenate([self._mic, np.asarray(mic, dtype=np.int16)])
+        self._mic = self._mic[-self._window :]
+        self._reference = np.concatenate([self._reference, np.asarray(reference, np.int16)])
+        self._reference = self._reference[-(self._max_lag + self._window) :]
+        self._fresh += len(mic)
+        full = self._reference.size == self._max_lag + self._window
+        if full and self._mic.size == self._window and self._fresh >= self._window // 2:
+            self._fresh = 0
+            self._measure(self._mic, self._reference)
+
+    def _measure(self, mic: np.ndarray, reference: np.ndarray) -> None:
+        if level_db(reference[-self._window :]) < FAR_ACTIVE_DB or level_db(mic) < FAR_ACTIVE_DB:
+            return
+        score = sliding_match(mic, reference)
+        if not score.size:
+            return
+        best = int(np.argmax(score))
+        match = float(score[best])
+        if match < self._min_match:
+            self._candidate = None
+            return
+        self.measures += 1
+        lag = self._max_lag - best  # the echo arrives `lag` samples after the reference
+        candidate, self._candidate = self._candidate, lag
+        agreed = candidate is not None and abs(candidate - lag) <= self._agree
+        if not (match >= self._sure or agreed):
+            return
+        self._unconfirmed = None
+        if self.lag is None or abs(self.lag - lag) > self._agree:
+            self.moves += self.lag is not None
+            self.lag, self._since_move = lag, 0
