@@ -57,9 +57,10 @@ class Rig:
 
     def user_speaks(self) -> None:
         """The user starts over her reply; she holds, falls silent, and hears them alone."""
+        before = len(self.holds)
         self.chunk(-21.0)
         self.chunk(-21.0)
-        assert self.holds == [True]
+        assert self.holds[before:] == [True]
         for _ in range(3):
             self.chunk(-21.0, far_db=-120.0)
         assert self.interrupter.user_started(self.t)
@@ -99,6 +100,27 @@ def test_wait_stops_her_and_becomes_the_next_turn() -> None:
     rig = asyncio.run(go())
     assert rig.stopped == 1 and rig.turns == ["wait"]
     assert rig.holds == [True, False]  # released, so her next reply is heard
+
+
+def test_her_next_reply_can_be_interrupted_straight_after_an_interruption() -> None:
+    """The interruption becomes a turn and her answer to it starts at once, with no
+    chunk read in between where she is silent: speech over that answer is still heard as
+    the user's (the lab bench once lost a question this way, taken for her voice)."""
+
+    async def go() -> Rig:
+        rig = Rig()
+        rig.user_speaks()
+        early = await _transcript("Light.")  # misheard, and not a backchannel: a turn
+        rig.interrupter.settle("light", early, rig.turns.append)
+        await asyncio.sleep(0)
+        assert rig.stopped == 1 and rig.turns == ["light"]
+        for _ in range(10):
+            rig.chunk(-95.0)  # her answer to it plays; its echo is cancelled
+        rig.user_speaks()  # a question over that answer
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.holds == [True, False, True]
 
 
 def test_the_end_of_her_reply_releases_a_hold() -> None:

@@ -110,8 +110,13 @@ class Interrupter(Generic[T]):
     ) -> None:
         """The user's utterance ended: `put` it as a turn unless it was a backchannel."""
         self._active = False
-        if self._verdict is Verdict.INTERRUPT:
+
+        def take(item: T) -> None:
+            self._policy.turn_taken()
             put(item)
+
+        if self._verdict is Verdict.INTERRUPT:
+            take(item)
         elif self._verdict is None:
             self._policy.expect_transcript()
 
@@ -121,7 +126,7 @@ class Interrupter(Generic[T]):
                 if self._verdict is Verdict.INTERRUPT or (
                     self._verdict is None and not is_backchannel(text)
                 ):
-                    put(item)
+                    take(item)
 
             transcript.add_done_callback(decided)
         else:

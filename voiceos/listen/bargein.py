@@ -70,6 +70,9 @@ class BargeInSettings:
     has its own (`residue_for`)."""
     detector_residue: Residue = Residue()
     """The same for the double-talk detector's output: its linear filter leaves more of her."""
+    heard_db: float = -48.0
+    """Level (dBFS, the louder of the two outputs) at which the microphone hears sound:
+    with her held and her echo died away, the user going on."""
     max_leak: float = 0.45
     """Cleaned audio correlating this well with the reference is her echo getting through."""
     onset_chunks: int = 2
@@ -183,7 +186,7 @@ class BargeInPolicy:
             return self._reset()
         if self.phase is Phase.IDLE:
             return self._watch(frame)
-        near = frame.user_db >= s.detector_residue.floor_db
+        near = frame.user_db >= s.heard_db
         if near:
             self._last_near_s = frame.captured_s
         if self.phase is Phase.HELD:
@@ -302,6 +305,12 @@ class BargeInPolicy:
             return [Verdict.RESUME]
         self.phase = Phase.INTERRUPTED
         return [Verdict.INTERRUPT]
+
+    def turn_taken(self) -> None:
+        """The user's interruption has become a turn: her answer to it may start at once,
+        and speech over that answer is judged afresh."""
+        if self.phase is Phase.INTERRUPTED:
+            self._reset()
 
     def _reset(self) -> list[Verdict]:
         # The reply is over (or never began): nothing to hold or resume.
