@@ -93,10 +93,8 @@ def _settled(vo: VoiceosProcess) -> bool:
     """Every turn answered and listening again; "Stop." is answered by silence."""
     if vo.settled():
         return True
-    states = [ln.strip() for ln in vo.err if ln.strip().startswith("[")]
     heard = vo.heard()
-    silent_stop = bool(heard) and heard[-1].lower().strip(".!") == "stop"
-    return silent_stop and bool(states) and states[-1] == "[listening]"
+    return bool(heard) and heard[-1].lower().strip(".!") == "stop" and vo.listening()
 
 
 def _wait_quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> None:

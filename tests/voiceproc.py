@@ -100,11 +100,15 @@ class VoiceosProcess:
                 f"stderr: {self.err[-15:]}"
             )
 
+    def listening(self) -> bool:
+        """The last state line shown is "[listening]"."""
+        states = [ln.strip() for ln in self.err if _STATE.match(ln)]
+        return bool(states) and states[-1] == "[listening]"
+
     def settled(self) -> bool:
         """Every turn heard has been answered, and it is listening again."""
-        states = [ln.strip() for ln in self.err if _STATE.match(ln)]
         answered = len(self.replies()) >= len(self.heard()) + 1  # the greeting first
-        return answered and bool(states) and states[-1] == "[listening]"
+        return answered and self.listening()
 
     def wait_heard(self, count: int, timeout_s: float = 60) -> None:
         """Wait until `count` turns have been heard ("you: ..." lines)."""

@@ -74,8 +74,7 @@ class EchoFrame:
     near_erle_db: float | None = None
     """The detector's echo reduction (median over the last ~2 s she played), if known: its
     filter converges more slowly than AEC3, and loses her echo after a timing jump. None
-    also after her pauses, until the delay tracker has confirmed the echo's lag (a restarted
-    output stream can step it)."""
+    also just after the delay tracker moved the detector's reference (`tracker.current`)."""
     recent_mic_db: float | None = None
     """The loudest microphone chunk over the last ~100 ms (with a detector): the linear
     filter's residue of her echo fades more slowly than her echo at a word's end, so the
