@@ -89,12 +89,9 @@ def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) 
     )
 
 
-def _settled(vo: VoiceosProcess) -> bool:
-    """Every turn answered and listening again; "Stop." is answered by silence."""
-    if vo.settled():
-        return True
-    heard = vo.heard()
-    return bool(heard) and heard[-1].lower().strip(".!") == "stop" and vo.listening()
+def _said_stop(text: str) -> bool:
+    """ "Stop." is answered by silence: the stop skill says nothing."""
+    return text.lower().strip(".! ") == "stop"
 
 
 def _wait_quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> None:
@@ -143,7 +140,9 @@ def _during_replies(
                 vo.wait_heard(heard_before + turns, timeout_s=30)
             except AssertionError:
                 print("  an interruption stopped her but was not heard as words", flush=True)
-        vo.wait_until(lambda: _settled(vo), "all turns answered, back to listening", 120)
+        vo.wait_until(
+            lambda: vo.settled(silent=_said_stop), "all turns answered, back to listening", 120
+        )
         # Nothing playing for a second: an answer still to come would swallow the next HELP.
         _wait_quiet(rec)
 

@@ -105,9 +105,12 @@ class VoiceosProcess:
         states = [ln.strip() for ln in self.err if _STATE.match(ln)]
         return bool(states) and states[-1] == "[listening]"
 
-    def settled(self) -> bool:
-        """Every turn heard has been answered, and it is listening again."""
-        answered = len(self.replies()) >= len(self.heard()) + 1  # the greeting first
+    def settled(self, silent: Callable[[str], bool] | None = None) -> bool:
+        """Every turn heard has been answered, and it is listening again. Turns for which
+        `silent` is true are answered by silence (the stop skill says nothing)."""
+        heard = self.heard()
+        quiet = sum(1 for text in heard if silent is not None and silent(text))
+        answered = len(self.replies()) >= len(heard) - quiet + 1  # the greeting first
         return answered and self.listening()
 
     def wait_heard(self, count: int, timeout_s: float = 60) -> None:
