@@ -239,6 +239,25 @@ def test_a_backchannel_lets_her_go_on() -> None:
     assert policy.phase is Phase.IDLE
 
 
+def test_nothing_intelligible_at_a_pause_keeps_her_held() -> None:
+    """The user confirmed over her pauses after a breath: its transcript is empty. That
+    is a hum only once the utterance has ended; at a pause she stays held."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    for _ in range(2):
+        t += 0.032
+        policy.frame(_frame(t, far=-120.0), True, 30.0)
+    assert policy.phase is Phase.DECIDING
+    assert policy.transcript("", final=False) == []
+    assert policy.phase is Phase.DECIDING
+    assert policy.transcript(" Wait, what was that?") == [Verdict.INTERRUPT]
+    held_again = BargeInPolicy()
+    t = _held(held_again)
+    assert held_again.transcript("", final=False) == [] and held_again.phase is Phase.HELD
+    assert held_again.transcript("") == [Verdict.RESUME]  # the utterance ended: a hum
+
+
 @pytest.mark.parametrize("said", ["Wait.", "Stop!", "Hold on.", "No.", "What time is it?"])
 def test_a_real_interruption_stops_her(said: str) -> None:
     policy = BargeInPolicy()

@@ -102,6 +102,25 @@ def test_wait_stops_her_and_becomes_the_next_turn() -> None:
     assert rig.holds == [True, False]  # released, so her next reply is heard
 
 
+def test_nothing_heard_at_a_pause_neither_releases_her_nor_drops_the_user() -> None:
+    """A breath before the words: the pause's transcript is empty. She stays held, and
+    what the user then says is judged when their utterance ends (the lab bench once saw
+    her resume there and talk over a sentence)."""
+
+    async def go() -> Rig:
+        rig = Rig()
+        rig.user_speaks()
+        rig.interrupter.judge(await _transcript(""))
+        await asyncio.sleep(0)
+        assert rig.holds == [True]
+        rig.interrupter.settle("wait", await _transcript("Wait, is it?"), rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.turns == ["wait"] and rig.stopped == 1
+
+
 def test_her_next_reply_can_be_interrupted_straight_after_an_interruption() -> None:
     """The interruption becomes a turn and her answer to it starts at once, with no
     chunk read in between where she is silent: speech over that answer is still heard as

@@ -103,7 +103,7 @@ class Interrupter(Generic[T]):
         """An early transcript of the utterance so far (the user paused)."""
         if self._policy.phase in (Phase.HELD, Phase.DECIDING):
             self._policy.expect_transcript()
-            transcript.add_done_callback(self._on_transcript)
+            transcript.add_done_callback(lambda f: self._on_transcript(f, final=False))
 
     def settle(
         self, item: T, transcript: asyncio.Future[Transcript], put: Callable[[T], None]
@@ -132,14 +132,14 @@ class Interrupter(Generic[T]):
         else:
             logger.debug("dropped a backchannel heard while speaking")
 
-    def _on_transcript(self, future: asyncio.Future[Transcript]) -> str:
+    def _on_transcript(self, future: asyncio.Future[Transcript], final: bool = True) -> str:
         if future.cancelled():
             return ""
         error = future.exception()
         text = "wait" if error is not None else future.result().text
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
-        verdicts = self._policy.transcript(text, self._playing())
+        verdicts = self._policy.transcript(text, self._playing(), final)
         if Verdict.RESUME in verdicts:
             self.backchannels += 1
             self._verdict = Verdict.RESUME

@@ -281,14 +281,20 @@ class BargeInPolicy:
         """True when the user's utterance ended before it became an interruption by length."""
         return self.phase is Phase.DECIDING
 
-    def transcript(self, text: str, playing: str = "") -> list[Verdict]:
+    def transcript(self, text: str, playing: str = "", final: bool = True) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held.
 
         Args:
             text: what was heard.
             playing: the sentence she was saying; words from it are her own echo.
+            final: the utterance has ended. At a pause inside it (False), nothing
+                intelligible decides nothing: the user may be drawing breath before the
+                words, and going on would talk over them.
         """
         self._awaiting = False
+        if not final and not _WORDS.sub(" ", text.lower()).split():
+            logger.debug("nothing intelligible yet at a pause: waiting for the rest")
+            return []
         if self.phase is Phase.HELD:
             # Not confirmed by sound alone: only an explicit request, not in her own
             # sentence, stops her; anything else may be her echo getting through.
