@@ -200,6 +200,8 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
     stops_clips, backs = _clips(stops, backchannels)
     latencies: list[float] = []
     missed: list[str] = []
+    in_silence: list[str] = []
+    """Stops whose clip landed while her echo was already silent (between sentences)."""
     false_stops = 0
     with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
         lab.echo_path(LOOPBACK_MS)
@@ -226,7 +228,9 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
                         return False
                     mic.wait_for_samples(mic_at + len(samples) + 2 * RATE, timeout_s=30)
                     ms = _stop_ms(mic.snapshot(), samples, mic_at)
-                    if ms is not None:
+                    if ms == 0.0:  # she was already silent: nothing here to time
+                        in_silence.append(label)
+                    elif ms is not None:
                         latencies.append(ms - LOOPBACK_MS)
                     print(f"  stopped: {label}: echo silent after {ms} ms", flush=True)
                     return True
@@ -247,6 +251,8 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
         ),
         f"missed stops: {len(missed)} of {len(stops_clips)} interruptions "
         f"({', '.join(missed) or 'none'})",
+        f"not timed: {len(in_silence)} stops landed while she was already silent "
+        f"({', '.join(in_silence) or 'none'})",
         f"false stops: {false_stops} of {len(backs)} backchannels "
         f"(2 real words, the rest espeak-ng), fed 3 per reply",
     ]
