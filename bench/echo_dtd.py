@@ -135,14 +135,11 @@ class Trace:
         return np.array([f.captured_s - T0 for f in self.frames])
 
 
-TRACK = {"on": True}
-"""Whether the stage tracks the echo's delay for its detector (--no-track sets it off)."""
-
-
-def trace(far: np.ndarray, mic: np.ndarray, tail_ms: int) -> Trace:
+def trace(far: np.ndarray, mic: np.ndarray, tail_ms: int, track: bool = True) -> Trace:
+    """The stage's frames over `mic`; `track`: its detector follows the echo's delay."""
     tap = ReferenceTap()
     detector = open_detector("speex", tail_ms)
-    tracker = EchoDelayTracker(RATE * tail_ms // 1000) if TRACK["on"] else None
+    tracker = EchoDelayTracker(RATE * tail_ms // 1000) if track else None
     stage = EchoStage(open_canceller("webrtc"), tap, detector=detector, tracker=tracker)
     frames: list[EchoFrame | None] = []
     run_stage(stage, tap, far, mic, frames=frames)
@@ -308,12 +305,14 @@ def _inside_her_speech(reference: np.ndarray, around_s: tuple[float, ...]) -> li
     return onsets
 
 
-def recorded(path: Path, rules: list[Rule], tail_ms: int, gains: tuple[float, ...]) -> None:
+def recorded(
+    path: Path, rules: list[Rule], tail_ms: int, gains: tuple[float, ...], track: bool = True
+) -> None:
     """The rules on a recording of the lab's echo path (bench/echo_record.py), with the
     users mixed into its microphone at their onsets."""
     data = np.load(path)
     mic, reference = data["mic"], data["reference"]
-    alone = trace(reference, mic, tail_ms)
+    alone = trace(reference, mic, tail_ms, track)
     minutes = float(np.sum(alone.times >= SETTLE_S)) * CHUNK / RATE / 60
     near = dict(single_words())
     near.update({n: clip(n).samples() for n in NEAR_SENTENCES})
@@ -331,7 +330,12 @@ def recorded(path: Path, rules: list[Rule], tail_ms: int, gains: tuple[float, ..
                 start = int(at_s * RATE)
                 user = np.rint(samples * 10 ** (gain / 20)).astype(np.int32)[: end - start]
                 mixed[start : start + len(user)] += user
-                t = trace(reference[:end], np.clip(mixed, -32768, 32767).astype(np.int16), tail_ms)
+                t = trace(
+                    reference[:end],
+                    np.clip(mixed, -32768, 32767).astype(np.int16),
+                    tail_ms,
+                    track,
+                )
                 onset, stop = at_s + loud[0] / RATE, at_s + loud[-1] / RATE + 0.3
                 for rule in rules:
                     hit = [d for d in detections(rule(t), t.times) if onset - 0.05 <= d <= stop]
@@ -365,7 +369,6 @@ def main() -> None:
         "--no-track", action="store_true", help="the detector without the delay tracker"
     )
     args = parser.parse_args()
-    TRACK["on"] = not args.no_track
     if args.recorded is not None:
         rules_now: list[Rule] = [
             aec3,
@@ -374,7 +377,8 @@ def main() -> None:
             shipped(15.0, AEC3_RESIDUE),
             shipped(20.0, AEC3_RESIDUE),
         ]
-        recorded(args.recorded, rules_now, args.tail_ms, GAINS_DB[:1] if args.quick else GAINS_DB)
+        gains = GAINS_DB[:1] if args.quick else GAINS_DB
+        recorded(args.recorded, rules_now, args.tail_ms, gains, not args.no_track)
         return
     far = np.concatenate([clip(n).samples() for n in FAR])
     long_far = np.concatenate(
@@ -411,7 +415,7 @@ def main() -> None:
     )
     for path in paths:
         echo = np.clip(np.rint(path.apply(long_far)), -32768, 32767).astype(np.int16)
-        alone = trace(long_far, echo, args.tail_ms)
+        alone = trace(long_far, echo, args.tail_ms, not args.no_track)
         settle = alone.times >= SETTLE_S
         minutes = float(np.sum(settle)) * CHUNK / RATE / 60
         delays: dict[str, list[float]] = {r.__name__: [] for r in rules}
@@ -428,7 +432,7 @@ def main() -> None:
                     user = np.rint(samples * 10 ** (gain / 20)).astype(np.int16)
                     end = int((at_s + len(samples) / RATE + 1.0) * RATE)
                     mic = mic_signal(far[:end], path, user, at_s)
-                    t = trace(far[:end], mic, args.tail_ms)
+                    t = trace(far[:end], mic, args.tail_ms, not args.no_track)
                     onset = at_s + first / RATE
                     stop = at_s + last / RATE + 0.3
                     for rule in rules:

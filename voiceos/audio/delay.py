@@ -7,7 +7,7 @@ speexdsp's linear filter, which the double-talk detector runs, must learn the ec
 again after each step; and it converges slowly when her echo comes tens of milliseconds
 after the reference it is given (on a 4 s recording of the lab: 13 dB with the echo 30 ms
 late, 29 dB with it 1 ms late). This tracker measures the echo's lag by correlating the
-microphone with the reference over half-second windows where the microphone hears mostly
+microphone with the reference over 250 ms windows where the microphone hears mostly
 her, so the detector can be given a reference that arrives with her echo.
 """
 
