@@ -76,12 +76,14 @@ def run_stage(
     reference_late_s: float = 0.0,
     frames: list[EchoFrame | None] | None = None,
     after: Callable[[], None] | None = None,
+    outputs: list[AudioChunk | None] | None = None,
 ) -> Int16Array:
     """Cleaned microphone from `stage`, with `far` published as a player would publish it.
 
     `reference_late_s` publishes each played block that much after the microphone chunk
     that already holds its echo (a stalled player thread). `frames` collects the stage's
-    levels after each chunk; `after` is called after each chunk too (a policy reading them).
+    levels after each chunk, and `outputs` what it returned (gated); `after` is called
+    after each chunk too (a policy reading them).
     """
     played = resample(far, RATE, PLAYER_RATE)
     block = 512
@@ -98,6 +100,8 @@ def run_stage(
         cleaned = stage.process(AudioChunk(mic[start : start + chunk], RATE, captured_s))
         if cleaned is not None:
             out.append(cleaned.samples)
+        if outputs is not None:
+            outputs.append(cleaned)
         if frames is not None:
             frames.append(stage.last)
         if after is not None:

@@ -217,6 +217,25 @@ def test_held_the_detector_level_confirms_the_user() -> None:
     assert policy.phase is Phase.DECIDING
 
 
+def test_held_a_detector_playing_her_voice_into_a_silent_mic_is_not_the_user() -> None:
+    """Seen on the lab after a false hold: the speaker and the microphone fell silent,
+    but the detector's filter, which had lost her echo path, went on putting out her
+    voice from its memory of the reference. That is not the user: she goes on."""
+    policy = BargeInPolicy()
+    t = 1.0  # the hold's capture time (_double_talk)
+    for _ in range(2):
+        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
+    assert verdicts == [Verdict.HOLD]
+    heard: list[Verdict] = []
+    for _ in range(40):
+        t += 0.032
+        frame = EchoFrame(-120.0, -120.0, -120.0, t, recent_far_db=-120.0, near_db=-40.0)
+        assert frame.detector_adds
+        heard += policy.frame(frame, True, 30.0)
+    assert heard == [Verdict.RESUME]
+    assert policy.phase is Phase.IDLE
+
+
 def _frame(t: float, mic: float = -20.0, out: float = -22.0, far: float = -15.0) -> EchoFrame:
     return EchoFrame(mic, out, far, t, recent_far_db=far)
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from echo_paths import LAB_LIKE, mic_signal, run_stage
+from echo_paths import LAB_LIKE, T0, mic_signal, run_stage
 from speech_data import clip, word_cuts
 
 from voiceos import config as config_mod
+from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import EchoError, level_db, open_canceller, open_detector
-from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.echostage import EchoFrame, EchoStage, Residue
 from voiceos.audio.reference import ReferenceTap
 from voiceos.commands.echo_setup import build_echo
 from voiceos.interrupting import Interrupter
@@ -26,16 +27,19 @@ COUNTING = BargeInSettings(residue=residue_for("webrtc"), detector_erle_db=15.0)
 
 
 class Stage:
-    """Stands in for the EchoStage: the levels of the chunk just read."""
+    """Stands in for the EchoStage: the levels of the chunk just read, and the
+    detector's output of it (a chunk of ones, told apart from the canceller's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, detecting: bool = True) -> None:
         self.last: EchoFrame | None = None
         self.erle_db: float | None = 30.0
+        self.detecting = detecting
+        self.recent_detected: list[AudioChunk] = []
 
 
 class Rig:
-    def __init__(self) -> None:
-        self.stage = Stage()
+    def __init__(self, playing: str = "", detecting: bool = True) -> None:
+        self.stage = Stage(detecting)
         self.holds: list[bool] = []
         self.stopped = 0
         self.turns: list[str] = []
@@ -44,6 +48,7 @@ class Rig:
             BargeInPolicy(),
             self.holds.append,
             self._stop,
+            lambda: playing,
         )
         self.t = 0.0
 
@@ -53,7 +58,14 @@ class Rig:
     def chunk(self, out_db: float, far_db: float = -15.0, speaking: bool = True) -> None:
         self.t += 0.032
         self.stage.last = EchoFrame(-20.0, out_db, far_db, self.t, recent_far_db=far_db)
+        self.stage.recent_detected.append(AudioChunk(np.ones(512, np.int16), RATE, self.t))
         self.interrupter.on_chunk(speaking)
+
+    def heard(self) -> str:
+        """Which output the endpointer is given of the chunk just read."""
+        gated = AudioChunk(np.zeros(480, np.int16), RATE, self.t)
+        chunk = self.interrupter.heard(gated)
+        return "canceller" if chunk is gated else "detector"
 
     def user_speaks(self) -> None:
         """The user starts over her reply; she holds, falls silent, and hears them alone."""
@@ -140,6 +152,53 @@ def test_her_next_reply_can_be_interrupted_straight_after_an_interruption() -> N
 
     rig = asyncio.run(go())
     assert rig.holds == [True, False, True]
+
+
+def test_held_the_endpointer_hears_the_detector_once_her_echo_has_died_away() -> None:
+    """While she is held the endpointer is given the detector's output, which keeps the
+    user's word whole, once no echo of her can be arriving (or while the detector
+    counts); before a hold, and with her echo still arriving, the canceller's, gated."""
+    rig = Rig()
+    rig.chunk(-95.0)
+    assert rig.heard() == "canceller"  # she speaks; nobody else
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    assert rig.holds == [True]
+    assert rig.heard() == "canceller"  # held, but her echo still arrives
+    rig.chunk(-21.0, far_db=-120.0)
+    assert rig.heard() == "detector"
+    for _ in range(40):
+        rig.chunk(-95.0, far_db=-120.0)  # nothing goes on: she resumes
+    assert rig.holds == [True, False]
+    assert rig.heard() == "canceller"
+
+    rig = Rig()
+    rig.user_speaks()
+    assert rig.heard() == "detector"
+    rig.stage.last = EchoFrame(-120.0, -120.0, -120.0, rig.t, recent_far_db=-120.0, near_db=-40.0)
+    assert rig.heard() == "canceller"  # the detector's filter plays her back: not that
+
+    alone = Rig(detecting=False)  # no detector: the canceller's output, always
+    alone.user_speaks()
+    assert alone.heard() == "canceller"
+
+
+def test_her_own_last_words_heard_as_her_reply_ends_are_not_a_turn() -> None:
+    """A hold near the end of her reply, then the reply ends before anything is decided:
+    what was heard becomes a turn unless it is her own words (a self-transcribed turn
+    would have her answer herself)."""
+    sentence = "Then the stars came out over the quiet harbour."
+
+    async def go(text: str) -> Rig:
+        rig = Rig(playing=sentence)
+        rig.user_speaks()
+        rig.chunk(-95.0, far_db=-120.0, speaking=False)  # her reply is over
+        rig.interrupter.settle(text, await _transcript(text), rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    assert asyncio.run(go("The stars came out over the harbour.")).turns == []
+    assert asyncio.run(go("What time is it there?")).turns == ["What time is it there?"]
 
 
 def test_the_end_of_her_reply_releases_a_hold() -> None:
@@ -233,3 +292,82 @@ def test_the_users_onset_is_heard_through_the_detector() -> None:
     assert [c.samples is d.samples for c, d in zip(spliced, cancelled, strict=True)][:-3] == [
         True
     ] * (len(spliced) - 3)
+
+
+def _placed(chunks: list[AudioChunk], length: int) -> np.ndarray:
+    """Chunks laid out on the microphone's timeline by their capture stamps."""
+    out = np.zeros(length, dtype=np.int16)
+    for chunk in chunks:
+        at = round((chunk.timestamp_s - T0) * RATE)
+        samples = chunk.samples[max(0, -at) : max(0, length - at)]
+        out[max(0, at) : max(0, at) + len(samples)] = samples
+    return out
+
+
+def _held_over(
+    far: np.ndarray, mic: np.ndarray
+) -> tuple[list[float], list[AudioChunk], list[AudioChunk]]:
+    """The stage and policy as voiceos builds them, on `mic`: the capture times of the
+    holds, the stage's (gated) output and what the endpointer is given of it."""
+    tap = ReferenceTap()
+    stage = EchoStage(
+        open_canceller("webrtc"),
+        tap,
+        gate=Residue(),
+        detector=open_detector("speex"),
+        tracker=EchoDelayTracker(4800),
+    )
+    policy = BargeInPolicy(BargeInSettings(residue=residue_for("webrtc")))
+    interrupter: Interrupter[str] = Interrupter(stage, policy, lambda _: None, lambda: None)
+    outputs: list[AudioChunk | None] = []
+    holds: list[float] = []
+    heard: list[AudioChunk] = []
+
+    def after() -> None:
+        if interrupter.on_chunk(True) and stage.last is not None:
+            holds.append(stage.last.captured_s)
+        if outputs[-1] is not None:
+            heard.append(interrupter.heard(outputs[-1]))
+
+    run_stage(stage, tap, far, mic, after=after, outputs=outputs)
+    return holds, [o for o in outputs if o is not None], heard
+
+
+@pytest.mark.parametrize("word", ["stop", "yes"])
+def test_a_short_word_said_over_her_reaches_the_endpointer_whole(word: str) -> None:
+    """Held for a real short word said over her (10 dB quieter than recorded), she falls
+    silent; the rest of the word reaches the endpointer at its own level. AEC3's output,
+    gated while her echo dies away and still suppressing after, crushes it: the lab
+    heard "stop" as "okay" that way."""
+    try:
+        for backend in (open_canceller("webrtc"), open_detector("speex")):
+            assert backend is not None
+            backend.close()
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    far = np.concatenate(
+        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
+    )[: int(11 * RATE)]
+    said = np.rint(word_cuts()[word] * 10 ** (-10 / 20)).astype(np.int16)
+    at = 9 * RATE
+    holds, _, _ = _held_over(far, mic_signal(far, LAB_LIKE, said, at / RATE))
+    assert holds and 0 < holds[0] - T0 - at / RATE < len(said) / RATE, holds
+    start = round((holds[0] - T0) * RATE)
+    silent = far.copy()
+    silent[start + RATE // 20 :] = 0  # the player falls silent 50 ms after the hold
+    _, gated, heard = _held_over(silent, mic_signal(silent, LAB_LIKE, said, at / RATE))
+    loud = [
+        i
+        for i in range(start, at + len(said) - 512, 512)
+        if level_db(said[i - at : i - at + 512]) > -55
+    ]
+
+    def kept(chunks: list[AudioChunk]) -> int:
+        stream = _placed(chunks, len(far))
+        return sum(
+            level_db(stream[i : i + 512]) > level_db(said[i - at : i - at + 512]) - 6 for i in loud
+        )
+
+    assert len(loud) >= 4
+    assert kept(heard) >= len(loud) - 1, (kept(heard), len(loud))
+    assert kept(gated) <= len(loud) - 3, (kept(gated), len(loud))

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from voiceos.audio.echo import FAR_ACTIVE_DB
 from voiceos.audio.echostage import EchoStage
-from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel
+from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel, is_own_words
 from voiceos.types import AudioChunk, Transcript
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+SAID_SENTENCES = 2
+"""Her latest sentences whose words, heard back, are taken for her echo: a hold can come
+at a sentence's start, while the previous one still echoes."""
 
 
 class Interrupter(Generic[T]):
@@ -50,6 +56,7 @@ class Interrupter(Generic[T]):
         self._verdict: Verdict | None = None
         """What became of the user's utterance under way: None while undecided."""
         self._holding = False
+        self._said: deque[str] = deque(maxlen=SAID_SENTENCES)
         self.holds = 0
         self.interruptions = 0
         self.backchannels = 0
@@ -72,12 +79,38 @@ class Interrupter(Generic[T]):
         """After each chunk read from the stage. True when she has just been held: sound
         her reply cannot explain began a moment ago."""
         stage = self._stage
+        if speaking:
+            self._note_said(self._playing())
         verdicts = self._policy.frame(stage.last, speaking, stage.erle_db)
         self._act(verdicts)
         if not speaking and self._holding:
             self._holding = False
             self._hold(False)  # the reply is over; the next one must not start paused
         return Verdict.HOLD in verdicts
+
+    def heard(self, chunk: AudioChunk) -> AudioChunk:
+        """What the endpointer hears of `chunk`, the stage's output just read.
+
+        While she is held for the user (or stopped by them): the double-talk detector's
+        output, where it keeps the user whole. That is while its filter counts, or once her
+        echo has died away: AEC3 goes on suppressing for a while after she falls silent,
+        and crushes a short "stop" into pieces Whisper hears as "okay", while the linear
+        filter, with no reference left to cancel, passes the microphone through. Never
+        where the detector's output is louder than the microphone: its filter has lost
+        her echo path and plays her voice back. Otherwise `chunk`, gated as it was.
+
+        The two outputs are cut into frames of their own, so the detector's chunk may be
+        a little shorter or longer (the endpointer takes any length)."""
+        if self._policy.phase is Phase.IDLE:
+            return chunk
+        frame, detected = self._stage.last, self._stage.recent_detected
+        if frame is None or not self._stage.detecting:
+            return chunk
+        if frame.detector_adds:
+            return chunk
+        if self._policy.detector_counts or frame.recent_far_db < FAR_ACTIVE_DB:
+            return detected[-1]
+        return chunk
 
     def onset_audio(self) -> list[AudioChunk]:
         """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
@@ -122,11 +155,16 @@ class Interrupter(Generic[T]):
 
             def decided(future: asyncio.Future[Transcript]) -> None:
                 text = self._on_transcript(future)
-                # No verdict: the reply ended meanwhile; what the user said is still a turn.
+                # No verdict: the reply ended meanwhile; what the user said is still a turn,
+                # unless it is her own last words heard back.
                 if self._verdict is Verdict.INTERRUPT or (
-                    self._verdict is None and not is_backchannel(text)
+                    self._verdict is None
+                    and not is_backchannel(text)
+                    and not is_own_words(text, self._said_text())
                 ):
                     take(item)
+                elif self._verdict is None:
+                    logger.info("heard %r as her reply ended: her own words, not a turn", text)
 
             transcript.add_done_callback(decided)
         else:
@@ -139,12 +177,21 @@ class Interrupter(Generic[T]):
         text = "wait" if error is not None else future.result().text
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
-        verdicts = self._policy.transcript(text, self._playing(), final)
+        verdicts = self._policy.transcript(text, self._said_text(), final)
         if Verdict.RESUME in verdicts:
             self.backchannels += 1
             self._verdict = Verdict.RESUME
         self._act(verdicts)
         return text
+
+    def _note_said(self, sentence: str) -> None:
+        if sentence and (not self._said or self._said[-1] != sentence):
+            self._said.append(sentence)
+
+    def _said_text(self) -> str:
+        """Her latest sentences, the one being played included."""
+        self._note_said(self._playing())
+        return " ".join(self._said)
 
     def _act(self, verdicts: list[Verdict]) -> None:
         for verdict in verdicts:

@@ -178,6 +178,8 @@ class Listener:
                     self._restart_at_onset(interrupter.onset_audio(), queue)
                     continue
                 self._close_own_voice(chunk)
+                if interrupter is not None:
+                    chunk = interrupter.heard(chunk)
                 for event in self._turns.feed(chunk):
                     self._on_event(event, queue)
                 if self._options.sequential:

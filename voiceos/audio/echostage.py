@@ -38,6 +38,10 @@ ALIGN_SLACK = 32
 has measured it: room for the filter's first taps, and for the lag's drift."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
+ADDED_DB = 3.0
+"""How much louder than the microphone the detector's output may be before it counts as
+the filter's own sound: the two are measured on frames cut a little apart, which differ
+at a word's end."""
 
 
 def leak_correlation(cleaned: np.ndarray, reference: np.ndarray) -> float:
@@ -114,8 +118,19 @@ class EchoFrame:
 
     @property
     def user_db(self) -> float:
-        """The louder of the canceller's and the detector's outputs: what the user adds."""
-        return self.out_db if self.near_db is None else max(self.out_db, self.near_db)
+        """The louder of the canceller's and the detector's outputs, never above the
+        microphone: what the user adds. Cancelling only takes away; a linear filter that
+        has lost her echo path plays back its memory of her voice, even into a silent
+        microphone (seen on the lab: the detector at -40 dBFS, the microphone at zero,
+        just after a hold)."""
+        louder = self.out_db if self.near_db is None else max(self.out_db, self.near_db)
+        return min(louder, self.mic_db)
+
+    @property
+    def detector_adds(self) -> bool:
+        """The detector's output is louder than the microphone: its filter is adding her
+        voice (it lost her echo path), not keeping the user's."""
+        return self.near_db is not None and self.near_db > self.mic_db + ADDED_DB
 
     def _unexplained(
         self,
