@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lab import PrivateLab, SpeakerRecorder  # noqa: E402
-from marks import locate, onset, silent_from, without  # noqa: E402
+from marks import locate, onset, silent_from  # noqa: E402
 from speech_data import clip  # noqa: E402
 from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
 
@@ -185,15 +185,32 @@ def _clips(stops: int, backchannels: int) -> tuple[list[tuple[str, np.ndarray]],
     return real, backs
 
 
-def _stop_ms(mic: np.ndarray, samples: np.ndarray, fed_at: int) -> float | None:
-    """Milliseconds from the user's onset to her echo falling silent, both read on the
-    microphone's recording; None when the clip cannot be found there."""
-    at, match = locate(samples, mic, max(0, fed_at - RATE // 2))
+def _stop_ms(
+    mic: np.ndarray, spk: np.ndarray, samples: np.ndarray, mic_at: int, spk_at: int
+) -> float | None:
+    """Milliseconds from the user's onset to her echo falling silent at the microphone;
+    None when the clip or her voice cannot be found in the recordings.
+
+    The onset is read on the microphone's recording, where the clip landed; the silence on
+    the speaker's, which holds her voice alone. (Subtracting the clip from the microphone
+    left enough of a long sentence to hide her silence until the sentence's first pause.)
+    `mic_at` and `spk_at` are the two recorders' sample counts at one moment: a first
+    guess at how they line up, refined on her voice."""
+    at, match = locate(samples, mic, max(0, mic_at - RATE // 2))
     if match < 0.5:
         return None
     start = at + onset(samples)
-    quiet = silent_from(without(samples, mic, at), start, quiet_ms=300, level=300)
-    return None if quiet == -1 else (quiet - start) * 1000 / RATE
+    heard = max(0, start - RATE // 4 - RATE)  # 1 s of her voice before the user's
+    said = heard + spk_at - mic_at - LOOPBACK_MS * RATE // 1000
+    piece = spk[said : said + RATE]
+    if said < 0 or not np.any(piece):
+        return None
+    found, match = locate(piece, mic[: start + RATE // 10], max(0, heard - RATE // 5))
+    if match < 0.5:
+        return None
+    to_spk = said - found  # speaker sample heard at the microphone at mic sample t: t + to_spk
+    quiet = silent_from(spk, start + to_spk, quiet_ms=300, level=300)
+    return None if quiet == -1 else (quiet - to_spk - start) * 1000 / RATE
 
 
 def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
@@ -227,7 +244,7 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
                         print(f"  missed: {label}", flush=True)
                         return False
                     mic.wait_for_samples(mic_at + len(samples) + 2 * RATE, timeout_s=30)
-                    ms = _stop_ms(mic.snapshot(), samples, mic_at)
+                    ms = _stop_ms(mic.snapshot(), rec.snapshot(), samples, mic_at, fed_at)
                     if ms == 0.0:  # she was already silent: nothing here to time
                         in_silence.append(label)
                     elif ms is not None:

@@ -1,10 +1,9 @@
 """Marks in recorded lab audio: where a fed clip landed, where sound starts and stops.
 
-Stop latency on the lab is measured on one recording, the microphone's: it holds the
-user's clip (added sample for sample by the mic's null sink) and her echo (the speaker
-looped back). Subtracting the clip where it landed leaves her echo alone, so the user's
-onset and the moment her echo falls silent are read on the same clock, with no guess at
-when a `paplay` started or how far a recorder lags.
+Stop latency on the lab is read on two recordings: the user's onset on the microphone's,
+where the clip landed (`locate`), and her falling silent on the speaker's, which holds her
+voice alone. The two are lined up by finding a stretch of her voice from the speaker in
+the microphone's recording, where it arrives as her echo (bench/echo_bargein.py).
 """
 
 from __future__ import annotations
@@ -43,11 +42,3 @@ def locate(clip: np.ndarray, recording: np.ndarray, start: int = 0) -> tuple[int
         return -1, 0.0
     best = int(np.argmax(score))
     return start + best, float(score[best])
-
-
-def without(clip: np.ndarray, recording: np.ndarray, at: int) -> np.ndarray:
-    """`recording` with `clip` taken out where it landed (`at`): the rest of the sound."""
-    rest = recording.astype(np.int32).copy()
-    end = min(len(rest), at + len(clip))
-    rest[at:end] -= clip[: end - at].astype(np.int32)
-    return np.clip(rest, -32768, 32767).astype(np.int16)

@@ -202,6 +202,16 @@ def test_the_detector_hears_a_user_the_canceller_crushed() -> None:
         assert not frame.unexplained(s.residue, s.max_leak, s.detector_erle_db)
 
 
+def test_a_detector_louder_than_the_mic_holds_nothing() -> None:
+    """Its filter lost her echo path (a timing jump) and plays her voice back, before
+    its echo reduction, a median over seconds, has fallen: not the user."""
+    s = BargeInSettings()
+    frame = replace(_double_talk(-23.0), mic_db=-27.0)
+    assert frame.detector_adds
+    assert not frame.unexplained(s.residue, s.max_leak, s.detector_erle_db)
+    assert replace(frame, mic_db=-24.0).unexplained(s.residue, s.max_leak, s.detector_erle_db)
+
+
 def test_held_the_detector_level_confirms_the_user() -> None:
     """She is silent: the user AEC3 still keeps down is heard through the detector."""
     policy = BargeInPolicy()

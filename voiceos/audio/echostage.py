@@ -99,10 +99,12 @@ class EchoFrame:
         """Sound her reply cannot explain: after the canceller (its `residue`), or after
         the double-talk detector (whose linear filter keeps a user AEC3 crushes; counted
         while it removes `detector_erle_db` of her echo; `detector_residue`, by default the
-        same), it is neither faint, nor her echo's remains, nor correlated with her voice."""
+        same), it is neither faint, nor her echo's remains, nor correlated with her voice.
+        A detector louder than the microphone is its filter's own sound (`detector_adds`)."""
         return self._unexplained(self.out_db, self.leak, residue, max_leak) or (
             self.near_db is not None
             and self.detector_counts(detector_erle_db)
+            and not self.detector_adds
             and self._unexplained(
                 self.near_db,
                 self.near_leak,
