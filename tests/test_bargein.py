@@ -242,7 +242,8 @@ def test_held_a_detector_playing_her_voice_into_a_silent_mic_is_not_the_user() -
         frame = EchoFrame(-120.0, -120.0, -120.0, t, recent_far_db=-120.0, near_db=-40.0)
         assert frame.detector_adds
         heard += policy.frame(frame, True, 30.0)
-    assert heard == [Verdict.RESUME]
+    assert heard == [Verdict.TRANSCRIBE]  # not confirmed: only words could make it the user
+    assert policy.transcript("Thank you.") == [Verdict.RESUME]
     assert policy.phase is Phase.IDLE
 
 
@@ -325,8 +326,9 @@ def test_echo_that_got_through_stops_when_she_pauses_and_she_goes_on() -> None:
         verdicts = policy.frame(
             _frame(t, -70.0 if quiet else -20.0, -75.0 if quiet else -22.0, far), True, 30.0
         )
-    assert verdicts == [Verdict.RESUME]
+    assert verdicts == [Verdict.TRANSCRIBE]  # what was held may still be a short word
     assert t == pytest.approx(0.064 + 0.35, abs=0.04)  # the shortest hold
+    assert policy.transcript("") == [Verdict.RESUME]  # it was not
 
 
 def test_echo_the_endpointer_took_for_speech_is_known_by_its_words() -> None:
@@ -374,8 +376,44 @@ def test_a_knock_that_is_not_speech_resumes_her() -> None:
     while not verdicts:
         t += 0.032
         verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
-    assert verdicts == [Verdict.RESUME]
+    assert verdicts == [Verdict.TRANSCRIBE]
     assert t == pytest.approx(0.064 + 0.35, abs=0.033)  # quiet, no echo can come, held 0.35 s
+    assert policy.transcript("") == [Verdict.RESUME]
+
+
+def test_a_short_word_over_before_her_echo_died_is_judged_on_its_words() -> None:
+    """A "no" said over her is over before her echo has died away: nothing at the
+    microphone confirms it, and the endpointer may make no utterance of it. What was held
+    is transcribed (once); a request to stop stops her, anything else lets her go on."""
+    for text, verdict in (("No.", Verdict.INTERRUPT), ("Okay.", Verdict.RESUME)):
+        policy = BargeInPolicy()
+        t = _held(policy)
+        verdicts: list[Verdict] = []
+        while not verdicts:
+            t += 0.032
+            verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
+        assert verdicts == [Verdict.TRANSCRIBE]
+        for _ in range(10):  # transcribing: she stays held
+            t += 0.032
+            assert policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0) == []
+        assert policy.transcript(text, "I can tell you the time.") == [verdict]
+    # Her own words, heard back, are not a request to stop.
+    policy = BargeInPolicy()
+    t = _held(policy)
+    while policy.frame(_frame(t := t + 0.032, -60.0, -80.0, -120.0), True, 30.0) == []:
+        pass
+    assert policy.transcript("Stop.", "Say stop and I'll be quiet.") == [Verdict.RESUME]
+
+
+def test_a_transcript_of_the_held_sound_that_never_comes_lets_her_go_on() -> None:
+    s = BargeInSettings()
+    policy = BargeInPolicy(s)
+    t = _held(policy)
+    heard: list[Verdict] = []
+    while t < 0.064 + s.confirm_s + s.transcript_s + 0.1:
+        t += 0.032
+        heard += policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
+    assert heard == [Verdict.TRANSCRIBE, Verdict.RESUME]  # asked once, then gave up
 
 
 def test_nothing_counts_before_the_canceller_has_settled() -> None:

@@ -34,6 +34,7 @@ class Stage:
         self.last: EchoFrame | None = None
         self.erle_db: float | None = 30.0
         self.detecting = detecting
+        self.recent: list[AudioChunk] = []
         self.recent_detected: list[AudioChunk] = []
 
 
@@ -58,6 +59,7 @@ class Rig:
     def chunk(self, out_db: float, far_db: float = -15.0, speaking: bool = True) -> None:
         self.t += 0.032
         self.stage.last = EchoFrame(-20.0, out_db, far_db, self.t, recent_far_db=far_db)
+        self.stage.recent.append(AudioChunk(np.zeros(480, np.int16), RATE, self.t))
         self.stage.recent_detected.append(AudioChunk(np.ones(512, np.int16), RATE, self.t))
         self.interrupter.on_chunk(speaking)
 
@@ -167,8 +169,15 @@ def test_held_the_endpointer_hears_the_detector_once_her_echo_has_died_away() ->
     assert rig.heard() == "canceller"  # held, but her echo still arrives
     rig.chunk(-21.0, far_db=-120.0)
     assert rig.heard() == "detector"
-    for _ in range(40):
-        rig.chunk(-95.0, far_db=-120.0)  # nothing goes on: she resumes
+    for _ in range(15):
+        rig.chunk(-95.0, far_db=-120.0)  # nothing goes on
+    assert rig.interrupter.held_word() is not None  # what was held is transcribed...
+
+    async def nothing() -> None:
+        rig.interrupter.judge_held(await _transcript(""))
+        await asyncio.sleep(0)
+
+    asyncio.run(nothing())  # ... and holds no words: she resumes
     assert rig.holds == [True, False]
     assert rig.heard() == "canceller"
 
@@ -199,6 +208,33 @@ def test_her_own_last_words_heard_as_her_reply_ends_are_not_a_turn() -> None:
 
     assert asyncio.run(go("The stars came out over the harbour.")).turns == []
     assert asyncio.run(go("What time is it there?")).turns == ["What time is it there?"]
+
+
+def test_a_short_word_nothing_confirmed_stops_her_by_its_words() -> None:
+    """Held, then quiet once her echo died away: the word was over. What was heard from
+    just before the hold (the onset chunks and those since, once) is transcribed; "Stop."
+    stops her, with no turn made of it."""
+
+    async def go(text: str) -> tuple[Rig, int]:
+        rig = Rig()
+        rig.chunk(-21.0)
+        rig.chunk(-21.0)
+        assert rig.holds == [True]
+        kept = len(rig.stage.recent)
+        for _ in range(15):
+            rig.chunk(-95.0, far_db=-120.0)
+            rig.heard()
+        word = rig.interrupter.held_word()
+        assert word is not None and rig.interrupter.held_word() is None  # asked once
+        rig.interrupter.judge_held(await _transcript(text))
+        await asyncio.sleep(0)
+        return rig, len(word) - kept * 480  # beyond the onset chunks: those heard since
+
+    rig, since = asyncio.run(go("Stop."))
+    assert rig.stopped == 1 and rig.turns == [] and rig.holds == [True, False]
+    assert since >= 5 * 512 and since % 512 == 0  # the detector's, her echo died away
+    rig, _ = asyncio.run(go("Thank you."))
+    assert rig.stopped == 0 and rig.holds == [True, False]
 
 
 def test_the_end_of_her_reply_releases_a_hold() -> None:

@@ -14,15 +14,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import numpy as np
+
 from voiceos.audio.echo import FAR_ACTIVE_DB
 from voiceos.audio.echostage import EchoStage
 from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel, is_own_words
-from voiceos.types import AudioChunk, Transcript
+from voiceos.types import PCM16, AudioChunk, Transcript
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+HALF_CHUNK_S = 0.016
+"""Capture stamps of two outputs of one chunk differ by less than this."""
 SAID_SENTENCES = 2
 """Her latest sentences whose words, heard back, are taken for her echo: a hold can come
 at a sentence's start, while the previous one still echoes."""
@@ -57,6 +61,9 @@ class Interrupter(Generic[T]):
         """What became of the user's utterance under way: None while undecided."""
         self._holding = False
         self._said: deque[str] = deque(maxlen=SAID_SENTENCES)
+        self._held: list[AudioChunk] = []
+        """What was heard from just before the hold on: a word too short to confirm."""
+        self._word: PCM16 | None = None
         self.holds = 0
         self.interruptions = 0
         self.backchannels = 0
@@ -84,7 +91,7 @@ class Interrupter(Generic[T]):
         verdicts = self._policy.frame(stage.last, speaking, stage.erle_db)
         self._act(verdicts)
         if not speaking and self._holding:
-            self._holding = False
+            self._holding, self._held = False, []
             self._hold(False)  # the reply is over; the next one must not start paused
         return Verdict.HOLD in verdicts
 
@@ -104,13 +111,31 @@ class Interrupter(Generic[T]):
         if self._policy.phase is Phase.IDLE:
             return chunk
         frame, detected = self._stage.last, self._stage.recent_detected
-        if frame is None or not self._stage.detecting:
-            return chunk
-        if frame.detector_adds:
-            return chunk
-        if self._policy.detector_counts or frame.recent_far_db < FAR_ACTIVE_DB:
-            return detected[-1]
+        if (
+            frame is not None
+            and self._stage.detecting
+            and not frame.detector_adds
+            and (self._policy.detector_counts or frame.recent_far_db < FAR_ACTIVE_DB)
+        ):
+            chunk = detected[-1]
+        held = self._held  # kept for `held_word`; the hold's own chunk is there already
+        if (
+            self._policy.phase is Phase.HELD
+            and held
+            and chunk.timestamp_s > held[-1].timestamp_s + HALF_CHUNK_S
+        ):
+            held.append(chunk)
         return chunk
+
+    def held_word(self) -> PCM16 | None:
+        """Audio to transcribe for `judge_held`, once, when the policy asks: what was heard
+        from just before the hold, where the endpointer made no utterance of it."""
+        word, self._word = self._word, None
+        return word
+
+    def judge_held(self, transcript: asyncio.Future[Transcript]) -> None:
+        """The transcript of `held_word()`: a request to stop stops her."""
+        transcript.add_done_callback(self._on_transcript)
 
     def onset_audio(self) -> list[AudioChunk]:
         """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
@@ -198,13 +223,20 @@ class Interrupter(Generic[T]):
             if verdict is Verdict.HOLD:
                 self.holds += 1
                 self._holding = True
+                self._held, self._word = self.onset_audio(), None
                 self._hold(True)
+            elif verdict is Verdict.TRANSCRIBE:
+                if self._held:
+                    self._word = np.concatenate([c.samples for c in self._held])
+                else:  # nothing was kept to transcribe: nothing to wait for
+                    self._act(self._policy.transcript("", self._said_text()))
             elif verdict is Verdict.RESUME:
                 if self._active and self._verdict is None:
                     self._verdict = verdict  # not the user after all: drop the utterance
-                self._holding = False
+                self._holding, self._held = False, []
                 self._hold(False)
             else:
+                self._held = []
                 self._verdict = verdict
                 self.interruptions += 1
                 logger.info("barge-in: stopping the reply")

@@ -12,8 +12,10 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   once (she falls silent, keeping her place).
 - Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
-  within `confirm_s` confirm the user; otherwise she RESUMEs (it was her echo getting
-  through, or a knock).
+  within `confirm_s` confirm the user. Otherwise what was held is TRANSCRIBEd once (a
+  word as short as "no" is over before her echo has died away): a request to stop that is
+  not her own words INTERRUPTs; anything else, or nothing, and she RESUMEs (it was her
+  echo getting through, or a knock).
   This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
   its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
@@ -52,6 +54,10 @@ class Verdict(enum.Enum):
     """Go on with the reply: it was a backchannel, a noise or her echo."""
     INTERRUPT = "interrupt"
     """Stop the reply; what the user says is the next turn."""
+    TRANSCRIBE = "transcribe"
+    """Transcribe what was heard since just before the hold, and pass it to
+    `transcript()`: a word over before her echo died away, of which the endpointer made no
+    utterance, is judged on its words (she stays held meanwhile)."""
 
 
 class Phase(enum.Enum):
@@ -163,6 +169,8 @@ class BargeInPolicy:
         self._confirmed = 0
         self._quiet = 0
         self._awaiting = False
+        self._asked = False
+        """A transcript of the held sound was asked for (once a hold)."""
         self._now_s = 0.0
         self.armed = False
         """The canceller has reached `min_erle_db` at least once."""
@@ -206,6 +214,13 @@ class BargeInPolicy:
                 self._quiet >= s.confirm_chunks + 1
                 and frame.captured_s - self._held_s >= s.min_hold_s
             ) or frame.captured_s - self._held_s > s.confirm_s:
+                if not self._asked:
+                    # A word as short as "no" is over before her echo has died away: no
+                    # sound confirms it then, and the endpointer may have made nothing
+                    # of it. Its words decide, with the held phase's bar.
+                    logger.debug("nothing went on when she paused: what was held decides")
+                    self._asked = self._awaiting = True
+                    return [Verdict.TRANSCRIBE]
                 logger.debug("nothing went on when she paused: her echo, or a noise")
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
@@ -253,7 +268,7 @@ class BargeInPolicy:
             return []
         self.phase, self._held_s = Phase.HELD, frame.captured_s
         self._confirmed = self._quiet = 0
-        self._last_near_s, self._awaiting = frame.captured_s, False
+        self._last_near_s, self._awaiting, self._asked = frame.captured_s, False, False
         logger.debug(
             "unexplained sound: mic %.0f dB, cleaned %.0f dB, detector %s dB, far %.0f dB, "
             "leak %.2f/%.2f",
