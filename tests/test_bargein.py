@@ -369,13 +369,18 @@ def test_a_transcript_on_its_way_is_waited_for() -> None:
     assert policy.transcript("Wait.") == [Verdict.INTERRUPT]
 
 
-def test_a_knock_that_is_not_speech_resumes_her() -> None:
-    policy = BargeInPolicy(BargeInSettings(confirm_s=0.45))
-    t = _held(policy)
+def _quiet_until_decided(policy: BargeInPolicy, t: float) -> tuple[float, list[Verdict]]:
+    """Held, and then nothing at the microphone while no echo can come: the first verdict."""
     verdicts: list[Verdict] = []
     while not verdicts:
         t += 0.032
         verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
+    return t, verdicts
+
+
+def test_a_knock_that_is_not_speech_resumes_her() -> None:
+    policy = BargeInPolicy(BargeInSettings(confirm_s=0.45))
+    t, verdicts = _quiet_until_decided(policy, _held(policy))
     assert verdicts == [Verdict.TRANSCRIBE]
     assert t == pytest.approx(0.064 + 0.35, abs=0.033)  # quiet, no echo can come, held 0.35 s
     assert policy.transcript("") == [Verdict.RESUME]
@@ -387,11 +392,7 @@ def test_a_short_word_over_before_her_echo_died_is_judged_on_its_words() -> None
     is transcribed (once); a request to stop stops her, anything else lets her go on."""
     for text, verdict in (("No.", Verdict.INTERRUPT), ("Okay.", Verdict.RESUME)):
         policy = BargeInPolicy()
-        t = _held(policy)
-        verdicts: list[Verdict] = []
-        while not verdicts:
-            t += 0.032
-            verdicts = policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0)
+        t, verdicts = _quiet_until_decided(policy, _held(policy))
         assert verdicts == [Verdict.TRANSCRIBE]
         for _ in range(10):  # transcribing: she stays held
             t += 0.032
@@ -399,9 +400,7 @@ def test_a_short_word_over_before_her_echo_died_is_judged_on_its_words() -> None
         assert policy.transcript(text, "I can tell you the time.") == [verdict]
     # Her own words, heard back, are not a request to stop.
     policy = BargeInPolicy()
-    t = _held(policy)
-    while policy.frame(_frame(t := t + 0.032, -60.0, -80.0, -120.0), True, 30.0) == []:
-        pass
+    _quiet_until_decided(policy, _held(policy))
     assert policy.transcript("Stop.", "Say stop and I'll be quiet.") == [Verdict.RESUME]
 
 
