@@ -173,10 +173,8 @@ class Listener:
                     break
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(self._conversation.busy)
-                word = None if interrupter is None else interrupter.held_word()
-                if word is not None:  # over before anything confirmed it: its words decide
-                    assert interrupter is not None
-                    interrupter.judge_held(self._transcribe(word))
+                if interrupter is not None and (word := interrupter.held_word()) is not None:
+                    interrupter.judge_held(self._transcribe(word))  # nothing confirmed it
                 if held and (self._ignoring or self._turns.idle):
                     assert interrupter is not None
                     self._restart_at_onset(interrupter.onset_audio(), queue)
