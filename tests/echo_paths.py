@@ -134,3 +134,11 @@ def stepped_echo(
         begin = start + moved
         echo[begin : begin + len(part)] += part[: max(0, at - begin)]
     return far, np.clip(np.rint(echo), -32768, 32767).astype(np.int16), starts
+
+
+def drifting(echo: npt.NDArray[np.float64], ppm: float) -> npt.NDArray[np.float64]:
+    """`echo` arriving later and later by `ppm` millionths of the time elapsed: the lab's
+    loopback resamples to keep its latency, and her echo's delay drifts by about 40 ppm
+    there (0.7 samples a second, seen on recordings of its speaker and microphone)."""
+    n = np.arange(len(echo), dtype=np.float64)
+    return np.interp(n * (1 - ppm * 1e-6), n, echo)

@@ -64,6 +64,8 @@ class Interrupter(Generic[T]):
         self._held: list[AudioChunk] = []
         """What was heard from just before the hold on: a word too short to confirm."""
         self._word: PCM16 | None = None
+        self._fitted = False
+        """The stage fitted her echo path at the latest hold (`EchoStage.look_back`)."""
         self.holds = 0
         self.interruptions = 0
         self.backchannels = 0
@@ -92,14 +94,17 @@ class Interrupter(Generic[T]):
         self._act(verdicts)
         if not speaking and self._holding:
             self._holding, self._held = False, []
+            self._forget_fit()
             self._hold(False)  # the reply is over; the next one must not start paused
         return Verdict.HOLD in verdicts
 
     def heard(self, chunk: AudioChunk) -> AudioChunk:
         """What the endpointer hears of `chunk`, the stage's output just read.
 
-        While she is held for the user (or stopped by them): the double-talk detector's
-        output, where it keeps the user whole. That is while its filter counts, or once her
+        While she is held for the user (or stopped by them): the microphone less her echo
+        through the echo path fitted at the hold (`EchoStage.look_back`), where that fit
+        was good. Otherwise the double-talk detector's output, where it keeps the user
+        whole. That is while its filter counts, or once her
         echo has died away: AEC3 goes on suppressing for a while after she falls silent,
         and crushes a short "stop" into pieces Whisper hears as "okay", while the linear
         filter, with no reference left to cancel, passes the microphone through. Never
@@ -111,7 +116,10 @@ class Interrupter(Generic[T]):
         if self._policy.phase is Phase.IDLE:
             return chunk
         frame, detected = self._stage.last, self._stage.recent_detected
-        if (
+        looked = self._stage.hindsight() if self._fitted else None
+        if looked:
+            chunk = looked[0]
+        elif (
             frame is not None
             and self._stage.detecting
             and not frame.detector_adds
@@ -140,10 +148,14 @@ class Interrupter(Generic[T]):
     def onset_audio(self) -> list[AudioChunk]:
         """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
 
-        AEC3 crushes the first syllables of a user talking over her; while the double-talk
-        detector counts, the chunks that held her (and one before) come from its linear
-        filter, which keeps them."""
+        AEC3 crushes the first syllables of a user talking over her. With a good fit of
+        her echo path made at the hold, the chunks are the microphone less her echo through
+        it; otherwise, while the double-talk detector counts, the chunks that held her (and
+        one before) come from its linear filter, which keeps them."""
         recent = list(self._stage.recent)
+        looked = self._stage.hindsight(len(recent)) if self._fitted else None
+        if looked:
+            return looked
         detected = list(self._stage.recent_detected)
         if not self._policy.detector_counts or len(detected) != len(recent):
             return recent
@@ -209,6 +221,12 @@ class Interrupter(Generic[T]):
         self._act(verdicts)
         return text
 
+    def _forget_fit(self) -> None:
+        """She plays on: a fit of her echo path drifts away from it within seconds."""
+        if self._fitted:
+            self._fitted = False
+            self._stage.forget_fit()
+
     def _note_said(self, sentence: str) -> None:
         if sentence and (not self._said or self._said[-1] != sentence):
             self._said.append(sentence)
@@ -223,6 +241,7 @@ class Interrupter(Generic[T]):
             if verdict is Verdict.HOLD:
                 self.holds += 1
                 self._holding = True
+                self._fitted = self._stage.look_back()
                 self._held, self._word = self.onset_audio(), None
                 self._hold(True)
             elif verdict is Verdict.TRANSCRIBE:
@@ -234,6 +253,7 @@ class Interrupter(Generic[T]):
                 if self._active and self._verdict is None:
                     self._verdict = verdict  # not the user after all: drop the utterance
                 self._holding, self._held = False, []
+                self._forget_fit()
                 self._hold(False)
             else:
                 self._held = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db
+from voiceos.audio.hindsight import Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
 from voiceos.types import AudioChunk
@@ -225,6 +226,9 @@ class EchoStage:
         self.last: EchoFrame | None = None
         self.late_samples = 0
         self.frames = 0
+        self._hindsight = Hindsight()
+        self._blocks: deque[tuple[int, float]] = deque(maxlen=RECENT_CHUNKS)
+        """Samples and capture time of each chunk in `recent`."""
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
         """The latest cleaned chunks before the gate: an interruption heard from its onset."""
         self.recent_detected: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
@@ -259,6 +263,32 @@ class EchoStage:
     @staticmethod
     def _median(erle: deque[float]) -> float | None:
         return statistics.median(erle) if len(erle) >= 10 else None
+
+    def look_back(self) -> bool:
+        """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
+        the fit takes her echo out well enough for `hindsight` to hear the user by."""
+        lag = None if self._tracker is None else self._tracker.lag
+        self._hindsight.look_back(lag)
+        return self._hindsight.fit is not None
+
+    def forget_fit(self) -> None:
+        """The hold is over: the fit will not follow her echo path for long."""
+        self._hindsight.fit = None
+
+    def hindsight(self, chunks: int = 1) -> list[AudioChunk] | None:
+        """The latest `chunks` chunks of `recent`, taken again from the microphone less her
+        echo through the fit `look_back` made; None without one. Stamped with their
+        capture times (no canceller look-ahead)."""
+        blocks = list(self._blocks)[-chunks:]
+        out: list[AudioChunk] = []
+        back = sum(size for size, _ in blocks)
+        for size, stamp in blocks:
+            back -= size
+            left = self._hindsight.cancel(size, back)
+            if left is None:
+                return None
+            out.append(AudioChunk(left, RATE_HZ, stamp))
+        return out
 
     async def chunks(self, source: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
         """The cleaned stream of `source`; closes the canceller when it ends."""
@@ -301,6 +331,8 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
+        if self._tracker is not None:
+            self._hindsight.add(mic, reference)
         near_db = self._detect(mic, self._detector_reference(mic, reference, first), start_s)
         recent, _ = self._timeline.read(
             first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
@@ -340,6 +372,7 @@ class EchoStage:
         # The output lags the input by the backend's look-ahead: stamp what it really holds.
         cleaned = AudioChunk(out, RATE_HZ, start_s - self._canceller.latency_samples / RATE_HZ)
         self.recent.append(cleaned)
+        self._blocks.append((whole, start_s))
         if self._gate is not None and self.echo_heard and frame.explained(self._gate):
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned

@@ -1,0 +1,168 @@
+"""Her echo taken out after the fact: the echo path fitted on the half second before a hold.
+
+The cancellers run forward, frame by frame: AEC3 suppresses whatever it doubts (a "stop"
+said over her comes out in pieces Whisper hears as "okay" or "go"), and the linear
+filter of the double-talk detector follows the echo path too slowly where its delay
+drifts (10-16 dB on the lab's loopback). At a hold there is time to look back: fit the
+echo path by least squares on the last stretch of her voice alone, a few taps around the
+delay the tracker measured, with each tap allowed to drift linearly in time. Cancelled
+with that fit, what followed keeps the user's word whole (bench/echo_hindsight.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
+from voiceos.audio.reference import RATE_HZ
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EchoPathFit:
+    """Her echo path as least squares found it on one stretch of audio."""
+
+    weights: np.ndarray
+    """`taps` filter weights, then as many drifts per second of time from `origin`."""
+    first_lag: int
+    """Samples her echo lags the reference at the filter's first tap."""
+    origin: int
+    """History index (samples since the stage began) where the drift terms are zero."""
+    erle_db: float
+    """Echo reduction on the stretch it was fitted on."""
+    check_db: float
+    """Echo reduction on the stretch just after, which it was not fitted on."""
+
+    @property
+    def taps(self) -> int:
+        return len(self.weights) // 2
+
+
+class Hindsight:
+    """The microphone before cancellation and the reference aligned with it, for the last
+    few seconds; at a hold, a fit of her echo path and what it leaves of the microphone.
+
+    Args:
+        keep_s: seconds of history kept.
+        fit_s: seconds of her voice the path is fitted on.
+        gap_s: the fit ends this long before the latest sample: the user's word began a
+            little before the sound held her, and must not be taken for her echo.
+        check_s: the start of that gap, on which the fit is checked: a step of the device
+            clocks just after the stretch it was fitted on leaves her echo whole. The best
+            32 ms of it are read, as the user's word may begin there.
+        taps: filter length around the measured delay (2 ms: a loudspeaker's direct path
+            and its first reflections; a reverberant room's tail is left to the check of
+            `min_erle_db`).
+        min_erle_db: a fit that leaves more of her than this on its own stretch is not
+            used (her echo path is longer than the filter, or the user was already
+            talking there).
+        min_check_db: nor one that leaves more of her than this on `check_s` (measured on
+            recordings of the lab, the fit takes out 15 dB or more of her echo over the
+            next second nine times in ten, 26 dB typically).
+    """
+
+    def __init__(
+        self,
+        keep_s: float = 3.0,
+        fit_s: float = 0.5,
+        gap_s: float = 0.4,
+        check_s: float = 0.2,
+        taps: int = 32,
+        min_erle_db: float = 20.0,
+        min_check_db: float = 12.0,
+    ) -> None:
+        self._keep = int(keep_s * RATE_HZ)
+        self._fit_n = int(fit_s * RATE_HZ)
+        self._gap = int(gap_s * RATE_HZ)
+        self._taps = taps
+        self._min_erle_db = min_erle_db
+        self._check = int(check_s * RATE_HZ)
+        self._min_check_db = min_check_db
+        self._mic = np.zeros(0, dtype=np.int16)
+        self._reference = np.zeros(0, dtype=np.int16)
+        self._end = 0
+        """History index just past the latest sample."""
+        self.fit: EchoPathFit | None = None
+
+    def add(self, mic: np.ndarray, reference: np.ndarray) -> None:
+        """The next block of microphone samples and the reference aligned with them."""
+        self._mic = np.concatenate([self._mic, np.asarray(mic, dtype=np.int16)])[-self._keep :]
+        ref = np.asarray(reference, dtype=np.int16)
+        self._reference = np.concatenate([self._reference, ref])[-self._keep :]
+        self._end += len(mic)
+
+    def look_back(self, lag: int | None) -> EchoPathFit | None:
+        """Fit her echo path, `lag` samples behind the reference, on `fit_s` of history
+        ending `gap_s` ago; kept as `fit` if it removes `min_erle_db` of her echo there,
+        and `min_check_db` over the `check_s` after. None (and no fit) without a lag,
+        without enough history, or without her voice."""
+        self.fit = None
+        if lag is None:
+            return None
+        first_lag = max(0, lag - self._taps // 2)
+        stop = self._end - self._gap
+        start = stop - self._fit_n
+        if start - first_lag - self._taps < self._end - len(self._mic):
+            return None
+        mic = self._slice(self._mic, start, stop)
+        if level_db(mic) < FAR_ACTIVE_DB:
+            return None  # no echo there to fit (she paused)
+        rows = self._regressors(start, stop, first_lag, stop)
+        weights, *_ = np.linalg.lstsq(rows, mic, rcond=None)
+        erle = level_db(mic) - level_db(mic - rows @ weights)
+        after = self._slice(self._mic, stop, stop + self._check)
+        left = after - self._regressors(stop, stop + self._check, first_lag, stop) @ weights
+        fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left))
+        logger.debug(
+            "looked back: her echo path fitted %.0f dB down, %.0f dB just after",
+            fit.erle_db,
+            fit.check_db,
+        )
+        if erle >= self._min_erle_db and fit.check_db >= self._min_check_db:
+            self.fit = fit
+        return fit
+
+    def cancel(self, count: int, back: int = 0) -> np.ndarray | None:
+        """The `count` microphone samples ending `back` samples before the latest, less
+        her echo through `fit`; None without a fit or without that much history."""
+        fit = self.fit
+        stop = self._end - back
+        start = stop - count
+        if fit is None or start - fit.first_lag - fit.taps < self._end - len(self._mic):
+            return None
+        rows = self._regressors(start, stop, fit.first_lag, fit.origin)
+        left = self._slice(self._mic, start, stop) - rows @ fit.weights
+        return np.clip(np.rint(left), -32768, 32767).astype(np.int16)
+
+    def _slice(self, data: np.ndarray, start: int, stop: int) -> np.ndarray:
+        offset = len(data) - self._end
+        return data[start + offset : stop + offset].astype(np.float64)
+
+    def _regressors(self, start: int, stop: int, first_lag: int, origin: int) -> np.ndarray:
+        """One column per tap (the reference `first_lag + k` samples earlier), then each
+        times the seconds from `origin` (the delay's drift, followed linearly)."""
+        taps = np.stack(
+            [
+                self._slice(self._reference, start - first_lag - k, stop - first_lag - k)
+                for k in range(self._taps)
+            ],
+            axis=1,
+        )
+        seconds = (np.arange(start, stop, dtype=np.float64) - origin)[:, None] / RATE_HZ
+        return np.concatenate([taps, taps * seconds], axis=1)
+
+
+def _best_reduction(mic: np.ndarray, left: np.ndarray, window: int = 512) -> float:
+    """The most echo taken out of any `window` of `mic` (half-overlapping) where her echo
+    is heard; infinite where it is heard in none (there was nothing to take out)."""
+    best = float("inf")
+    for i in range(0, len(mic) - window + 1, window // 2):
+        heard = level_db(mic[i : i + window])
+        if heard > FAR_ACTIVE_DB:
+            reduction = heard - level_db(left[i : i + window])
+            best = reduction if best == float("inf") else max(best, reduction)
+    return best
