@@ -341,8 +341,9 @@ def test_echo_the_endpointer_took_for_speech_is_known_by_its_words() -> None:
     assert policy.transcript("I can tell", playing="I can tell you the time.") == [Verdict.RESUME]
 
 
-def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
-    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+def _confirmed_sound_then_quiet(policy: BargeInPolicy) -> tuple[float, list[Verdict]]:
+    """Held, then 0.5 s of sound with her silent (the user confirmed), then quiet with no
+    utterance from the endpointer: the first verdict, and when."""
     t = _held(policy)
     verdicts: list[Verdict] = []
     while not verdicts and t < 3:
@@ -351,9 +352,44 @@ def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
         verdicts = policy.frame(
             _frame(t, -20.0 if voice else -70.0, -22.0 if voice else -75.0, -120.0), True, 30.0
         )
-    assert policy.phase is Phase.IDLE
-    assert verdicts == [Verdict.RESUME]
+    return t, verdicts
+
+
+def test_a_hum_too_short_to_transcribe_lets_her_go_on() -> None:
+    """Confirmed sound too short for the endpointer: what was held is transcribed; nothing
+    intelligible (a hum), and she goes on."""
+    policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+    t, verdicts = _confirmed_sound_then_quiet(policy)
+    assert verdicts == [Verdict.TRANSCRIBE]
     assert t == pytest.approx(0.5 + 0.7, abs=0.05)
+    assert policy.transcript("") == [Verdict.RESUME]
+    assert policy.phase is Phase.IDLE
+
+
+def test_a_confirmed_word_too_short_for_the_endpointer_is_judged_on_its_words() -> None:
+    """A clipped "stop" confirmed by sound but too short for an utterance stops her by its
+    words, with the held phase's bar: words that are not a request to stop let her go
+    on (Whisper hears words in a knock too)."""
+    for text, verdict in (("Stop.", Verdict.INTERRUPT), ("Talk.", Verdict.RESUME)):
+        policy = BargeInPolicy(BargeInSettings(release_s=0.7))
+        t, verdicts = _confirmed_sound_then_quiet(policy)
+        assert verdicts == [Verdict.TRANSCRIBE]
+        for _ in range(20):  # transcribing: she stays held
+            t += 0.032
+            assert policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0) == []
+        assert policy.transcript(text, "I can tell you the time.") == [verdict]
+
+
+def test_a_confirmed_word_whose_transcript_never_comes_lets_her_go_on() -> None:
+    s = BargeInSettings(release_s=0.7)
+    policy = BargeInPolicy(s)
+    t, verdicts = _confirmed_sound_then_quiet(policy)
+    assert verdicts == [Verdict.TRANSCRIBE]
+    while not verdicts or verdicts == [Verdict.TRANSCRIBE]:
+        t += 0.032
+        verdicts = policy.frame(_frame(t, -70.0, -75.0, -120.0), True, 30.0)
+        assert t < 0.064 + s.confirm_s + s.transcript_s + 0.1
+    assert verdicts == [Verdict.RESUME]
 
 
 def test_a_transcript_on_its_way_is_waited_for() -> None:

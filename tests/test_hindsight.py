@@ -53,11 +53,11 @@ def test_fitted_on_her_voice_it_takes_her_drifting_echo_out_and_keeps_a_word_who
     hold = (at + RATE * 15 // 100) // BLOCK * BLOCK
     _feed(hindsight, mic, far, 0, hold)
     fit = hindsight.look_back(_lag(LAB_LIKE))
-    assert fit is not None and hindsight.fit is fit, fit
+    assert fit is not None and hindsight.usable(fit), fit
     end = (at + len(word) + RATE // 5) // BLOCK * BLOCK
     _feed(hindsight, mic, far, hold, end)
     before = at - RATE // 5
-    left = hindsight.cancel(end - before)
+    left = hindsight.cancel(fit, end - before)
     assert left is not None
     echo_left = left[: at - before]
     assert level_db(mic[before:at]) - level_db(echo_left) > 25  # 38-80 dB measured
@@ -76,8 +76,7 @@ def test_a_reverberant_path_longer_than_the_filter_is_not_fitted() -> None:
     _feed(hindsight, mic, far, 0, 6 * RATE)
     fit = hindsight.look_back(_lag(HARD))
     assert fit is not None and fit.erle_db < 10, fit  # 2-5 dB measured
-    assert hindsight.fit is None
-    assert hindsight.cancel(BLOCK) is None
+    assert not hindsight.usable(fit)
 
 
 def test_a_step_of_the_clocks_just_after_the_fit_is_caught() -> None:
@@ -93,10 +92,10 @@ def test_a_step_of_the_clocks_just_after_the_fit_is_caught() -> None:
     _feed(hindsight, mic, far, 0, end)
     fit = hindsight.look_back(_lag(LAB_LIKE))
     assert fit is not None and fit.erle_db > 30 and fit.check_db < 10, fit
-    assert hindsight.fit is None
+    assert not hindsight.usable(fit)
     steady = Hindsight()
     _feed(steady, _int16(echo), far, 0, end)
-    assert steady.look_back(_lag(LAB_LIKE)) is not None and steady.fit is not None
+    assert steady.usable(steady.look_back(_lag(LAB_LIKE)))
 
 
 def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
@@ -107,11 +106,13 @@ def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
     assert short.look_back(_lag(LAB_LIKE)) is None  # less than a fit's stretch and its gap
     hindsight = Hindsight()
     _feed(hindsight, mic, far, 0, 4 * RATE)
-    assert hindsight.look_back(None) is None and hindsight.fit is None
+    assert hindsight.look_back(None) is None
+    assert not hindsight.usable(None)
     quiet = Hindsight()
     silence = np.zeros(4 * RATE, dtype=np.int16)
     _feed(quiet, silence, silence, 0, 4 * RATE)
     assert quiet.look_back(_lag(LAB_LIKE)) is None
-    assert hindsight.look_back(_lag(LAB_LIKE)) is not None and hindsight.fit is not None
-    assert hindsight.cancel(4 * RATE) is None  # older than the history kept
-    assert hindsight.cancel(BLOCK) is not None
+    fit = hindsight.look_back(_lag(LAB_LIKE))
+    assert fit is not None and hindsight.usable(fit)
+    assert hindsight.cancel(fit, 4 * RATE) is None  # older than the history kept
+    assert hindsight.cancel(fit, BLOCK) is not None

@@ -128,7 +128,7 @@ class Interrupter(Generic[T]):
             chunk = detected[-1]
         held = self._held  # kept for `held_word`; the hold's own chunk is there already
         if (
-            self._policy.phase is Phase.HELD
+            self._policy.phase in (Phase.HELD, Phase.DECIDING)
             and held
             and chunk.timestamp_s > held[-1].timestamp_s + HALF_CHUNK_S
         ):

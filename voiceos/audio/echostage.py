@@ -18,7 +18,7 @@ import numpy as np
 
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db
-from voiceos.audio.hindsight import Hindsight
+from voiceos.audio.hindsight import EchoPathFit, Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
 from voiceos.types import AudioChunk
@@ -186,7 +186,8 @@ class EchoStage:
         tracker: measures the echo's delay on the signals; the detector is given the
             reference as it arrives with her echo (`ALIGN_SLACK` early), so its filter
             converges fast and need not learn the echo path again after each step of the
-            device clocks. AEC3 finds its own delay.
+            device clocks. AEC3 finds its own delay. With a tracker, the stage also keeps
+            the last seconds of microphone and reference, to `look_back` at a hold.
     """
 
     def __init__(
@@ -227,6 +228,7 @@ class EchoStage:
         self.late_samples = 0
         self.frames = 0
         self._hindsight = Hindsight()
+        self._held_fit: EchoPathFit | None = None
         self._blocks: deque[tuple[int, float]] = deque(maxlen=RECENT_CHUNKS)
         """Samples and capture time of each chunk in `recent`."""
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
@@ -268,23 +270,33 @@ class EchoStage:
         """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
         the fit takes her echo out well enough for `hindsight` to hear the user by."""
         lag = None if self._tracker is None else self._tracker.lag
-        self._hindsight.look_back(lag)
-        return self._hindsight.fit is not None
+        fit = self._hindsight.look_back(lag)
+        if fit is not None:
+            logger.debug(
+                "looked back: her echo path fitted %.0f dB down, %.0f dB just after",
+                fit.erle_db,
+                fit.check_db,
+            )
+        self._held_fit = fit if self._hindsight.usable(fit) else None
+        return self._held_fit is not None
 
     def forget_fit(self) -> None:
         """The hold is over: the fit will not follow her echo path for long."""
-        self._hindsight.fit = None
+        self._held_fit = None
 
     def hindsight(self, chunks: int = 1) -> list[AudioChunk] | None:
         """The latest `chunks` chunks of `recent`, taken again from the microphone less her
         echo through the fit `look_back` made; None without one. Stamped with their
         capture times (no canceller look-ahead)."""
+        fit = self._held_fit
+        if fit is None:
+            return None
         blocks = list(self._blocks)[-chunks:]
         out: list[AudioChunk] = []
         back = sum(size for size, _ in blocks)
         for size, stamp in blocks:
             back -= size
-            left = self._hindsight.cancel(size, back)
+            left = self._hindsight.cancel(fit, size, back)
             if left is None:
                 return None
             out.append(AudioChunk(left, RATE_HZ, stamp))

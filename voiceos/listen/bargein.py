@@ -15,7 +15,8 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   within `confirm_s` confirm the user. Otherwise what was held is TRANSCRIBEd once (a
   word as short as "no" is over before her echo has died away): a request to stop that is
   not her own words INTERRUPTs; anything else, or nothing, and she RESUMEs (it was her
-  echo getting through, or a knock).
+  echo getting through, or a knock). So is confirmed sound of which the endpointer made
+  no utterance (too short for it).
   This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
   its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
@@ -235,7 +236,14 @@ class BargeInPolicy:
                 and not self._awaiting
                 and (frame.captured_s - self._last_near_s > s.release_s)
             ):
-                # Too short for the endpointer to make an utterance of (a hum): go on.
+                if not self._asked:
+                    # Too short for the endpointer to make an utterance of: a hum, or a
+                    # "stop" clipped at its start. Its words decide, with the held phase's
+                    # bar: no utterance, so nothing but a request to stop counts.
+                    logger.debug("no utterance came of it: what was held decides")
+                    self.phase, self._confirmed = Phase.HELD, 0
+                    self._asked = self._awaiting = True
+                    return [Verdict.TRANSCRIBE]
                 logger.debug("no utterance came of it (a hum, or a word too short): going on")
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
