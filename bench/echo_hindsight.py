@@ -31,15 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from echo_paths import HARD, LAB_LIKE, T0, drifting, run_stage  # noqa: E402
+from echo_paths import HARD, LAB_LIKE, T0, barge_in_rig, drifting, run_stage  # noqa: E402
 from speech_data import clip, word_cuts  # noqa: E402
 
-from voiceos.audio.delay import EchoDelayTracker  # noqa: E402
-from voiceos.audio.echo import open_canceller, open_detector  # noqa: E402
-from voiceos.audio.echostage import EchoStage, Residue  # noqa: E402
-from voiceos.audio.reference import ReferenceTap  # noqa: E402
-from voiceos.interrupting import Interrupter  # noqa: E402
-from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, residue_for  # noqa: E402
 from voiceos.stt.whisper import WhisperTranscriber  # noqa: E402
 from voiceos.types import AudioChunk  # noqa: E402
 
@@ -55,26 +49,9 @@ Mic = Callable[[np.ndarray], np.ndarray]
 """The microphone for what the player played."""
 
 
-def built(look_back: bool) -> tuple[ReferenceTap, EchoStage, Interrupter[str]]:
-    """The stage and Interrupter as voiceos builds them; without `look_back`, as before
-    the fit of her echo path at a hold."""
-    tap = ReferenceTap()
-    stage = EchoStage(
-        open_canceller("webrtc"),
-        tap,
-        gate=Residue(),
-        detector=open_detector("speex"),
-        tracker=EchoDelayTracker(4800),
-    )
-    if not look_back:
-        stage.look_back = lambda: False  # type: ignore[method-assign]
-    policy = BargeInPolicy(BargeInSettings(residue=residue_for("webrtc")))
-    return tap, stage, Interrupter(stage, policy, lambda _: None, lambda: None)
-
-
 def holds_on_her_echo(far: np.ndarray, mic: np.ndarray, look_back: bool) -> int:
     """Holds over a stretch of her echo alone (each is a stutter in her reply)."""
-    tap, stage, interrupter = built(look_back)
+    tap, stage, interrupter = barge_in_rig(look_back)
 
     def after() -> None:
         interrupter.on_chunk(True)
@@ -88,7 +65,7 @@ def heard_from_hold(
 ) -> tuple[float | None, np.ndarray, bool]:
     """The first hold's capture time, what the endpointer got from it, and whether a fit
     of her echo path was used."""
-    tap, stage, interrupter = built(look_back)
+    tap, stage, interrupter = barge_in_rig(look_back)
     outputs: list[AudioChunk | None] = []
     heard: list[np.ndarray] = []
     hold: list[float] = []

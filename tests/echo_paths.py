@@ -15,9 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.delay import EchoDelayTracker
+from voiceos.audio.echo import open_canceller, open_detector
+from voiceos.audio.echostage import EchoFrame, EchoStage, Residue
 from voiceos.audio.pcm import resample
 from voiceos.audio.reference import ReferenceTap
+from voiceos.interrupting import Interrupter
+from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, residue_for
 from voiceos.types import AudioChunk
 
 RATE = 16000
@@ -142,3 +146,21 @@ def drifting(echo: npt.NDArray[np.float64], ppm: float) -> npt.NDArray[np.float6
     there (0.7 samples a second, seen on recordings of its speaker and microphone)."""
     n = np.arange(len(echo), dtype=np.float64)
     return np.interp(n * (1 - ppm * 1e-6), n, echo)
+
+
+def barge_in_rig(look_back: bool = True) -> tuple[ReferenceTap, EchoStage, Interrupter[str]]:
+    """The stage (AEC3, the speexdsp detector, the delay tracker) and the Interrupter as
+    voiceos builds them, with no player to hold; without `look_back` the stage makes no
+    fit of her echo path at a hold (as before it could)."""
+    tap = ReferenceTap()
+    stage = EchoStage(
+        open_canceller("webrtc"),
+        tap,
+        gate=Residue(),
+        detector=open_detector("speex"),
+        tracker=EchoDelayTracker(4800),
+    )
+    if not look_back:
+        stage.look_back = lambda: False  # type: ignore[method-assign]
+    policy = BargeInPolicy(BargeInSettings(residue=residue_for("webrtc")))
+    return tap, stage, Interrupter(stage, policy, lambda _: None, lambda: None)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from echo_paths import LAB_LIKE, T0, drifting, mic_signal, run_stage
+from echo_paths import LAB_LIKE, T0, barge_in_rig, drifting, mic_signal, run_stage
 from speech_data import clip, word_cuts
 
 from voiceos import config as config_mod
-from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import EchoError, level_db, open_canceller, open_detector
-from voiceos.audio.echostage import EchoFrame, EchoStage, Residue
+from voiceos.audio.echostage import EchoFrame, EchoStage
 from voiceos.audio.reference import ReferenceTap
 from voiceos.commands.echo_setup import build_echo
 from voiceos.interrupting import Interrupter
@@ -372,29 +371,12 @@ def _reply_over_which_a_word_is_said() -> np.ndarray:
     )[: int(11 * RATE)]
 
 
-def _built(look_back: bool = True) -> tuple[ReferenceTap, EchoStage, Interrupter[str]]:
-    """The stage and policy as voiceos builds them; without `look_back` the stage makes
-    no fit of her echo path at a hold (as before it could)."""
-    tap = ReferenceTap()
-    stage = EchoStage(
-        open_canceller("webrtc"),
-        tap,
-        gate=Residue(),
-        detector=open_detector("speex"),
-        tracker=EchoDelayTracker(4800),
-    )
-    if not look_back:
-        stage.look_back = lambda: False  # type: ignore[method-assign]
-    policy = BargeInPolicy(BargeInSettings(residue=residue_for("webrtc")))
-    return tap, stage, Interrupter(stage, policy, lambda _: None, lambda: None)
-
-
 def _held_over(
     far: np.ndarray, mic: np.ndarray
 ) -> tuple[list[float], list[AudioChunk], list[AudioChunk]]:
     """The stage and policy as voiceos builds them, on `mic`: the capture times of the
     holds, the stage's (gated) output and what the endpointer is given of it."""
-    tap, stage, interrupter = _built()
+    tap, stage, interrupter = barge_in_rig()
     outputs: list[AudioChunk | None] = []
     holds: list[float] = []
     heard: list[AudioChunk] = []
@@ -439,7 +421,7 @@ def _endpointer_input(
 ) -> tuple[float | None, list[AudioChunk]]:
     """The capture time of the first hold on `mic`, and what the Listener feeds the
     endpointer from it on: the onset chunks, then what `heard` gives of each chunk."""
-    tap, stage, interrupter = _built(look_back)
+    tap, stage, interrupter = barge_in_rig(look_back)
     outputs: list[AudioChunk | None] = []
     heard: list[AudioChunk] = []
     holds: list[float] = []
