@@ -482,6 +482,9 @@ def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
         "Uh-oh.",
         "All right.",
         "Alright.",
+        "You're right.",
+        "That's true.",
+        "Got it.",
     ],
 )
 def test_backchannels(text: str) -> None:
@@ -489,7 +492,18 @@ def test_backchannels(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Wait.", "Stop.", "Hold on.", "No.", "What?", "Tell me more about it.", "yeah but no"]
+    "text",
+    [
+        "Wait.",
+        "Stop.",
+        "Hold on.",
+        "No.",
+        "What?",
+        "Tell me more about it.",
+        "yeah but no",
+        "You're wrong.",
+        "I know why.",
+    ],
 )
 def test_not_backchannels(text: str) -> None:
     assert not is_backchannel(text)

@@ -41,7 +41,8 @@ BACKCHANNELS = frozenset(
         "mm", "mhm", "mm-hmm", "mmhmm", "mm hmm", "hmm", "hm", "uh-huh", "uh huh", "uhhuh",
         "yeah", "yes", "yep", "yup", "right", "okay", "ok", "sure", "i see", "aha", "ah",
         "oh", "ha", "haha", "ha ha", "hahaha", "uh", "um", "huh", "nice", "cool", "wow",
-        "all right", "alright",
+        "all right", "alright", "exactly", "true", "totally", "absolutely", "got it",
+        "i know", "you're right", "that's right", "that's true", "makes sense", "of course",
     }
 )  # fmt: skip
 """Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here."""
