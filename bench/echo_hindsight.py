@@ -76,7 +76,7 @@ def heard_from_hold(
         if interrupter.on_chunk(True) and not hold and frame is not None:
             hold.append(frame.captured_s)
             fitted.append(stage.hindsight() is not None)
-            heard.extend(c.samples for c in interrupter.onset_audio())
+            heard.extend(c.samples for c in interrupter.onset)
         elif hold and frame is not None and frame.captured_s < hold[0] + AFTER_S:
             chunk = outputs[-1]
             if chunk is not None:

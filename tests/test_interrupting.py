@@ -429,7 +429,7 @@ def _endpointer_input(
     def after() -> None:
         if interrupter.on_chunk(True) and not heard and stage.last is not None:
             holds.append(stage.last.captured_s)
-            heard.extend(interrupter.onset_audio())
+            heard.extend(interrupter.onset)
         elif heard and outputs[-1] is not None:
             heard.append(interrupter.heard(outputs[-1]))
 

@@ -64,6 +64,7 @@ class Interrupter(Generic[T]):
         self._held: list[AudioChunk] = []
         """What was heard from just before the hold on: a word too short to confirm."""
         self._word: PCM16 | None = None
+        self._onset: list[AudioChunk] = []
         self._fitted = False
         """The stage fitted her echo path at the latest hold (`EchoStage.look_back`)."""
         self.holds = 0
@@ -144,6 +145,11 @@ class Interrupter(Generic[T]):
     def judge_held(self, transcript: asyncio.Future[Transcript]) -> None:
         """The transcript of `held_word()`: a request to stop stops her."""
         transcript.add_done_callback(self._on_transcript)
+
+    @property
+    def onset(self) -> list[AudioChunk]:
+        """`onset_audio()` as it was at the latest hold: what to listen afresh from."""
+        return self._onset
 
     def onset_audio(self) -> list[AudioChunk]:
         """The latest cleaned chunks, ungated: what led up to a hold, heard whole.
@@ -242,7 +248,8 @@ class Interrupter(Generic[T]):
                 self.holds += 1
                 self._holding = True
                 self._fitted = self._stage.look_back()
-                self._held, self._word = self.onset_audio(), None
+                self._onset = self.onset_audio()
+                self._held, self._word = list(self._onset), None
                 self._hold(True)
             elif verdict is Verdict.TRANSCRIBE:
                 if self._held:

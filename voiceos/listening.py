@@ -177,7 +177,7 @@ class Listener:
                     interrupter.judge_held(self._transcribe(word))  # nothing confirmed it
                 if held and (self._ignoring or self._turns.idle):
                     assert interrupter is not None
-                    self._restart_at_onset(interrupter.onset_audio(), queue)
+                    self._restart_at_onset(interrupter.onset, queue)
                     continue
                 self._close_own_voice(chunk)
                 if interrupter is not None:

@@ -271,7 +271,10 @@ class EchoStage:
         the fit takes her echo out well enough for `hindsight` to hear the user by."""
         lag = None if self._tracker is None else self._tracker.lag
         fit = self._hindsight.look_back(lag)
-        if fit is not None:
+        if fit is None:
+            why = "no echo delay measured yet" if lag is None else "too little of her echo"
+            logger.debug("looked back: no fit of her echo path (%s)", why)
+        else:
             logger.debug(
                 "looked back: her echo path fitted %.0f dB down, %.0f dB just after",
                 fit.erle_db,
