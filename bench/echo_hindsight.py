@@ -1,5 +1,6 @@
-"""Short words said over her: what the endpointer is given from the hold, with and without
-the fit of her echo path made at the hold (voiceos/audio/hindsight.py). No devices.
+"""Short words said over her: whether and how soon they hold her, and what the endpointer
+is given from the hold, with and without the fits of her echo path (at the hold, and
+while she plays: voiceos/audio/hindsight.py). No devices.
 
 Run:
     nice -n 10 .venv/bin/python -m bench.echo_hindsight [--recorded REC.npz]
@@ -14,7 +15,8 @@ heard when the transcript's first word is the word said.
 - Synthetic (default): the lab-like path of tests/echo_paths.py with her echo's delay
   drifting by 40 ppm (the lab's loopback) and by 100 ppm, and the reverberant hard path.
   The player falls silent 50 ms after the hold, as it does live (a first pass finds it).
-- Holds on her echo alone (stutters) over the whole recording, with `--recorded`.
+- Holds on her echo alone (stutters) over the whole recording, with `--recorded`, and
+  how long after each word's onset it held her (its first sample above 1000).
 - `--recorded`: the lab's real echo as the stage saw it (bench/echo_record.py), its delay
   moved by the voiceos clocks. A recording cannot be paused: her echo goes on over the
   rest of the word, and the fit must follow it, which is harder than live.
@@ -23,6 +25,7 @@ heard when the transcript's first word is the word said.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -99,13 +102,18 @@ class Tally:
     def __init__(self) -> None:
         self.heard = {True: 0, False: 0}
         self.holds = {True: 0, False: 0}
+        self.delays: dict[bool, list[float]] = {True: [], False: []}
         self.fits = self.said = 0
 
     def report(self, name: str) -> str:
+        def median_ms(delays: list[float]) -> str:
+            return f"{statistics.median(delays) * 1000:.0f} ms" if delays else "-"
+
         return (
-            f"{name}: with the fits, {self.holds[True]}/{self.said} words held, "
-            f"{self.heard[True]} heard (the fit at the hold good at {self.fits}); "
-            f"without, {self.holds[False]} held, {self.heard[False]} heard"
+            f"{name}: with the fits, {self.holds[True]}/{self.said} words held (onset to "
+            f"hold p50 {median_ms(self.delays[True])}), {self.heard[True]} heard (the fit "
+            f"at the hold good at {self.fits}); without, {self.holds[False]} held "
+            f"(p50 {median_ms(self.delays[False])}), {self.heard[False]} heard"
         )
 
 
@@ -139,6 +147,9 @@ def run(
                 text = stt.transcribe(audio, RATE).text if len(audio) else "(no hold)"
                 tally.heard[look_back] += first_word(text) == word
                 tally.holds[look_back] += hold_s is not None
+                onset_s = at_s + float(np.flatnonzero(np.abs(said) > 1000)[0]) / RATE
+                if hold_s is not None and hold_s >= onset_s - 0.05:
+                    tally.delays[look_back].append(hold_s - onset_s)
                 if look_back:
                     tally.said += 1
                     tally.fits += fitted

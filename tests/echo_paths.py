@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import open_canceller, open_detector
-from voiceos.audio.echostage import EchoFrame, EchoStage, Residue
+from voiceos.audio.echostage import REFIT_SAMPLES, EchoFrame, EchoStage, Residue
 from voiceos.audio.pcm import resample
 from voiceos.audio.reference import ReferenceTap
 from voiceos.interrupting import Interrupter
@@ -150,8 +150,8 @@ def drifting(echo: npt.NDArray[np.float64], ppm: float) -> npt.NDArray[np.float6
 
 def barge_in_rig(look_back: bool = True) -> tuple[ReferenceTap, EchoStage, Interrupter[str]]:
     """The stage (AEC3, the speexdsp detector, the delay tracker) and the Interrupter as
-    voiceos builds them, with no player to hold; without `look_back` the stage makes no
-    fit of her echo path at a hold (as before it could)."""
+    voiceos builds them, with no player to hold; without `look_back` the stage fits her
+    echo path neither at a hold nor while she plays (as before it could)."""
     tap = ReferenceTap()
     stage = EchoStage(
         open_canceller("webrtc"),
@@ -159,6 +159,7 @@ def barge_in_rig(look_back: bool = True) -> tuple[ReferenceTap, EchoStage, Inter
         gate=Residue(),
         detector=open_detector("speex"),
         tracker=EchoDelayTracker(4800),
+        refit_samples=REFIT_SAMPLES if look_back else None,
     )
     if not look_back:
         stage.look_back = lambda: False  # type: ignore[method-assign]

@@ -39,6 +39,11 @@ ALIGN_SLACK = 32
 has measured it: room for the filter's first taps, and for the lag's drift."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
+REFIT_SAMPLES = RATE_HZ // 4
+"""How often her echo path is fitted again while she plays (`EchoFrame.fit_db`)."""
+FIT_AGE_SAMPLES = RATE_HZ * 6 // 5
+"""How long after the stretch it was made on a fit of her echo path is still followed,
+when none newer was good (the user talking over her spoils the next ones)."""
 ADDED_DB = 3.0
 """How much louder than the microphone the detector's output may be before it counts as
 the filter's own sound: the two are measured on frames cut a little apart, which differ
@@ -80,6 +85,11 @@ class EchoFrame:
     """The detector's echo reduction (median over the last ~2 s she played), if known: its
     filter converges more slowly than AEC3, and loses her echo after a timing jump. None
     also just after the delay tracker moved the detector's reference (`tracker.current`)."""
+    fit_db: float | None = None
+    """The microphone less her echo through the latest good fit of her echo path
+    (`Hindsight`, refitted every quarter second while she plays); None without one."""
+    fit_leak: float = 0.0
+    """`leak` of that output."""
     recent_mic_db: float | None = None
     """The loudest microphone chunk over the last ~100 ms (with a detector): the linear
     filter's residue of her echo fades more slowly than her echo at a word's end, so the
@@ -101,17 +111,22 @@ class EchoFrame:
         the double-talk detector (whose linear filter keeps a user AEC3 crushes; counted
         while it removes `detector_erle_db` of her echo; `detector_residue`, by default the
         same), it is neither faint, nor her echo's remains, nor correlated with her voice.
-        A detector louder than the microphone is its filter's own sound (`detector_adds`)."""
-        return self._unexplained(self.out_db, self.leak, residue, max_leak) or (
-            self.near_db is not None
-            and self.detector_counts(detector_erle_db)
-            and not self.detector_adds
-            and self._unexplained(
-                self.near_db,
-                self.near_leak,
-                detector_residue or residue,
-                max_leak,
-                max(self.mic_db, self.recent_mic_db or -120.0),
+        A detector louder than the microphone is its filter's own sound (`detector_adds`).
+        The fit of her echo path (`fit_db`) is read as the detector is."""
+        heard = max(self.mic_db, self.recent_mic_db or -120.0)
+        linear = detector_residue or residue
+        return (
+            self._unexplained(self.out_db, self.leak, residue, max_leak)
+            or (
+                self.near_db is not None
+                and self.detector_counts(detector_erle_db)
+                and not self.detector_adds
+                and self._unexplained(self.near_db, self.near_leak, linear, max_leak, heard)
+            )
+            or (
+                self.fit_db is not None
+                and self.fit_db <= self.mic_db + ADDED_DB
+                and self._unexplained(self.fit_db, self.fit_leak, linear, max_leak, heard)
             )
         )
 
@@ -188,6 +203,8 @@ class EchoStage:
             converges fast and need not learn the echo path again after each step of the
             device clocks. AEC3 finds its own delay. With a tracker, the stage also keeps
             the last seconds of microphone and reference, to `look_back` at a hold.
+        refit_samples: with a tracker, how often her echo path is fitted again while she
+            plays, the latest good fit giving `EchoFrame.fit_db`; None for never.
     """
 
     def __init__(
@@ -201,6 +218,7 @@ class EchoStage:
         gate: Residue | None = None,
         detector: EchoCanceller | None = None,
         tracker: EchoDelayTracker | None = None,
+        refit_samples: int | None = REFIT_SAMPLES,
     ) -> None:
         self._canceller = canceller
         self._detector = detector
@@ -229,6 +247,10 @@ class EchoStage:
         self.frames = 0
         self._hindsight = Hindsight()
         self._held_fit: EchoPathFit | None = None
+        self._running_fit: EchoPathFit | None = None
+        self._since_refit = 0
+        self._refit = refit_samples
+        self._fitted = np.zeros(0, dtype=np.int16)
         self._blocks: deque[tuple[int, float]] = deque(maxlen=RECENT_CHUNKS)
         """Samples and capture time of each chunk in `recent`."""
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
@@ -346,8 +368,7 @@ class EchoStage:
             out[i : i + n] = self._canceller.process(mic[i : i + n], reference[i : i + n])
         self.frames += whole // n
         self.late_samples += late
-        if self._tracker is not None:
-            self._hindsight.add(mic, reference)
+        fitted = self._follow(mic, reference)
         near_db = self._detect(mic, self._detector_reference(mic, reference, first), start_s)
         recent, _ = self._timeline.read(
             first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
@@ -356,6 +377,7 @@ class EchoStage:
         lag = self._canceller.latency_samples
         leak = leak_correlation(self._cleaned, recent[: len(recent) - max(0, whole - lag)])
         near_leak = leak_correlation(self._detected, recent) if self._detector is not None else 0.0
+        fit_leak = leak_correlation(self._fitted, recent) if fitted is not None else 0.0
         frame = EchoFrame(
             level_db(mic),
             level_db(out),
@@ -366,6 +388,8 @@ class EchoStage:
             leak,
             near_db,
             near_leak,
+            fit_db=None if fitted is None else level_db(fitted),
+            fit_leak=fit_leak,
         )
         if frame.far_db > FAR_ACTIVE_DB:
             # She plays: how much of what reaches the mic is left. A mic that stays quiet
@@ -391,6 +415,45 @@ class EchoStage:
         if self._gate is not None and self.echo_heard and frame.explained(self._gate):
             return AudioChunk(np.zeros_like(out), cleaned.sample_rate_hz, cleaned.timestamp_s)
         return cleaned
+
+    def _follow(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
+        """Keep the block for `Hindsight`; what the latest good fit of her echo path
+        leaves of it (refitted every `REFIT_SAMPLES` while she plays), if there is one.
+
+        These fits have no drift terms: followed for up to a second past what they were
+        checked on, drift terms fitted to noise went wrong on a sentence's start and held
+        her for her own echo (a static filter's error grows only as the delay moves, and
+        her delay as the stage sees it holds within a sentence on the lab). A fit is
+        dropped when the tracker's lag moves (the clocks stepped: the fit no longer lines
+        up), or `FIT_AGE_SAMPLES` after its stretch with none newer."""
+        tracker = self._tracker
+        if tracker is None:
+            return None
+        self._hindsight.add(mic, reference)
+        if self._refit is None:
+            return None
+        fit = self._running_fit
+        if fit is not None and (
+            tracker.lag is None or fit.first_lag != self._hindsight.first_lag(tracker.lag)
+        ):
+            fit = None
+        if level_db(reference) >= FAR_ACTIVE_DB:
+            self._since_refit += len(mic)
+        if self._since_refit >= self._refit:
+            self._since_refit = 0
+            newer = self._hindsight.look_back(tracker.lag, drift=False)
+            if self._hindsight.usable(newer):
+                fit = newer
+        if fit is not None and self._hindsight.end - fit.origin > FIT_AGE_SAMPLES:
+            fit = None
+        self._running_fit = fit
+        if fit is None:
+            self._fitted = np.zeros(0, dtype=np.int16)
+            return None
+        left = self._hindsight.cancel(fit, len(mic))
+        if left is not None:
+            self._fitted = np.concatenate([self._fitted, left])[-LEAK_WINDOW:]
+        return left
 
     def _detector_reference(self, mic: np.ndarray, reference: np.ndarray, first: int) -> np.ndarray:
         """The reference for the detector: `reference` moved to arrive with her echo."""

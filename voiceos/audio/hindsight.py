@@ -31,7 +31,8 @@ class EchoPathFit:
     """Her echo path as least squares found it on one stretch of audio."""
 
     weights: np.ndarray
-    """`taps` filter weights, then as many drifts per second of time from `origin`."""
+    """`taps` filter weights, then (with `drift`) as many drifts per second of time from
+    `origin`."""
     first_lag: int
     """Samples her echo lags the reference at the filter's first tap."""
     origin: int
@@ -41,9 +42,11 @@ class EchoPathFit:
     check_db: float
     """Echo reduction on the stretch just after, which it was not fitted on."""
 
+    drift: bool = True
+
     @property
     def taps(self) -> int:
-        return len(self.weights) // 2
+        return len(self.weights) // 2 if self.drift else len(self.weights)
 
 
 class Hindsight:
@@ -117,10 +120,10 @@ class Hindsight:
             and self._min_check_db <= fit.check_db < float("inf")
         )
 
-    def look_back(self, lag: int | None) -> EchoPathFit | None:
+    def look_back(self, lag: int | None, drift: bool = True) -> EchoPathFit | None:
         """Fit her echo path, `lag` samples behind the reference, on `fit_s` of history
-        ending `gap_s` ago (`usable` tells whether to use it). None without a lag,
-        without enough history, or without her voice there."""
+        ending `gap_s` ago (`usable` tells whether to use it); without `drift`, a static
+        filter. None without a lag, without enough history, or without her voice there."""
         if lag is None:
             return None
         first_lag = self.first_lag(lag)
@@ -131,14 +134,15 @@ class Hindsight:
         mic = self._slice(self._mic, start, stop)
         if _heard_share(mic) < MIN_HEARD_SHARE:
             return None  # too little of her echo there to fit (she paused)
-        rows = self._regressors(start, stop, first_lag, stop)
+        rows = self._regressors(start, stop, first_lag, stop, drift)
         gram = rows.T @ rows  # the normal equations: ten times faster than lstsq here
         gram[np.diag_indices_from(gram)] += RIDGE * np.trace(gram) / len(gram)
         weights = np.linalg.solve(gram, rows.T @ mic)
         erle = level_db(mic) - level_db(mic - rows @ weights)
         after = self._slice(self._mic, stop, stop + self._check)
-        left = after - self._regressors(stop, stop + self._check, first_lag, stop) @ weights
-        fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left))
+        rows = self._regressors(stop, stop + self._check, first_lag, stop, drift)
+        left = after - rows @ weights
+        fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left), drift)
         return fit
 
     def cancel(self, fit: EchoPathFit, count: int, back: int = 0) -> np.ndarray | None:
@@ -148,7 +152,7 @@ class Hindsight:
         start = stop - count
         if start - fit.first_lag - fit.taps < self._end - len(self._mic):
             return None
-        rows = self._regressors(start, stop, fit.first_lag, fit.origin)
+        rows = self._regressors(start, stop, fit.first_lag, fit.origin, fit.drift)
         left = self._slice(self._mic, start, stop) - rows @ fit.weights
         return np.clip(np.rint(left), -32768, 32767).astype(np.int16)
 
@@ -156,7 +160,9 @@ class Hindsight:
         offset = len(data) - self._end
         return data[start + offset : stop + offset].astype(np.float64)
 
-    def _regressors(self, start: int, stop: int, first_lag: int, origin: int) -> np.ndarray:
+    def _regressors(
+        self, start: int, stop: int, first_lag: int, origin: int, drift: bool = True
+    ) -> np.ndarray:
         """One column per tap (the reference `first_lag + k` samples earlier), then each
         times the seconds from `origin` (the delay's drift, followed linearly)."""
         taps = np.stack(
@@ -166,6 +172,8 @@ class Hindsight:
             ],
             axis=1,
         )
+        if not drift:
+            return taps
         seconds = (np.arange(start, stop, dtype=np.float64) - origin)[:, None] / RATE_HZ
         return np.concatenate([taps, taps * seconds], axis=1)
 
