@@ -7,6 +7,8 @@ drifts (10-16 dB on the lab's loopback). At a hold there is time to look back: f
 echo path by least squares on the last stretch of her voice alone, a few taps around the
 delay the tracker measured, with each tap allowed to drift linearly in time. Cancelled
 with that fit, what followed keeps the user's word whole (bench/echo_hindsight.py).
+The stage also refits a static filter every quarter second while she plays, a third
+reading of the user over her (`EchoFrame.fit_db`).
 """
 
 from __future__ import annotations

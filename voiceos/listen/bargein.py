@@ -7,9 +7,10 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   microphone and faint after cancellation; the user is about as loud after cancellation as
   before. A chunk that is not her echo's `residue` (cleaned level close to the
   microphone's, and not faint) is unexplained. The stage's double-talk detector (a linear
-  filter, which keeps the user's voice where AEC3's suppression crushes it) is read the
-  same way, either output sufficing. `onset_chunks` of them in a row HOLD the reply at
-  once (she falls silent, keeping her place).
+  filter, which keeps the user's voice where AEC3's suppression crushes it) and its
+  latest fit of her echo path are read the same way, any output sufficing.
+  `onset_chunks` of them in a row HOLD the reply at once (she falls silent, keeping her
+  place).
 - Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
   within `confirm_s` confirm the user. Otherwise what was held is TRANSCRIBEd once (a
