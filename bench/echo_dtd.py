@@ -41,7 +41,13 @@ from speech_data import clip, clips, single_words  # noqa: E402
 
 from voiceos.audio.delay import EchoDelayTracker  # noqa: E402
 from voiceos.audio.echo import level_db, open_canceller, open_detector  # noqa: E402
-from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, EchoStage, Residue  # noqa: E402
+from voiceos.audio.echostage import (  # noqa: E402
+    FAR_ACTIVE_DB,
+    REFIT_SAMPLES,
+    EchoFrame,
+    EchoStage,
+    Residue,
+)
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
 from voiceos.listen.bargein import residue_for  # noqa: E402
 
@@ -280,14 +286,18 @@ def detections(flags: np.ndarray, times: np.ndarray, run: int = 2, refractory_s:
     return found
 
 
-def cpu_per_second(far: np.ndarray, detector: bool) -> float:
-    """CPU seconds per second of audio for the whole stage, with or without the detector."""
+def cpu_per_second(far: np.ndarray, detector: bool, fits: bool = True) -> float:
+    """CPU seconds per second of audio for the whole stage, with or without the detector
+    (and with it, as shipped: the delay tracker, and the fits of her echo path unless
+    `fits` is False)."""
     mic = mic_signal(far, PATHS[0])
     tap = ReferenceTap()
     stage = EchoStage(
         open_canceller("webrtc"),
         tap,
         detector=open_detector("speex") if detector else None,
+        tracker=EchoDelayTracker(RATE * 300 // 1000) if detector else None,
+        refit_samples=REFIT_SAMPLES if fits else None,
     )
     started = time.process_time()
     run_stage(stage, tap, far, mic)
@@ -411,7 +421,9 @@ def main() -> None:
     print(f"near: {len(near)} clips x {len(onsets)} onsets x gains {gains} dB")
     print(
         f"stage CPU per s of audio: {cpu_per_second(far, False) * 1000:.1f} ms without the "
-        f"detector, {cpu_per_second(far, True) * 1000:.1f} ms with it"
+        f"detector, {cpu_per_second(far, True) * 1000:.1f} ms with it as shipped (tracker, "
+        f"fits of her echo path), {cpu_per_second(far, True, False) * 1000:.1f} ms without "
+        "the fits made while she plays"
     )
     for path in paths:
         echo = np.clip(np.rint(path.apply(long_far)), -32768, 32767).astype(np.int16)
