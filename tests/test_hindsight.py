@@ -112,6 +112,10 @@ def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
     silence = np.zeros(4 * RATE, dtype=np.int16)
     _feed(quiet, silence, silence, 0, 4 * RATE)
     assert quiet.look_back(_lag(LAB_LIKE)) is None
+    user = Hindsight()  # the microphone hears the user while she is silent
+    _feed(user, _int16(clip("another_engineer").samples()), silence, 0, 4 * RATE)
+    assert user.look_back(_lag(LAB_LIKE)) is None
+    assert user.look_back(_lag(LAB_LIKE), drift=False) is None
     fit = hindsight.look_back(_lag(LAB_LIKE))
     assert fit is not None and hindsight.usable(fit)
     assert hindsight.cancel(fit, 4 * RATE) is None  # older than the history kept

@@ -137,9 +137,14 @@ class Hindsight:
         if _heard_share(mic) < MIN_HEARD_SHARE:
             return None  # too little of her echo there to fit (she paused)
         rows = self._regressors(start, stop, first_lag, stop, drift)
+        if _heard_share(rows[:, self._taps // 2]) < MIN_HEARD_SHARE:
+            return None  # the microphone heard more than her voice can explain (the user)
         gram = rows.T @ rows  # the normal equations: ten times faster than lstsq here
         gram[np.diag_indices_from(gram)] += RIDGE * np.trace(gram) / len(gram)
-        weights = np.linalg.solve(gram, rows.T @ mic)
+        try:
+            weights = np.linalg.solve(gram, rows.T @ mic)
+        except np.linalg.LinAlgError:
+            return None  # her voice too poor in some band to tell the taps apart
         erle = level_db(mic) - level_db(mic - rows @ weights)
         after = self._slice(self._mic, stop, stop + self._check)
         rows = self._regressors(stop, stop + self._check, first_lag, stop, drift)
