@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from faultkit import (
     REPO,
+    SAID_TIME,
     PrivatePulse,
     assert_no_crash,
     pulse_available,
@@ -30,7 +31,7 @@ from llm_server import Request, Response, error_json
 from voiceproc import VoiceosProcess, synthesize_clip
 
 NOWHERE = "unix:/nonexistent/pulse/native"
-TIME_ANSWER = r"^Samantha: .*\d:\d\d"
+TIME_ANSWER = rf"^Samantha: .*({SAID_TIME})"
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_no_sound_server_falls_back_to_text_with_clear_lines(no_audio: dict[str,
     notices = "\n".join(chat.notices())
     assert re.search(r"no microphone found.*switching to text mode", notices), notices
     assert "Replies are printed only; there is no speaker" in notices
-    assert len(chat.replies()) == 2 and re.search(r"\d:\d\d", chat.replies()[1]), chat.out
+    assert len(chat.replies()) == 2 and re.search(SAID_TIME, chat.replies()[1]), chat.out
 
     say = run_voiceos(["say", "hello"], no_audio)
     assert say.code == 1

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 import pytest
-from faultkit import SilentServer, assert_no_crash, wait_exit
+from faultkit import SAID_TIME, SilentServer, assert_no_crash, wait_exit
 from lab import PrivateLab, SpeakerRecorder
 from voiceproc import VoiceosProcess, synthesize_clip
 
 RATE = 16000
-TIME_ANSWER = r"^Samantha: .*\d:\d\d"
+TIME_ANSWER = rf"^Samantha: .*({SAID_TIME})"
 STOPPED_WITHIN_S = 10.0
 """A stopped turn must end long before the server's 60 s first-word timeout."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from faultkit import run_voiceos
+from faultkit import SAID_TIME, run_voiceos
 
-TIME = re.compile(r"\d:\d\d")
+TIME = re.compile(SAID_TIME)
 
 
 def test_lines_past_the_read_limit_windows_endings_and_no_final_newline(
