@@ -43,8 +43,9 @@ class EchoPathFit:
     """Echo reduction on the stretch it was fitted on."""
     check_db: float
     """Echo reduction on the stretch just after, which it was not fitted on."""
-
     drift: bool = True
+    """Each tap drifts linearly in time (a hold's fit); False for a static filter (the
+    fits made while she plays, followed for up to a second)."""
 
     @property
     def taps(self) -> int:
