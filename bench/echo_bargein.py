@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -213,6 +214,12 @@ def _stop_ms(
     return None if quiet == -1 else (quiet - to_spk - start) * 1000 / RATE
 
 
+def _logged_ms(lines: list[str], pattern: str) -> list[float]:
+    """The numbers `pattern` captures in `lines` (voiceos's `--debug` log), in ms."""
+    found = (re.search(pattern, line) for line in lines)
+    return [float(m.group(1)) for m in found if m]
+
+
 def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
     stops_clips, backs = _clips(stops, backchannels)
     latencies: list[float] = []
@@ -265,6 +272,14 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
             f"barge-in stop: speech onset → speaker silent (her echo silent at the mic, "
             f"less the loopback's {LOOPBACK_MS} ms)",
             latencies,
+        ),
+        summary(
+            "of which: end of the capture of the chunk that held her → hold (every hold)",
+            _logged_ms(vo.err, r"held: (\d+) ms after the sound that held her"),
+        ),
+        summary(
+            "of which: hold → her voice stops at the device (every hold)",
+            _logged_ms(vo.err, r"her voice stops at the speaker (\d+) ms after the hold"),
         ),
         f"missed stops: {len(missed)} of {len(stops_clips)} interruptions "
         f"({', '.join(missed) or 'none'})",

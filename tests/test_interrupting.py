@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,7 @@ class Stage:
         self.detecting = detecting
         self.recent: list[AudioChunk] = []
         self.recent_detected: list[AudioChunk] = []
+        self.captured_until_s = 0.0  # no capture clock: a WAV file's chunks
 
     def look_back(self) -> bool:
         return False  # no fit of her echo path: the detector's and AEC3's outputs decide
@@ -89,6 +92,26 @@ async def _transcript(text: str) -> asyncio.Future[Transcript]:
     future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
     future.set_result(Transcript(text))
     return future
+
+
+def test_a_hold_logs_how_long_after_the_capture_it_came(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # bench/echo_bargein.py reads this figure from the log to split the stop latency.
+    caplog.set_level(logging.DEBUG, logger="voiceos.interrupting")
+    rig = Rig()
+    rig.chunk(-21.0)
+    rig.stage.captured_until_s = time.monotonic() - 0.025
+    rig.chunk(-21.0)
+    assert rig.holds == [True]
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("held: ")]
+    assert len(logged) == 1 and 25 <= int(logged[0].split()[1]) < 1000, logged
+    rig.stage.captured_until_s = 0.0  # a WAV file's chunks: no figure to give
+    rig.chunk(-21.0, speaking=False)
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    assert rig.holds == [True, False, True]
+    assert len([r for r in caplog.records if r.getMessage().startswith("held: ")]) == 1
 
 
 def test_a_backchannel_resumes_her_and_is_not_a_turn() -> None:

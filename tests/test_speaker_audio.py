@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -176,6 +177,42 @@ async def test_an_idle_player_restarts_its_stream_and_plays_from_the_first_sampl
         player.close()
     assert heard == [True, True, True]
     assert restarts == [1, 1, 2]  # opened idle; back to back; idle again
+
+
+async def test_a_hold_silences_her_at_once_and_she_resumes_where_she_paused(
+    private_lab: PrivateLab, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Barge-in holds her while it decides: silence within a block or two, said in the
+    # log (bench/echo_bargein.py reads the figure), and on release nothing is lost.
+    rate = 22050
+    t = np.arange(int(1.5 * rate)) / rate
+    tone = (12000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16)
+    player = Player(rate_hz=rate)
+    player.start()
+    caplog.set_level(logging.DEBUG, logger="voiceos.audio.player")
+    try:
+        with private_lab.recorder() as rec:
+            start = rec.sample_count()
+            task = asyncio.create_task(player.play(tone, rate))
+            onset = await asyncio.to_thread(rec.wait_for_sound, start)
+            await asyncio.to_thread(rec.wait_for_samples, onset + RECORD_RATE_HZ // 2)
+            player.hold(True)
+            held_at = rec.sample_count()
+            await asyncio.to_thread(rec.wait_for_samples, held_at + RECORD_RATE_HZ // 2)
+            during = rec.snapshot()[held_at + int(0.15 * RECORD_RATE_HZ) :]
+            player.hold(False)
+            result = await asyncio.wait_for(task, 5)
+            rec.wait_for_samples(rec.sample_count() + RECORD_RATE_HZ // 5)
+            captured = rec.snapshot()[start:]
+    finally:
+        player.close()
+    assert len(during) and int(np.abs(during.astype(np.int32)).max()) < LOUD
+    stops = [r.getMessage() for r in caplog.records if "stops at the speaker" in r.getMessage()]
+    assert len(stops) == 1, stops
+    assert 0 < float(stops[0].split(" ms")[0].split()[-1]) < 150, stops
+    assert not result.interrupted and result.played_samples == len(tone)
+    loud_s = float(np.sum(envelope(captured, RECORD_RATE_HZ) > LOUD)) * FRAME_S
+    assert abs(loud_s - 1.5) < 0.1, loud_s  # all of the tone, once: none lost, none twice
 
 
 async def check_stop_mid_sentence(speaker: DeviceSpeaker, lab: PrivateLab) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -227,6 +228,13 @@ class Interrupter(Generic[T]):
         self._act(verdicts)
         return text
 
+    def _log_delay(self) -> None:
+        """How long after the capture of the sound that held her the hold came (the
+        input's buffering and the stage's work; the player logs the rest)."""
+        lag_s = time.monotonic() - self._stage.captured_until_s
+        if self._stage.captured_until_s and 0.0 <= lag_s < 1.0:
+            logger.debug("held: %.0f ms after the sound that held her was captured", lag_s * 1000)
+
     def _forget_fit(self) -> None:
         """She plays on: a fit of her echo path drifts away from it within seconds."""
         if self._fitted:
@@ -246,6 +254,7 @@ class Interrupter(Generic[T]):
         for verdict in verdicts:
             if verdict is Verdict.HOLD:
                 self.holds += 1
+                self._log_delay()
                 self._holding = True
                 self._fitted = self._stage.look_back()
                 self._onset = self.onset_audio()

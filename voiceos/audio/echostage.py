@@ -247,6 +247,8 @@ class EchoStage:
         self._mic_while_playing: deque[float] = deque(maxlen=ECHO_EVIDENCE_CHUNKS)
         self._mic_levels: deque[float] = deque(maxlen=RECENT_MIC_CHUNKS)
         self.last: EchoFrame | None = None
+        self.captured_until_s = 0.0
+        """When the capture of the latest chunk read ended (time.monotonic), 0 if unknown."""
         self.late_samples = 0
         self.frames = 0
         self._hindsight = Hindsight()
@@ -363,6 +365,7 @@ class EchoStage:
         mic, self._pending = self._pending[:whole], self._pending[whole:]
         start_s = self._pending_s
         self._pending_s = start_s + whole / RATE_HZ if start_s else 0.0
+        self.captured_until_s = self._pending_s
         if not start_s:  # no capture time: the echo cannot be aligned; leave the audio alone
             self.last = None
             return AudioChunk(mic, RATE_HZ, 0.0)

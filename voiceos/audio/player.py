@@ -164,6 +164,8 @@ class Player:
         self.tap: ReferenceTap | None = None
         """When set, every block written to the device is published here (echo reference)."""
         self._held = False
+        self._held_s = 0.0
+        """When the latest hold was asked for (time.monotonic), until a callback silenced it."""
         self._busy_s = 0.0
         """When the callback last wrote a sentence's samples (time.monotonic)."""
         self._restarting = 0
@@ -349,7 +351,10 @@ class Player:
         """Pause (True) or resume (False) the sentence under way without losing its place.
 
         Held audio counts as not yet played; a stop() while held ends the sentence there.
+        The first block silenced logs when the silence reaches the device.
         """
+        if held and not self._held:
+            self._held_s = time.monotonic()
         self._held = held
 
     def close(self) -> None:
@@ -403,6 +408,16 @@ class Player:
                 return
             if self._held:
                 outdata.fill(0)
+                if self._held_s:
+                    held_s, self._held_s = self._held_s, 0.0
+                    silent_s = time.monotonic() + _device_delay(time_info, self.latency)
+                    # Logged on the loop: this thread must not wait on a log handler.
+                    with contextlib.suppress(RuntimeError):
+                        job.loop.call_soon_threadsafe(
+                            logger.debug,
+                            "held: her voice stops at the speaker %.0f ms after the hold",
+                            (silent_s - held_s) * 1000,
+                        )
                 return
             chunk = job.samples[job.position : job.position + frames]
             count = len(chunk)
