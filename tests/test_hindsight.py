@@ -9,7 +9,7 @@ from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, drifting
 from speech_data import clip, word_cuts
 
 from voiceos.audio.echo import level_db
-from voiceos.audio.hindsight import Hindsight
+from voiceos.audio.hindsight import Hindsight, _History
 
 BLOCK = 512
 LAB_DRIFT_PPM = 40.0
@@ -120,3 +120,15 @@ def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
     assert fit is not None and hindsight.usable(fit)
     assert hindsight.cancel(fit, 4 * RATE) is None  # older than the history kept
     assert hindsight.cancel(fit, BLOCK) is not None
+
+
+def test_the_history_keeps_exactly_the_latest_samples_across_compactions() -> None:
+    history = _History(1000)
+    everything = np.zeros(0, np.int16)
+    rng = np.random.default_rng(3)
+    for size in [480, 512, 0, 1700, 160, *rng.integers(1, 900, 60).tolist()]:
+        block = rng.integers(-32768, 32767, size).astype(np.int16)
+        history.append(block)
+        everything = np.concatenate([everything, block])
+        assert np.array_equal(history.latest, everything[-1000:])
+        assert len(history) == min(len(everything), 1000)

@@ -28,6 +28,34 @@ RIDGE = 1e-9
 where her voice has little energy in some band, and changes nothing else."""
 
 
+class _History:
+    """The latest `keep` samples of a stream, appended block by block without copying
+    the whole history each time (a buffer twice as long, compacted when full)."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._buffer = np.zeros(2 * keep, dtype=np.int16)
+        self._filled = 0
+
+    def append(self, block: np.ndarray) -> None:
+        n = len(block)
+        if self._filled + n > len(self._buffer):
+            kept = self.latest
+            self._buffer = np.zeros(max(len(self._buffer), 2 * (len(kept) + n)), np.int16)
+            self._buffer[: len(kept)] = kept
+            self._filled = len(kept)
+        self._buffer[self._filled : self._filled + n] = block
+        self._filled += n
+
+    def __len__(self) -> int:
+        return min(self._filled, self._keep)
+
+    @property
+    def latest(self) -> np.ndarray:
+        """The last `keep` samples (fewer at first), as a view."""
+        return self._buffer[max(0, self._filled - self._keep) : self._filled]
+
+
 @dataclass(frozen=True)
 class EchoPathFit:
     """Her echo path as least squares found it on one stretch of audio."""
@@ -92,16 +120,15 @@ class Hindsight:
         self._min_erle_db = min_erle_db
         self._check = int(check_s * RATE_HZ)
         self._min_check_db = min_check_db
-        self._mic = np.zeros(0, dtype=np.int16)
-        self._reference = np.zeros(0, dtype=np.int16)
+        self._mic = _History(self._keep)
+        self._reference = _History(self._keep)
         self._end = 0
         """History index just past the latest sample."""
 
     def add(self, mic: np.ndarray, reference: np.ndarray) -> None:
         """The next block of microphone samples and the reference aligned with them."""
-        self._mic = np.concatenate([self._mic, np.asarray(mic, dtype=np.int16)])[-self._keep :]
-        ref = np.asarray(reference, dtype=np.int16)
-        self._reference = np.concatenate([self._reference, ref])[-self._keep :]
+        self._mic.append(np.asarray(mic, dtype=np.int16))
+        self._reference.append(np.asarray(reference, dtype=np.int16))
         self._end += len(mic)
 
     @property
@@ -164,7 +191,8 @@ class Hindsight:
         left = self._slice(self._mic, start, stop) - rows @ fit.weights
         return np.clip(np.rint(left), -32768, 32767).astype(np.int16)
 
-    def _slice(self, data: np.ndarray, start: int, stop: int) -> np.ndarray:
+    def _slice(self, history: _History, start: int, stop: int) -> np.ndarray:
+        data = history.latest
         offset = len(data) - self._end
         return data[start + offset : stop + offset].astype(np.float64)
 
