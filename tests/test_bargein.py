@@ -552,6 +552,9 @@ def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
         "You're right.",
         "That's true.",
         "Got it.",
+        "M-M-M.",  # Whisper's hum, heard on the lab for an "mm-hmm"
+        "Mmm.",
+        "Hmmm, okay.",
     ],
 )
 def test_backchannels(text: str) -> None:
@@ -570,6 +573,8 @@ def test_backchannels(text: str) -> None:
         "yeah but no",
         "You're wrong.",
         "I know why.",
+        "Mom.",
+        "Hmm, wait.",
     ],
 )
 def test_not_backchannels(text: str) -> None:

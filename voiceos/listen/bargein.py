@@ -48,6 +48,8 @@ BACKCHANNELS = frozenset(
 )  # fmt: skip
 """Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here."""
 _WORDS = re.compile(r"[^a-z' -]+")
+_HUM = re.compile(r"h*m[mh]*")
+"""A hum however Whisper spells it: "M-M-M", "Mmm", "Hmmm", "mhm"."""
 
 
 class Verdict(enum.Enum):
@@ -134,7 +136,7 @@ def is_backchannel(text: str) -> bool:
     return (
         joined in BACKCHANNELS
         or all(w in BACKCHANNELS for w in words)
-        or all(p in BACKCHANNELS for p in parts)
+        or all(p in BACKCHANNELS or _HUM.fullmatch(p) for p in parts)
     )
 
 
