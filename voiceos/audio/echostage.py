@@ -39,15 +39,31 @@ ALIGN_SLACK = 32
 has measured it: room for the filter's first taps, and for the lag's drift."""
 LEAK_WINDOW = 1024
 """Cleaned samples compared with the reference to spot echo that got through (64 ms)."""
-REFIT_SAMPLES = RATE_HZ // 4
+REFIT_SAMPLES = RATE_HZ // 8
 """How often her echo path is fitted again while she plays (`EchoFrame.fit_db`)."""
-FIT_AGE_SAMPLES = RATE_HZ * 6 // 5
+REFIT_GAP = RATE_HZ // 10
+REFIT_SPAN = RATE_HZ // 4
+"""Those fits are made on `REFIT_SPAN` of her voice ending `REFIT_GAP` before the latest
+sample, and checked on that gap. Her delay as the stage sees it drifts on the lab: a
+static filter made on half a second that ended 0.4 s back proved itself live at 1 chunk
+in 700 of her voice (a bench run), made on half a second up to 0.1 s back at about two
+in three; on a quarter second, more fits pass their checks."""
+FIT_AGE_SAMPLES = RATE_HZ // 2
 """How long after the stretch it was made on a fit of her echo path is still followed,
 when none newer was good (the user talking over her spoils the next ones)."""
 FIT_PROVEN_CHUNKS = 8
 FIT_PROVEN_DB = 15.0
 """A fit of her echo path followed while she plays is read once it has taken out this
 much of her echo (median) over this many chunks of her voice."""
+FIT_MARGIN_DB = 12.0
+FIT_RATIO_FLOOR_DB = -25.0
+"""A proven fit that takes out R dB of her echo counts its output as the user from
+`FIT_MARGIN_DB` - R dB below the microphone (never below this floor), not just from the
+residue's ratio: a user 10-20 dB quieter than her echo is heard at their first syllable."""
+AEC_HEARS_DB = 25.0
+"""... provided AEC3 takes out less than this of the microphone then: it hears more than
+her echo too. Where a clock step leaves a fit behind, AEC3 follows her echo, and keeps
+taking out 30 dB or more."""
 ADDED_DB = 3.0
 """How much louder than the microphone the detector's output may be before it counts as
 the filter's own sound: the two are measured on frames cut a little apart, which differ
@@ -91,9 +107,11 @@ class EchoFrame:
     also just after the delay tracker moved the detector's reference (`tracker.current`)."""
     fit_db: float | None = None
     """The microphone less her echo through the latest good fit of her echo path
-    (`Hindsight`, refitted every quarter second while she plays); None without one."""
+    (`Hindsight`, refitted every eighth of a second while she plays); None without one."""
     fit_leak: float = 0.0
     """`leak` of that output."""
+    fit_reduction_db: float = 0.0
+    """How much of her echo that fit has been taking out (the median that proved it)."""
     recent_mic_db: float | None = None
     """The loudest microphone chunk over the last ~100 ms (with a detector): the linear
     filter's residue of her echo fades more slowly than her echo at a word's end, so the
@@ -130,9 +148,19 @@ class EchoFrame:
             or (
                 self.fit_db is not None
                 and self.fit_db <= self.mic_db + ADDED_DB
-                and self._unexplained(self.fit_db, self.fit_leak, linear, max_leak, heard)
+                and self._unexplained(
+                    self.fit_db, self.fit_leak, self._fit_residue(linear), max_leak, heard
+                )
             )
         )
+
+    def _fit_residue(self, linear: Residue) -> Residue:
+        """What the fit leaves of her echo: from `FIT_MARGIN_DB` above what it has been
+        taking out, while AEC3 hears more than her echo too; else as the detector's."""
+        if self.mic_db - self.out_db >= AEC_HEARS_DB:
+            return linear
+        ratio = max(FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - self.fit_reduction_db)
+        return replace(linear, ratio_db=min(linear.ratio_db, ratio))
 
     def detector_counts(self, detector_erle_db: float) -> bool:
         """The detector's output is read: its filter removes `detector_erle_db` of her echo."""
@@ -258,6 +286,7 @@ class EchoStage:
         self._refit = refit_samples
         self._fitted = np.zeros(0, dtype=np.int16)
         self._fit_record: deque[float] = deque(maxlen=FIT_PROVEN_CHUNKS)
+        self._fit_reduction = 0.0
         self._blocks: deque[tuple[int, float]] = deque(maxlen=RECENT_CHUNKS)
         """Samples and capture time of each chunk in `recent`."""
         self.recent: deque[AudioChunk] = deque(maxlen=RECENT_CHUNKS)
@@ -398,6 +427,7 @@ class EchoStage:
             near_leak,
             fit_db=None if fitted is None else level_db(fitted),
             fit_leak=fit_leak,
+            fit_reduction_db=self._fit_reduction,
         )
         if frame.far_db > FAR_ACTIVE_DB:
             # She plays: how much of what reaches the mic is left. A mic that stays quiet
@@ -428,16 +458,18 @@ class EchoStage:
         """Keep the block for `Hindsight`; what the latest good fit of her echo path
         leaves of it (refitted every `REFIT_SAMPLES` while she plays), if there is one.
 
-        These fits have no drift terms: followed for up to a second past what they were
-        checked on, drift terms fitted to noise went wrong on a sentence's start and held
-        her for her own echo (a static filter's error grows only as the delay moves, and
-        her delay as the stage sees it holds within a sentence on the lab). A fit is
+        These fits have no drift terms: extrapolated past what they were checked on,
+        drift terms fitted to noise went wrong on a sentence's start and held her for her
+        own echo. A static filter's error grows as her delay drifts, so each fit is made
+        on her voice up to `REFIT_GAP` ago and followed only until the next. A fit is
         dropped when the tracker's lag moves (the clocks stepped: the fit no longer lines
         up), or `FIT_AGE_SAMPLES` after its stretch with none newer. Its output is read
         only while it proves itself: over the last `FIT_PROVEN_CHUNKS` chunks of her
         voice before this one, it took out `FIT_PROVEN_DB` of her echo (median). On the
         lab, a fit made just before a step of the clocks went on leaving her echo 6-10 dB
-        down, and held her for it 23 times in a bench run without this."""
+        down, and held her for it 23 times in a bench run without this. Chunks where it
+        leaves what `EchoFrame` would read as the user (see `FIT_MARGIN_DB`) are not
+        counted: the user's voice is no fault of the fit."""
         tracker = self._tracker
         if tracker is None:
             return None
@@ -453,7 +485,9 @@ class EchoStage:
             self._since_refit += len(mic)
         if self._since_refit >= self._refit:
             self._since_refit = 0
-            newer = self._hindsight.look_back(tracker.lag, drift=False)
+            newer = self._hindsight.look_back(
+                tracker.lag, drift=False, gap=REFIT_GAP, span=REFIT_SPAN
+            )
             if self._hindsight.usable(newer):
                 fit = newer
         if fit is not None and self._hindsight.end - fit.origin > FIT_AGE_SAMPLES:
@@ -469,9 +503,15 @@ class EchoStage:
         self._fitted = np.concatenate([self._fitted, left])[-LEAK_WINDOW:]
         record = self._fit_record
         proven = len(record) == record.maxlen and statistics.median(record) >= FIT_PROVEN_DB
-        heard = level_db(mic)
-        if level_db(reference) >= FAR_ACTIVE_DB and heard > FAR_ACTIVE_DB:
-            record.append(heard - level_db(left))
+        self._fit_reduction = statistics.median(record) if proven else 0.0
+        heard, kept = level_db(mic), level_db(left)
+        # Sound the fit leaves where it has been taking out more is the user, not a fault
+        # of the fit: it must not unprove the fit at the user's first syllables.
+        user = proven and kept - heard > max(
+            FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - self._fit_reduction
+        )
+        if level_db(reference) >= FAR_ACTIVE_DB and heard > FAR_ACTIVE_DB and not user:
+            record.append(heard - kept)
         return left if proven else None
 
     def _detector_reference(self, mic: np.ndarray, reference: np.ndarray, first: int) -> np.ndarray:

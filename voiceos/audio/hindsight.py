@@ -7,8 +7,9 @@ drifts (10-16 dB on the lab's loopback). At a hold there is time to look back: f
 echo path by least squares on the last stretch of her voice alone, a few taps around the
 delay the tracker measured, with each tap allowed to drift linearly in time. Cancelled
 with that fit, what followed keeps the user's word whole (bench/echo_hindsight.py).
-The stage also refits a static filter every quarter second while she plays, a third
-reading of the user over her (`EchoFrame.fit_db`).
+The stage also refits a static filter every eighth of a second while she plays, on the
+quarter second of her voice up to a tenth of a second ago: a third reading of the user over her
+(`EchoFrame.fit_db`), which hears a user far quieter than her once it has proven itself.
 """
 
 from __future__ import annotations
@@ -150,15 +151,25 @@ class Hindsight:
             and self._min_check_db <= fit.check_db < float("inf")
         )
 
-    def look_back(self, lag: int | None, drift: bool = True) -> EchoPathFit | None:
-        """Fit her echo path, `lag` samples behind the reference, on `fit_s` of history
-        ending `gap_s` ago (`usable` tells whether to use it); without `drift`, a static
-        filter. None without a lag, without enough history, or without her voice there."""
+    def look_back(
+        self,
+        lag: int | None,
+        drift: bool = True,
+        gap: int | None = None,
+        span: int | None = None,
+    ) -> EchoPathFit | None:
+        """Fit her echo path, `lag` samples behind the reference, on `fit_s` (or `span`
+        samples) of history ending `gap_s` (or `gap` samples) ago; `usable` tells whether
+        to use it (it is checked on at most `check_s` of the gap). Without `drift`, a
+        static filter. None without a lag, without enough history, or without her voice
+        there."""
         if lag is None:
             return None
         first_lag = self.first_lag(lag)
-        stop = self._end - self._gap
-        start = stop - self._fit_n
+        gap = self._gap if gap is None else gap
+        check = min(self._check, gap)
+        stop = self._end - gap
+        start = stop - (self._fit_n if span is None else span)
         if start - first_lag - self._taps < self._end - len(self._mic):
             return None
         mic = self._slice(self._mic, start, stop)
@@ -174,8 +185,8 @@ class Hindsight:
         except np.linalg.LinAlgError:
             return None  # her voice too poor in some band to tell the taps apart
         erle = level_db(mic) - level_db(mic - rows @ weights)
-        after = self._slice(self._mic, stop, stop + self._check)
-        rows = self._regressors(stop, stop + self._check, first_lag, stop, drift)
+        after = self._slice(self._mic, stop, stop + check)
+        rows = self._regressors(stop, stop + check, first_lag, stop, drift)
         left = after - rows @ weights
         fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left), drift)
         return fit
