@@ -90,7 +90,7 @@ def _running_erle(frames: list[EchoFrame]) -> list[float | None]:
     history: list[float] = []
     out: list[float | None] = []
     for f in frames:
-        if f.far_db > -50 and f.mic_db > -50:
+        if f.far_db > FAR_ACTIVE_DB and f.mic_db > FAR_ACTIVE_DB:
             history.append(f.mic_db - f.out_db)
         recent = history[-60:]
         out.append(float(np.median(recent)) if len(recent) >= 10 else None)

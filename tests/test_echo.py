@@ -21,6 +21,7 @@ from voiceos.audio.echo import (
     level_db,
     open_canceller,
     open_detector,
+    window_levels_db,
 )
 from voiceos.audio.echostage import EchoStage, Residue
 from voiceos.audio.reference import PlayedBlock, ReferenceTap, ReferenceTimeline
@@ -248,3 +249,16 @@ def test_an_unknown_detector_is_one_clear_error() -> None:
     with pytest.raises(EchoError, match="unknown double-talk detector 'dtd'"):
         open_detector("dtd")
     assert open_detector("none") is None
+
+
+def test_window_levels_are_level_db_of_each_window() -> None:
+    rng = np.random.default_rng(7)
+    samples = (rng.standard_normal(1700) * 3000).astype(np.int16)
+    samples[:600] = 0  # silence reads -120 dB, as level_db has it
+    by_hand = [level_db(samples[i : i + 512]) for i in range(0, 1700 - 512 + 1, 512)]
+    assert np.allclose(window_levels_db(samples, 512), by_hand)
+    halves = [level_db(samples[i : i + 512]) for i in range(0, 1700 - 512 + 1, 256)]
+    assert np.allclose(window_levels_db(samples, 512, 256), halves)
+    tail = [level_db(samples[i : i + 512]) for i in range(0, 1700, 512)]
+    assert np.allclose(window_levels_db(samples, 512, partial=True), tail)
+    assert window_levels_db(samples[:100], 512).size == 0

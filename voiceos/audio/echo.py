@@ -107,6 +107,24 @@ def level_db(samples: npt.ArrayLike) -> float:
     return 10.0 * math.log10(power) if power > 1e-12 else -120.0
 
 
+def window_levels_db(
+    samples: npt.ArrayLike, window: int, hop: int | None = None, partial: bool = False
+) -> np.ndarray:
+    """`level_db` of each `window` of `samples`, one every `hop` (default: `window`, no
+    overlap). With `partial`, a shorter last window counts too (without overlap only)."""
+    data = np.asarray(samples, dtype=np.float64).reshape(-1)
+    step = hop or window
+    starts = range(0, len(data) - (1 if partial else window) + 1, step)
+    if not len(starts):
+        return np.zeros(0)
+    if step == window and not partial:
+        power = (data[: len(starts) * window] ** 2).reshape(-1, window).mean(axis=1)
+    else:
+        power = np.array([np.mean(data[i : i + window] ** 2) for i in starts])
+    power = power / (32768.0 * 32768.0)
+    return np.where(power > 1e-12, 10.0 * np.log10(np.maximum(power, 1e-30)), -120.0)
+
+
 def cancel_arrays(canceller: EchoCanceller, mic: PCM16, reference: PCM16) -> PCM16:
     """Run a whole recording through `canceller` (reference already aligned, same length)."""
     n = canceller.frame_samples

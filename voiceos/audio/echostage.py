@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from voiceos.audio.delay import EchoDelayTracker
-from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db
+from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db, window_levels_db
 from voiceos.audio.hindsight import EchoPathFit, Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
@@ -554,8 +554,5 @@ class EchoStage:
 
     @staticmethod
     def _loudest(samples: np.ndarray, block: int = 512) -> float:
-        count = len(samples) // block
-        if not count:
-            return level_db(samples)
-        power = (samples[: count * block].astype(np.float64) ** 2).reshape(count, block)
-        return level_db(np.full(1, np.sqrt(power.mean(axis=1).max())))
+        levels = window_levels_db(samples, block)
+        return float(levels.max()) if levels.size else level_db(samples)

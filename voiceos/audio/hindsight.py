@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
+from voiceos.audio.echo import FAR_ACTIVE_DB, level_db, window_levels_db
 from voiceos.audio.reference import RATE_HZ
 
 MIN_HEARD_SHARE = 0.5
@@ -227,17 +227,14 @@ class Hindsight:
 
 def _heard_share(mic: np.ndarray, window: int = 512) -> float:
     """The share of `window`s of `mic` where her echo is heard (above FAR_ACTIVE_DB)."""
-    heard = [level_db(mic[i : i + window]) > FAR_ACTIVE_DB for i in range(0, len(mic), window)]
-    return float(np.mean(heard)) if heard else 0.0
+    levels = window_levels_db(mic, window, partial=True)
+    return float(np.mean(levels > FAR_ACTIVE_DB)) if levels.size else 0.0
 
 
 def _best_reduction(mic: np.ndarray, left: np.ndarray, window: int = 512) -> float:
     """The most echo taken out of any `window` of `mic` (half-overlapping) where her echo
     is heard; infinite where it is heard in none (there was nothing to take out)."""
-    best = float("inf")
-    for i in range(0, len(mic) - window + 1, window // 2):
-        heard = level_db(mic[i : i + window])
-        if heard > FAR_ACTIVE_DB:
-            reduction = heard - level_db(left[i : i + window])
-            best = reduction if best == float("inf") else max(best, reduction)
-    return best
+    heard = window_levels_db(mic, window, window // 2)
+    kept = window_levels_db(left, window, window // 2)
+    echo = heard > FAR_ACTIVE_DB
+    return float(np.max(heard[echo] - kept[echo])) if echo.any() else float("inf")
