@@ -60,6 +60,14 @@ FIT_RATIO_FLOOR_DB = -25.0
 """A proven fit that takes out R dB of her echo counts its output as the user from
 `FIT_MARGIN_DB` - R dB below the microphone (never below this floor), not just from the
 residue's ratio: a user 10-20 dB quieter than her echo is heard at their first syllable."""
+
+
+def fit_user_ratio_db(reduction_db: float) -> float:
+    """How far under the microphone a proven fit's output, taking `reduction_db` of her
+    echo out, counts as the user (`FIT_MARGIN_DB`, `FIT_RATIO_FLOOR_DB`)."""
+    return max(FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - reduction_db)
+
+
 AEC_HEARS_DB = 25.0
 """... provided AEC3 takes out less than this of the microphone then: it hears more than
 her echo too. Where a clock step leaves a fit behind, AEC3 follows her echo, and keeps
@@ -159,7 +167,7 @@ class EchoFrame:
         taking out, while AEC3 hears more than her echo too; else as the detector's."""
         if self.mic_db - self.out_db >= AEC_HEARS_DB:
             return linear
-        ratio = max(FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - self.fit_reduction_db)
+        ratio = fit_user_ratio_db(self.fit_reduction_db)
         return replace(linear, ratio_db=min(linear.ratio_db, ratio))
 
     def detector_counts(self, detector_erle_db: float) -> bool:
@@ -481,7 +489,8 @@ class EchoStage:
             tracker.lag is None or fit.first_lag != self._hindsight.first_lag(tracker.lag)
         ):
             fit = None
-        if level_db(reference) >= FAR_ACTIVE_DB:
+        playing = level_db(reference) >= FAR_ACTIVE_DB
+        if playing:
             self._since_refit += len(mic)
         if self._since_refit >= self._refit:
             self._since_refit = 0
@@ -507,10 +516,8 @@ class EchoStage:
         heard, kept = level_db(mic), level_db(left)
         # Sound the fit leaves where it has been taking out more is the user, not a fault
         # of the fit: it must not unprove the fit at the user's first syllables.
-        user = proven and kept - heard > max(
-            FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - self._fit_reduction
-        )
-        if level_db(reference) >= FAR_ACTIVE_DB and heard > FAR_ACTIVE_DB and not user:
+        user = proven and kept - heard > fit_user_ratio_db(self._fit_reduction)
+        if playing and heard > FAR_ACTIVE_DB and not user:
             record.append(heard - kept)
         return left if proven else None
 

@@ -8,8 +8,9 @@ echo path by least squares on the last stretch of her voice alone, a few taps ar
 delay the tracker measured, with each tap allowed to drift linearly in time. Cancelled
 with that fit, what followed keeps the user's word whole (bench/echo_hindsight.py).
 The stage also refits a static filter every eighth of a second while she plays, on the
-quarter second of her voice up to a tenth of a second ago: a third reading of the user over her
-(`EchoFrame.fit_db`), which hears a user far quieter than her once it has proven itself.
+quarter second of her voice up to a tenth of a second ago: a third reading of the user
+over her (`EchoFrame.fit_db`), which hears a user far quieter than her once it has
+proven itself.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class EchoPathFit:
     """Echo reduction on the stretch just after, which it was not fitted on."""
     drift: bool = True
     """Each tap drifts linearly in time (a hold's fit); False for a static filter (the
-    fits made while she plays, followed for up to a second)."""
+    fits made while she plays, followed until the next, for at most half a second)."""
 
     @property
     def taps(self) -> int:
