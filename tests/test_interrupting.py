@@ -88,9 +88,9 @@ class Rig:
         assert self.interrupter.user_started(self.t)
 
 
-async def _transcript(text: str) -> asyncio.Future[Transcript]:
+async def _transcript(text: str, readings: tuple[str, ...] = ()) -> asyncio.Future[Transcript]:
     future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-    future.set_result(Transcript(text))
+    future.set_result(Transcript(text, readings=readings))
     return future
 
 
@@ -128,6 +128,29 @@ def test_a_backchannel_resumes_her_and_is_not_a_turn() -> None:
     assert rig.holds == [True, False]
     assert rig.stopped == 0 and rig.turns == []
     assert rig.interrupter.backchannels == 1
+
+
+@pytest.mark.parametrize(
+    ("readings", "stopped"),
+    [
+        (("Mmm.", "And then boom."), 0),  # the lab: an "mm-hmm" read as words on a second try
+        ((), 1),  # the same words with no reading of a hum: an interruption
+    ],
+)
+def test_a_hum_a_fuller_decode_read_as_words_lets_her_go_on(
+    readings: tuple[str, ...], stopped: int
+) -> None:
+    async def go() -> Rig:
+        rig = Rig()
+        rig.user_speaks()
+        early = await _transcript("And then boom.", readings)
+        rig.interrupter.settle("and then boom", early, rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.stopped == stopped
+    assert rig.turns == (["and then boom"] if stopped else [])
 
 
 def test_wait_stops_her_and_becomes_the_next_turn() -> None:

@@ -149,6 +149,18 @@ def test_a_word_first_heard_as_filler_gets_a_second_opinion() -> None:
     assert "up" in normalise_words(text), (text, model.decodes)
 
 
+def test_every_reading_is_kept_when_a_second_opinion_was_asked() -> None:
+    """Barge-in reads a hum the chosen words missed (`BargeInPolicy.transcript`)."""
+    hum = Decoded(" Mmm.", 0.3, -1.4, Window.SHORT, 1)
+    model = scripted({(Window.SHORT, 1): hum})
+    model.decodes = []  # not the warm-up's
+    heard = model.transcribe(word_cuts()["up"], RATE)
+    assert len(heard.readings) == len(model.decodes) >= 2, (heard, model.decodes)
+    assert heard.readings[0] == "Mmm."
+    sure = scripted({(Window.SHORT, 1): Decoded(" Up.", 0.1, -0.2, Window.SHORT, 1)})
+    assert sure.transcribe(word_cuts()["up"], RATE).readings == ()  # one decode: no readings
+
+
 def test_silence_gets_no_second_opinion() -> None:
     model = scripted(SHORT_WINDOW_SILENT)
     assert model.words(non_speech(1.0)["room noise"]) == ""
@@ -328,9 +340,11 @@ class ScoredNames(WhisperTranscriber):
         self._direct = object()  # type: ignore[assignment]
         self.scored: list[str] = []
 
-    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
+    def _heard(
+        self, audio: np.ndarray, encoded: dict[Window, Any]
+    ) -> tuple[str, Window, tuple[str, ...]]:
         encoded[Window.SHORT] = object()
-        return self.heard, Window.SHORT
+        return self.heard, Window.SHORT, ()
 
     def _decode(self, *args: Any, **kwargs: Any) -> Decoded:
         return Decoded(f" {self.hinted}", 0.1, -0.3, Window.SHORT, 5)
@@ -347,15 +361,15 @@ def test_a_known_name_misheard_in_its_slot_is_rescored_in() -> None:
     audio = np.zeros(RATE, np.float32)
     model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="Kwame")
     model.set_vocabulary(["Kwame", "Samantha", "Ana"])
-    assert model._words(audio) == "My name is Kwame."
+    assert model._words(audio)[0] == "My name is Kwame."
     # Another name said: no known name fits better than names nobody mentioned.
     model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="")
     model.set_vocabulary(["Kwame", "Samantha"])
-    assert model._words(audio) == "My name is Gwen."
+    assert model._words(audio)[0] == "My name is Gwen."
     # Only utterances with a name slot pay for scoring.
     model = ScoredNames("What time is it?", "What time is it?", said="Kwame")
     model.set_vocabulary(["Kwame"])
-    assert model._words(audio) == "What time is it?" and model.scored == []
+    assert model._words(audio)[0] == "What time is it?" and model.scored == []
 
 
 HARD_NAMES = ("Nadia", "Kwame", "Benedikt")

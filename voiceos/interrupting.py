@@ -218,10 +218,12 @@ class Interrupter(Generic[T]):
         if future.cancelled():
             return ""
         error = future.exception()
-        text = "wait" if error is not None else future.result().text
+        heard = None if error is not None else future.result()
+        text = "wait" if heard is None else heard.text
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
-        verdicts = self._policy.transcript(text, self._said_text(), final)
+        readings = () if heard is None else heard.readings
+        verdicts = self._policy.transcript(text, self._said_text(), final, readings)
         if Verdict.RESUME in verdicts:
             self.backchannels += 1
             self._verdict = Verdict.RESUME

@@ -39,6 +39,9 @@ class Transcript:
     """Duration of the transcribed audio."""
     elapsed_s: float = 0.0
     """Time the engine took."""
+    readings: tuple[str, ...] = ()
+    """What each decode heard, raw and in order, when the engine took more than one
+    opinion (empty otherwise): barge-in reads a hum that the chosen words missed."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, Residue
@@ -138,6 +139,21 @@ def is_backchannel(text: str) -> bool:
         or all(w in BACKCHANNELS for w in words)
         or all(p in BACKCHANNELS or _HUM.fullmatch(p) for p in parts)
     )
+
+
+_SOUNDS = frozenset({"uh", "um", "ah"})
+"""How Whisper writes the start of any word it clipped: no evidence of a backchannel."""
+
+
+def heard_as_backchannel(readings: Sequence[str]) -> bool:
+    """True when some decode of an utterance heard a backchannel ("Mmm", "Yeah."), not
+    just a hesitation sound. Whisper writes one hum as a hum under its quick decode and
+    as words under a fuller one ("And then boom.", "Yeah, man, man.")."""
+    for reading in readings:
+        words = _WORDS.sub(" ", reading.lower()).split()
+        if words and not set(words) <= _SOUNDS and is_backchannel(reading):
+            return True
+    return False
 
 
 STOP_WORDS = frozenset(
@@ -310,7 +326,9 @@ class BargeInPolicy:
         """True when the user's utterance ended before it became an interruption by length."""
         return self.phase is Phase.DECIDING
 
-    def transcript(self, text: str, playing: str = "", final: bool = True) -> list[Verdict]:
+    def transcript(
+        self, text: str, playing: str = "", final: bool = True, readings: Sequence[str] = ()
+    ) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held.
 
         Args:
@@ -319,6 +337,10 @@ class BargeInPolicy:
             final: the utterance has ended. At a pause inside it (False), nothing
                 intelligible decides nothing: the user may be drawing breath before the
                 words, and going on would talk over them.
+            readings: each decode's raw text, when the transcriber took several opinions.
+                One that heard a backchannel makes the utterance one, unless `text` asks
+                her to stop: cutting her off for a hum read as words costs the
+                conversation more than going on over a word the user can say again.
         """
         self._awaiting = False
         if not final and not _WORDS.sub(" ", text.lower()).split():
@@ -334,8 +356,8 @@ class BargeInPolicy:
             self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
-        if is_backchannel(text):
-            logger.info("backchannel %r: going on", text)
+        if is_backchannel(text) or (heard_as_backchannel(readings) and not is_stop_request(text)):
+            logger.info("backchannel %r: going on", readings if readings else text)
             self.phase, self._run = Phase.IDLE, 0
             return [Verdict.RESUME]
         self.phase = Phase.INTERRUPTED

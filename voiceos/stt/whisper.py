@@ -346,10 +346,17 @@ class WhisperTranscriber:
 
     # --- one utterance -------------------------------------------------------------------
 
-    def _words(self, audio: np.ndarray) -> str:
-        """The words in one utterance, with known names heard right where they belong."""
+    def _words(self, audio: np.ndarray) -> tuple[str, tuple[str, ...]]:
+        """The words in one utterance, with known names heard right where they belong; and
+        each decode's raw reading when there was more than one."""
         encoded: dict[Window, Any] = {}
-        words, window = self._heard(audio, encoded)
+        words, window, readings = self._heard(audio, encoded)
+        return self._named(words, window, audio, encoded), readings
+
+    def _named(
+        self, words: str, window: Window, audio: np.ndarray, encoded: dict[Window, Any]
+    ) -> str:
+        """`words` with a known name heard right in its name slot."""
         names = self._names
         if not names or not words or _long(audio):
             return words
@@ -422,20 +429,22 @@ class WhisperTranscriber:
             scores.append(sum(math.log(max(p, 1e-9)) for p in probs) / max(1, len(probs)))
         return scores
 
-    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[str, Window]:
-        """The words, after a second opinion when the first decode is doubtful; and the
-        window they were first decoded on."""
+    def _heard(
+        self, audio: np.ndarray, encoded: dict[Window, Any]
+    ) -> tuple[str, Window, tuple[str, ...]]:
+        """The words, after a second opinion when the first decode is doubtful; the window
+        they were first decoded on; and each decode's raw text when there were several."""
         short = self._direct is not None and self.short_window
         first = self._decode(audio, Window.SHORT if short else Window.FULL, self.beam_size, encoded)
         if first.runaway and first.window is Window.SHORT:
             first = self._decode(audio, Window.FULL, self.beam_size, encoded)
         if not doubtful(first) or self._vad is None or self._direct is None:
-            return first.words(), first.window
+            return first.words(), first.window, ()
         if _long(audio):
-            return first.words(), first.window
+            return first.words(), first.window, ()
         speech_s = self._vad(audio)
         if speech_s < SPEECH_MIN_S:
-            return first.words(), first.window
+            return first.words(), first.window, ()
         started = time.perf_counter()
         candidates = [first]
         for window, beam in self._opinions(first):
@@ -451,7 +460,7 @@ class WhisperTranscriber:
             [(c.window.value, c.beam, c.text) for c in candidates],
             words,
         )
-        return words, first.window
+        return words, first.window, tuple(c.text.strip() for c in candidates)
 
     def _opinions(self, first: Decoded) -> list[tuple[Window, int]]:
         """The decodes to try after a doubtful first one, cheapest first: a wide beam on
@@ -468,10 +477,10 @@ class WhisperTranscriber:
         if sample_rate_hz != SAMPLE_RATE_HZ:
             samples = np.asarray(resample(samples, sample_rate_hz, SAMPLE_RATE_HZ), np.int16)
         audio_s = samples.size / SAMPLE_RATE_HZ
-        text = self._words(to_float32(samples)) if samples.size else ""
+        text, readings = self._words(to_float32(samples)) if samples.size else ("", ())
         elapsed = time.perf_counter() - started
         logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, text)
-        return Transcript(text=text, audio_s=audio_s, elapsed_s=elapsed)
+        return Transcript(text=text, audio_s=audio_s, elapsed_s=elapsed, readings=readings)
 
 
 def _speech_detector() -> Any:
