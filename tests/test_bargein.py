@@ -637,25 +637,28 @@ def test_a_short_word_over_her_is_decided_by_its_transcript() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "readings", "verdict"),
+    ("text", "readings", "sure", "verdict"),
     [
-        ("And then boom.", ("Mmm.", "And then boom."), Verdict.RESUME),
-        ("Yeah, man, man.", ("MmMm", "Yeah, man, man."), Verdict.RESUME),
-        ("That's nice to know.", ("Yeah.", "That's nice to know."), Verdict.RESUME),
-        ("And then boom.", (), Verdict.INTERRUPT),  # no decode heard a hum
-        ("Stop.", ("Mmm.", "Stop."), Verdict.INTERRUPT),  # a request to stop wins
-        ("No, wait.", ("Oh.", "No, wait."), Verdict.INTERRUPT),
-        ("What?", ("Uh.", "What?"), Verdict.INTERRUPT),  # a clipped word's start is no hum
-        ("Tell me.", ("", "Tell me."), Verdict.INTERRUPT),
+        ("And then boom.", ("Mmm.", "And then boom."), True, Verdict.RESUME),
+        ("Yeah, man, man.", ("MmMm", "Yeah, man, man."), True, Verdict.RESUME),
+        ("And then boom.", (), True, Verdict.INTERRUPT),  # no decode heard a hum
+        ("And anthem.", ("and anthem", "And anthem."), False, Verdict.RESUME),  # doubted
+        ("Stop.", ("Mmm.", "Stop."), True, Verdict.INTERRUPT),  # a request to stop wins
+        ("Wait.", ("with", "Wait."), False, Verdict.INTERRUPT),
+        ("No, wait.", ("Oh.", "No, wait."), True, Verdict.INTERRUPT),
+        ("What?", ("Uh.", "What?"), True, Verdict.INTERRUPT),  # a clipped word's start
+        ("Tell me.", ("", "Tell me."), True, Verdict.INTERRUPT),
     ],
 )
-def test_a_hum_is_a_backchannel_whichever_decode_heard_it(
-    text: str, readings: tuple[str, ...], verdict: Verdict
+def test_a_hum_heard_by_any_decode_or_doubted_words_are_a_backchannel(
+    text: str, readings: tuple[str, ...], sure: bool, verdict: Verdict
 ) -> None:
-    """Whisper's quick decode heard an espeak-ng "mm-hmm" as "Mmm"; the fuller decode that
-    won heard words, and stopped her (4 of 21 backchannels on the lab bench, session 20)."""
+    """tiny.en on espeak-ng's "mm hmm": "Mm mm" on its quick decode, words on a fuller one
+    that won ("And then boom.", "Yeah, man, man."), or words it doubted ("And anthem."
+    at -1.07 per token, "in the end." at -1.46). Those stopped her on the lab bench;
+    the stop phrases and questions of the bench decode at -0.1 to -0.9."""
     policy = _deciding()
-    assert policy.transcript(text, readings=readings) == [verdict]
+    assert policy.transcript(text, readings=readings, sure=sure) == [verdict]
 
 
 def test_her_own_words_heard_back_are_echo() -> None:

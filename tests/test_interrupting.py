@@ -88,9 +88,11 @@ class Rig:
         assert self.interrupter.user_started(self.t)
 
 
-async def _transcript(text: str, readings: tuple[str, ...] = ()) -> asyncio.Future[Transcript]:
+async def _transcript(
+    text: str, readings: tuple[str, ...] = (), sure: bool = True
+) -> asyncio.Future[Transcript]:
     future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-    future.set_result(Transcript(text, readings=readings))
+    future.set_result(Transcript(text, sure=sure, readings=readings))
     return future
 
 
@@ -131,19 +133,20 @@ def test_a_backchannel_resumes_her_and_is_not_a_turn() -> None:
 
 
 @pytest.mark.parametrize(
-    ("readings", "stopped"),
+    ("readings", "sure", "stopped"),
     [
-        (("Mmm.", "And then boom."), 0),  # the lab: an "mm-hmm" read as words on a second try
-        ((), 1),  # the same words with no reading of a hum: an interruption
+        (("Mmm.", "And then boom."), True, 0),  # the lab: an "mm-hmm" read as words
+        (("and then", "And then boom."), False, 0),  # words Whisper doubted
+        ((), True, 1),  # the same words, heard with confidence: an interruption
     ],
 )
-def test_a_hum_a_fuller_decode_read_as_words_lets_her_go_on(
-    readings: tuple[str, ...], stopped: int
+def test_a_hum_whisper_read_as_words_lets_her_go_on(
+    readings: tuple[str, ...], sure: bool, stopped: int
 ) -> None:
     async def go() -> Rig:
         rig = Rig()
         rig.user_speaks()
-        early = await _transcript("And then boom.", readings)
+        early = await _transcript("And then boom.", readings, sure)
         rig.interrupter.settle("and then boom", early, rig.turns.append)
         await asyncio.sleep(0)
         return rig

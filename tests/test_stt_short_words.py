@@ -21,7 +21,7 @@ from speech_data import clip, non_speech, single_words, word_cuts
 from voiceproc import VoiceosProcess, synthesize_clip
 
 from voiceos.audio.pcm import write_wav
-from voiceos.stt.evidence import Decoded, Window, choose, doubtful
+from voiceos.stt.evidence import Decoded, Heard, Window, choose, doubtful
 from voiceos.stt.wer import normalise_words, word_error_rate
 from voiceos.stt.whisper import WhisperTranscriber, hotword_text
 
@@ -42,22 +42,29 @@ def test_doubtful_decodes() -> None:
 
 def test_the_most_confident_decode_with_words_wins() -> None:
     candidates = [Decoded(" Uh.", 0.2, -0.4), Decoded(" Up.", 0.2, -0.7), Decoded(" Ah", 0.1, -0.1)]
-    assert choose(candidates, speech_s=0.5) == "Up."
-    assert choose([Decoded(" down", 0.2, -1.1), Decoded(" down.", 0.1, -0.9)], 0.8) == "down."
+    assert choose(candidates, speech_s=0.5).words == "Up."
+    assert choose([Decoded(" down", 0.2, -1.1), Decoded(" down.", 0.1, -0.9)], 0.8).words == "down."
 
 
 def test_filler_noise_and_loops_give_nothing() -> None:
-    assert choose([Decoded(" Uh.", 0.2, -0.4), Decoded(" Um.", 0.2, -0.3)], 0.5) == ""
-    assert choose([Decoded(" Off.", 0.8, -1.3)], 0.6) == ""  # Whisper heard no speech
-    assert choose([Decoded(" 5 5 5 5 5", 0.1, -0.1, runaway=True)], 1.0) == ""
-    assert choose([], 1.0) == ""
+    assert choose([Decoded(" Uh.", 0.2, -0.4), Decoded(" Um.", 0.2, -0.3)], 0.5).words == ""
+    assert choose([Decoded(" Off.", 0.8, -1.3)], 0.6).words == ""  # Whisper heard no speech
+    assert choose([Decoded(" 5 5 5 5 5", 0.1, -0.1, runaway=True)], 1.0).words == ""
+    assert choose([], 1.0).words == ""
+
+
+def test_words_whisper_doubted_are_marked_unsure() -> None:
+    assert choose([Decoded(" Uh.", 0.2, -0.4), Decoded(" Up.", 0.2, -0.7)], 0.5).sure
+    unsure = choose([Decoded(" Mm", 0.3, -1.3), Decoded(" And anthem.", 0.3, -1.07)], 0.5)
+    assert unsure.words == "And anthem." and not unsure.sure
+    assert unsure.readings == ("Mm", "And anthem.")
 
 
 def test_a_polite_phrase_needs_the_vad_or_whisper_to_vouch_for_it() -> None:
     unsure = Decoded(" Thank you.", 0.55, -0.9)
-    assert choose([unsure], speech_s=0.0) == ""
-    assert choose([unsure], speech_s=0.6) == "Thank you."
-    assert choose([Decoded(" Thank you.", 0.1, -0.2)], speech_s=0.0) == "Thank you."
+    assert choose([unsure], speech_s=0.0).words == ""
+    assert choose([unsure], speech_s=0.6).words == "Thank you."
+    assert choose([Decoded(" Thank you.", 0.1, -0.2)], speech_s=0.0).words == "Thank you."
 
 
 def test_hotwords_are_bounded_and_distinct() -> None:
@@ -158,7 +165,8 @@ def test_every_reading_is_kept_when_a_second_opinion_was_asked() -> None:
     assert len(heard.readings) == len(model.decodes) >= 2, (heard, model.decodes)
     assert heard.readings[0] == "Mmm."
     sure = scripted({(Window.SHORT, 1): Decoded(" Up.", 0.1, -0.2, Window.SHORT, 1)})
-    assert sure.transcribe(word_cuts()["up"], RATE).readings == ()  # one decode: no readings
+    once = sure.transcribe(word_cuts()["up"], RATE)
+    assert once.readings == () and once.sure  # one decode: no readings
 
 
 def test_silence_gets_no_second_opinion() -> None:
@@ -340,11 +348,9 @@ class ScoredNames(WhisperTranscriber):
         self._direct = object()  # type: ignore[assignment]
         self.scored: list[str] = []
 
-    def _heard(
-        self, audio: np.ndarray, encoded: dict[Window, Any]
-    ) -> tuple[str, Window, tuple[str, ...]]:
+    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[Heard, Window]:
         encoded[Window.SHORT] = object()
-        return self.heard, Window.SHORT, ()
+        return Heard(self.heard), Window.SHORT
 
     def _decode(self, *args: Any, **kwargs: Any) -> Decoded:
         return Decoded(f" {self.hinted}", 0.1, -0.3, Window.SHORT, 5)
@@ -361,15 +367,15 @@ def test_a_known_name_misheard_in_its_slot_is_rescored_in() -> None:
     audio = np.zeros(RATE, np.float32)
     model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="Kwame")
     model.set_vocabulary(["Kwame", "Samantha", "Ana"])
-    assert model._words(audio)[0] == "My name is Kwame."
+    assert model._words(audio).words == "My name is Kwame."
     # Another name said: no known name fits better than names nobody mentioned.
     model = ScoredNames("My name is Gwen.", "My name is Gwen.", said="")
     model.set_vocabulary(["Kwame", "Samantha"])
-    assert model._words(audio)[0] == "My name is Gwen."
+    assert model._words(audio).words == "My name is Gwen."
     # Only utterances with a name slot pay for scoring.
     model = ScoredNames("What time is it?", "What time is it?", said="Kwame")
     model.set_vocabulary(["Kwame"])
-    assert model._words(audio)[0] == "What time is it?" and model.scored == []
+    assert model._words(audio).words == "What time is it?" and model.scored == []
 
 
 HARD_NAMES = ("Nadia", "Kwame", "Benedikt")

@@ -222,8 +222,8 @@ class Interrupter(Generic[T]):
         text = "wait" if heard is None else heard.text
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
-        readings = () if heard is None else heard.readings
-        verdicts = self._policy.transcript(text, self._said_text(), final, readings)
+        readings, sure = ((), True) if heard is None else (heard.readings, heard.sure)
+        verdicts = self._policy.transcript(text, self._said_text(), final, readings, sure)
         if Verdict.RESUME in verdicts:
             self.backchannels += 1
             self._verdict = Verdict.RESUME

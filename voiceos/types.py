@@ -39,6 +39,9 @@ class Transcript:
     """Duration of the transcribed audio."""
     elapsed_s: float = 0.0
     """Time the engine took."""
+    sure: bool = True
+    """The engine was confident of the words (Whisper: the decode they came from averaged
+    a log-probability of at least -1 per token). Engines that say nothing are trusted."""
     readings: tuple[str, ...] = ()
     """What each decode heard, raw and in order, when the engine took more than one
     opinion (empty otherwise): barge-in reads a hum that the chosen words missed."""

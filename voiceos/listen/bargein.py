@@ -327,7 +327,12 @@ class BargeInPolicy:
         return self.phase is Phase.DECIDING
 
     def transcript(
-        self, text: str, playing: str = "", final: bool = True, readings: Sequence[str] = ()
+        self,
+        text: str,
+        playing: str = "",
+        final: bool = True,
+        readings: Sequence[str] = (),
+        sure: bool = True,
     ) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held.
 
@@ -338,9 +343,14 @@ class BargeInPolicy:
                 intelligible decides nothing: the user may be drawing breath before the
                 words, and going on would talk over them.
             readings: each decode's raw text, when the transcriber took several opinions.
-                One that heard a backchannel makes the utterance one, unless `text` asks
-                her to stop: cutting her off for a hum read as words costs the
-                conversation more than going on over a word the user can say again.
+            sure: the transcriber was confident of `text`.
+
+        A short utterance that some decode heard as a backchannel, or whose words the
+        transcriber doubted, is a backchannel unless it asks her to stop. Whisper hears
+        a hum as words on a fuller decode ("And then boom.", "Yeah, man, man."), and
+        says so by its doubt; a real question over her is heard with confidence. Cutting
+        her off for a misheard hum costs the conversation more than going on over a word
+        the user can say again.
         """
         self._awaiting = False
         if not final and not _WORDS.sub(" ", text.lower()).split():
@@ -356,8 +366,10 @@ class BargeInPolicy:
             self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
-        if is_backchannel(text) or (heard_as_backchannel(readings) and not is_stop_request(text)):
-            logger.info("backchannel %r: going on", readings if readings else text)
+        doubted = not sure or heard_as_backchannel(readings)
+        if is_backchannel(text) or (doubted and not is_stop_request(text)):
+            why = f" (doubted; decodes {list(readings)})" if doubted else ""
+            logger.info("backchannel %r%s: going on", text, why)
             self.phase, self._run = Phase.IDLE, 0
             return [Verdict.RESUME]
         self.phase = Phase.INTERRUPTED

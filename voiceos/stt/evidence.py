@@ -76,6 +76,24 @@ class Decoded:
         return clean_transcript(self.text, confident=self.sure or vouched)
 
 
+@dataclass(frozen=True)
+class Heard:
+    """The words kept from the decodes of one utterance, and how far to trust them."""
+
+    words: str
+    """"" when only filler, noise or nothing was heard."""
+    sure: bool = True
+    """Whisper was confident of the words: the decode they came from averaged at least
+    `DOUBTFUL_LOGPROB_BELOW` per token."""
+    readings: tuple[str, ...] = ()
+    """Each decode's raw text, in order, when there was more than one."""
+
+
+def heard_in(decoded: Decoded) -> Heard:
+    """What one decode, the only one made, heard."""
+    return Heard(decoded.words(), decoded.logprob >= DOUBTFUL_LOGPROB_BELOW)
+
+
 def doubtful(decoded: Decoded) -> bool:
     """Worth a second opinion: no words, only filler, or a very unsure decode."""
     return (
@@ -86,7 +104,7 @@ def doubtful(decoded: Decoded) -> bool:
     )
 
 
-def choose(candidates: Sequence[Decoded], speech_s: float) -> str:
+def choose(candidates: Sequence[Decoded], speech_s: float) -> Heard:
     """The words to keep from several decodes of one utterance, given the VAD's speech time.
 
     A decode in which Whisper itself heard no speech never counts (faster-whisper's own
@@ -95,6 +113,7 @@ def choose(candidates: Sequence[Decoded], speech_s: float) -> str:
     nothing everywhere gives "".
     """
     vouched = speech_s >= SPEECH_SURE_S
+    readings = tuple(c.text.strip() for c in candidates)
     best: tuple[float, str] | None = None
     for decoded in candidates:
         words = decoded.words(vouched)
@@ -104,5 +123,5 @@ def choose(candidates: Sequence[Decoded], speech_s: float) -> str:
             best = (decoded.logprob, words)
     if best is None:
         logger.debug("no words in %d decodes (%.2f s of speech)", len(candidates), speech_s)
-        return ""
-    return best[1]
+        return Heard("", readings=readings)
+    return Heard(best[1], best[0] >= DOUBTFUL_LOGPROB_BELOW, readings)

@@ -28,7 +28,7 @@ import re
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import numpy as np
 
 from voiceos.audio.pcm import resample, to_float32
 from voiceos.stt.base import TranscriberError
-from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Window, choose, doubtful
+from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Heard, Window, choose, doubtful, heard_in
 from voiceos.stt.names import (
     Slot,
     baseline_names,
@@ -346,12 +346,11 @@ class WhisperTranscriber:
 
     # --- one utterance -------------------------------------------------------------------
 
-    def _words(self, audio: np.ndarray) -> tuple[str, tuple[str, ...]]:
-        """The words in one utterance, with known names heard right where they belong; and
-        each decode's raw reading when there was more than one."""
+    def _words(self, audio: np.ndarray) -> Heard:
+        """The words in one utterance, with known names heard right where they belong."""
         encoded: dict[Window, Any] = {}
-        words, window, readings = self._heard(audio, encoded)
-        return self._named(words, window, audio, encoded), readings
+        heard, window = self._heard(audio, encoded)
+        return replace(heard, words=self._named(heard.words, window, audio, encoded))
 
     def _named(
         self, words: str, window: Window, audio: np.ndarray, encoded: dict[Window, Any]
@@ -429,38 +428,36 @@ class WhisperTranscriber:
             scores.append(sum(math.log(max(p, 1e-9)) for p in probs) / max(1, len(probs)))
         return scores
 
-    def _heard(
-        self, audio: np.ndarray, encoded: dict[Window, Any]
-    ) -> tuple[str, Window, tuple[str, ...]]:
-        """The words, after a second opinion when the first decode is doubtful; the window
-        they were first decoded on; and each decode's raw text when there were several."""
+    def _heard(self, audio: np.ndarray, encoded: dict[Window, Any]) -> tuple[Heard, Window]:
+        """The words, after a second opinion when the first decode is doubtful; and the
+        window they were first decoded on."""
         short = self._direct is not None and self.short_window
         first = self._decode(audio, Window.SHORT if short else Window.FULL, self.beam_size, encoded)
         if first.runaway and first.window is Window.SHORT:
             first = self._decode(audio, Window.FULL, self.beam_size, encoded)
         if not doubtful(first) or self._vad is None or self._direct is None:
-            return first.words(), first.window, ()
+            return heard_in(first), first.window
         if _long(audio):
-            return first.words(), first.window, ()
+            return heard_in(first), first.window
         speech_s = self._vad(audio)
         if speech_s < SPEECH_MIN_S:
-            return first.words(), first.window, ()
+            return heard_in(first), first.window
         started = time.perf_counter()
         candidates = [first]
         for window, beam in self._opinions(first):
             candidates.append(self._decode(audio, window, beam, encoded))
             if not doubtful(candidates[-1]):
                 break
-        words = choose(candidates, speech_s)
+        heard = choose(candidates, speech_s)
         logger.debug(
             "second opinion on %.2f s (%.2f s speech) in %.0f ms: %s -> %r",
             audio.size / SAMPLE_RATE_HZ,
             speech_s,
             (time.perf_counter() - started) * 1000,
             [(c.window.value, c.beam, c.text) for c in candidates],
-            words,
+            heard.words,
         )
-        return words, first.window, tuple(c.text.strip() for c in candidates)
+        return heard, first.window
 
     def _opinions(self, first: Decoded) -> list[tuple[Window, int]]:
         """The decodes to try after a doubtful first one, cheapest first: a wide beam on
@@ -477,10 +474,10 @@ class WhisperTranscriber:
         if sample_rate_hz != SAMPLE_RATE_HZ:
             samples = np.asarray(resample(samples, sample_rate_hz, SAMPLE_RATE_HZ), np.int16)
         audio_s = samples.size / SAMPLE_RATE_HZ
-        text, readings = self._words(to_float32(samples)) if samples.size else ("", ())
+        heard = self._words(to_float32(samples)) if samples.size else Heard("")
         elapsed = time.perf_counter() - started
-        logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, text)
-        return Transcript(text=text, audio_s=audio_s, elapsed_s=elapsed, readings=readings)
+        logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, heard.words)
+        return Transcript(heard.words, audio_s, elapsed, heard.sure, heard.readings)
 
 
 def _speech_detector() -> Any:
