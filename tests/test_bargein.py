@@ -645,6 +645,7 @@ def test_a_short_word_over_her_is_decided_by_its_transcript() -> None:
         ("And anthem.", ("and anthem", "And anthem."), False, Verdict.RESUME),  # doubted
         ("Stop.", ("Mmm.", "Stop."), True, Verdict.INTERRUPT),  # a request to stop wins
         ("Wait.", ("with", "Wait."), False, Verdict.INTERRUPT),
+        ("with.", ("wait", "Wait.", "with."), False, Verdict.INTERRUPT),  # a decode asks
         ("No, wait.", ("Oh.", "No, wait."), True, Verdict.INTERRUPT),
         ("What?", ("Uh.", "What?"), True, Verdict.INTERRUPT),  # a clipped word's start
         ("Tell me.", ("", "Tell me."), True, Verdict.INTERRUPT),

@@ -346,7 +346,8 @@ class BargeInPolicy:
             sure: the transcriber was confident of `text`.
 
         A short utterance that some decode heard as a backchannel, or whose words the
-        transcriber doubted, is a backchannel unless it asks her to stop. Whisper hears
+        transcriber doubted, is a backchannel unless it, or one of its decodes, asks her
+        to stop ("Wait." under "with.", which Whisper liked better). Whisper hears
         a hum as words on a fuller decode ("And then boom.", "Yeah, man, man."), and
         says so by its doubt; a real question over her is heard with confidence. Cutting
         her off for a misheard hum costs the conversation more than going on over a word
@@ -367,7 +368,8 @@ class BargeInPolicy:
         if self.phase is not Phase.DECIDING:
             return []
         doubted = not sure or heard_as_backchannel(readings)
-        if is_backchannel(text) or (doubted and not is_stop_request(text)):
+        asks = is_stop_request(text) or any(is_stop_request(r) for r in readings)
+        if is_backchannel(text) or (doubted and not asks):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
             logger.info("backchannel %r%s: going on", text, why)
             self.phase, self._run = Phase.IDLE, 0
