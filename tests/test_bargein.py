@@ -662,6 +662,25 @@ def test_a_hum_heard_by_any_decode_or_doubted_words_are_a_backchannel(
     assert policy.transcript(text, readings=readings, sure=sure) == [verdict]
 
 
+def test_a_request_to_stop_in_any_decode_stops_her_unless_it_is_her_own_words() -> None:
+    """Held for a "no" over her (nothing confirmed it): Whisper's decodes were "No",
+    "No." and "Cool.", and the last, more confident, won. A "no" of her own sentence
+    heard back is still her echo."""
+    readings = ("No", "No.", "Cool.")
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    assert policy.transcript("Cool.", "I can tell you the time.", readings=readings) == [
+        Verdict.INTERRUPT
+    ]
+    own = BargeInPolicy()
+    _held(own)
+    assert own.transcript("Cool.", "No, I can't.", readings=readings) == [Verdict.RESUME]
+    words_alone = BargeInPolicy()
+    _held(words_alone)
+    assert words_alone.transcript("Cool.", "I can tell you the time.") == [Verdict.RESUME]
+
+
 def test_her_own_words_heard_back_are_echo() -> None:
     policy = BargeInPolicy()
     t = _held(policy)

@@ -168,6 +168,13 @@ def is_stop_request(text: str) -> bool:
     return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
 
 
+def asks_to_stop(text: str, readings: Sequence[str], playing: str) -> bool:
+    """True when `text`, or one of the transcriber's decodes of it (`readings`), asks her
+    to stop and is not words of her own sentence heard back. Whisper's most confident
+    decode is not always the right one: "Cool." won over "No." for a "no" on the lab."""
+    return any(is_stop_request(t) and not is_own_words(t, playing) for t in (text, *readings))
+
+
 def is_own_words(text: str, playing: str) -> bool:
     """True when most words of `text` are words of the sentence she is saying."""
     heard = _WORDS.sub(" ", text.lower()).split()
@@ -345,9 +352,9 @@ class BargeInPolicy:
             readings: each decode's raw text, when the transcriber took several opinions.
             sure: the transcriber was confident of `text`.
 
-        A short utterance that some decode heard as a backchannel, or whose words the
-        transcriber doubted, is a backchannel unless it, or one of its decodes, asks her
-        to stop ("Wait." under "with.", which Whisper liked better). Whisper hears
+        Words that ask her to stop, or of which one decode does (`asks_to_stop`), stop
+        her. Otherwise a short utterance that some decode heard as a backchannel, or whose
+        words the transcriber doubted, is a backchannel too. Whisper hears
         a hum as words on a fuller decode ("And then boom.", "Yeah, man, man."), and
         says so by its doubt; a real question over her is heard with confidence. Cutting
         her off for a misheard hum costs the conversation more than going on over a word
@@ -357,10 +364,11 @@ class BargeInPolicy:
         if not final and not _WORDS.sub(" ", text.lower()).split():
             logger.debug("nothing intelligible yet at a pause: waiting for the rest")
             return []
+        asks = asks_to_stop(text, readings, playing)
         if self.phase is Phase.HELD:
             # Not confirmed by sound alone: only an explicit request, not in her own
             # sentence, stops her; anything else may be her echo getting through.
-            if is_own_words(text, playing) or not is_stop_request(text):
+            if not asks:
                 logger.info("heard %r while held, not a request to stop: going on", text)
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
@@ -368,8 +376,7 @@ class BargeInPolicy:
         if self.phase is not Phase.DECIDING:
             return []
         doubted = not sure or heard_as_backchannel(readings)
-        asks = is_stop_request(text) or any(is_stop_request(r) for r in readings)
-        if is_backchannel(text) or (doubted and not asks):
+        if not asks and (is_backchannel(text) or doubted):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
             logger.info("backchannel %r%s: going on", text, why)
             self.phase, self._run = Phase.IDLE, 0
