@@ -334,7 +334,11 @@ class EchoStage:
 
     def look_back(self) -> bool:
         """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
-        the fit takes her echo out well enough for `hindsight` to hear the user by."""
+        the fit takes her echo out well enough for `hindsight` to hear the user by.
+
+        Where no such fit can be made (her reply began less than a second ago), the
+        running fit, when proven, serves instead: on the lab, a real "no" said 0.7 s into
+        her reply was held, then heard through AEC3 as "So." and lost."""
         lag = None if self._tracker is None else self._tracker.lag
         fit = self._hindsight.look_back(lag)
         if fit is None:
@@ -346,8 +350,15 @@ class EchoStage:
                 fit.erle_db,
                 fit.check_db,
             )
-        self._held_fit = fit if self._hindsight.usable(fit) else None
-        return self._held_fit is not None
+        held = fit if self._hindsight.usable(fit) else None
+        if held is None and self._running_fit is not None and self._fit_reduction:
+            held = self._running_fit
+            logger.debug(
+                "looked back: her echo path as fitted while she played (%.0f dB out)",
+                self._fit_reduction,
+            )
+        self._held_fit = held
+        return held is not None
 
     def forget_fit(self) -> None:
         """The hold is over: the fit will not follow her echo path for long."""
