@@ -487,10 +487,10 @@ def _endpointer_input(
 
 
 def test_where_no_fit_can_be_made_at_a_hold_her_proven_running_fit_serves() -> None:
-    """Live on the lab, a real "no" said as her reply began was held with too little of
-    her voice before to fit her echo path on, while the fit followed as she played was
-    proven; the endpointer got AEC3's output, heard as "So.", and she went on. The proven
-    running fit now serves the hold."""
+    """Live on the lab, a real "no" said half a second into one of her sentences was held
+    with too little of her voice before to fit her echo path on, while the fit followed as
+    she played was proven; the endpointer got the detector's output, heard as "So.", and
+    she went on. The proven running fit now serves the hold."""
     far = _reply_over_which_a_word_is_said()[: 6 * RATE]
     mic = np.clip(np.rint(drifting(LAB_LIKE.apply(far), 40.0)), -32768, 32767).astype(np.int16)
     tap, stage, _ = barge_in_rig()

@@ -336,9 +336,10 @@ class EchoStage:
         """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
         the fit takes her echo out well enough for `hindsight` to hear the user by.
 
-        Where no such fit can be made (her reply began less than a second ago), the
-        running fit, when proven, serves instead: on the lab, a real "no" said 0.7 s into
-        her reply was held, then heard through AEC3 as "So." and lost."""
+        Where no such fit can be made (her sentence began a moment ago, after a pause),
+        the running fit, when proven, serves instead: on the lab, a real "no" said half a
+        second into one of her sentences was held, then heard through the detector's
+        output as "So." and lost."""
         lag = None if self._tracker is None else self._tracker.lag
         fit = self._hindsight.look_back(lag)
         if fit is None:
