@@ -663,22 +663,19 @@ def test_a_hum_heard_by_any_decode_or_doubted_words_are_a_backchannel(
 
 
 def test_a_request_to_stop_in_any_decode_stops_her_unless_it_is_her_own_words() -> None:
-    """Held for a "no" over her (nothing confirmed it): Whisper's decodes were "No",
-    "No." and "Cool.", and the last, more confident, won. A "no" of her own sentence
-    heard back is still her echo."""
+    """A "no" over her: Whisper's decodes were "No", "No." and "Cool.", and the last, more
+    confident, won. Confirmed by sound, it stops her; a "no" of her own sentence heard back
+    does not. Held with nothing confirmed, only the chosen words count: her echo's decodes
+    vary too much."""
     readings = ("No", "No.", "Cool.")
-    policy = BargeInPolicy()
-    t = _held(policy)
-    assert policy.speech_started(t)
-    assert policy.transcript("Cool.", "I can tell you the time.", readings=readings) == [
-        Verdict.INTERRUPT
-    ]
-    own = BargeInPolicy()
-    _held(own)
-    assert own.transcript("Cool.", "No, I can't.", readings=readings) == [Verdict.RESUME]
-    words_alone = BargeInPolicy()
-    _held(words_alone)
-    assert words_alone.transcript("Cool.", "I can tell you the time.") == [Verdict.RESUME]
+    playing = "I can tell you the time."
+    assert _deciding().transcript("Cool.", playing, readings=readings) == [Verdict.INTERRUPT]
+    own = _deciding().transcript("Cool.", "No, I can't.", readings=readings)
+    assert own == [Verdict.RESUME]
+    assert _deciding().transcript("Cool.", playing) == [Verdict.RESUME]
+    held = BargeInPolicy()
+    _held(held)
+    assert held.transcript("Cool.", playing, readings=readings) == [Verdict.RESUME]
 
 
 def test_her_own_words_heard_back_are_echo() -> None:
