@@ -334,12 +334,7 @@ class EchoStage:
 
     def look_back(self) -> bool:
         """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
-        the fit takes her echo out well enough for `hindsight` to hear the user by.
-
-        Where no such fit can be made (her sentence began a moment ago, after a pause),
-        the running fit, when proven, serves instead: on the lab, a real "no" said half a
-        second into one of her sentences was held, then heard through the detector's
-        output as "So." and lost."""
+        the fit takes her echo out well enough for `hindsight` to hear the user by."""
         lag = None if self._tracker is None else self._tracker.lag
         fit = self._hindsight.look_back(lag)
         if fit is None:
@@ -351,15 +346,8 @@ class EchoStage:
                 fit.erle_db,
                 fit.check_db,
             )
-        held = fit if self._hindsight.usable(fit) else None
-        if held is None and self._running_fit is not None and self._fit_reduction:
-            held = self._running_fit
-            logger.debug(
-                "looked back: her echo path as fitted while she played (%.0f dB out)",
-                self._fit_reduction,
-            )
-        self._held_fit = held
-        return held is not None
+        self._held_fit = fit if self._hindsight.usable(fit) else None
+        return self._held_fit is not None
 
     def forget_fit(self) -> None:
         """The hold is over: the fit will not follow her echo path for long."""

@@ -376,7 +376,7 @@ class BargeInPolicy:
             self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
-        asks = asks_to_stop(text, readings, playing)
+        asks = asks_to_stop(text, (), playing)
         doubted = not sure or heard_as_backchannel(readings)
         if not asks and (is_backchannel(text) or doubted):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
