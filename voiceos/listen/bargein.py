@@ -168,11 +168,11 @@ def is_stop_request(text: str) -> bool:
     return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
 
 
-def asks_to_stop(text: str, readings: Sequence[str], playing: str) -> bool:
-    """True when `text`, or one of the transcriber's decodes of it (`readings`), asks her
-    to stop and is not words of her own sentence heard back. Whisper's most confident
-    decode is not always the right one: "Cool." won over "No." for a "no" on the lab."""
-    return any(is_stop_request(t) and not is_own_words(t, playing) for t in (text, *readings))
+def asks_to_stop(text: str, playing: str) -> bool:
+    """True when `text` asks her to stop and is not words of her own sentence heard back.
+    Only the chosen words count: reading every decode of her echo while she was held
+    ("You can leave.", "Thank you.", "Good job.") let one interrupt her in CI runs."""
+    return is_stop_request(text) and not is_own_words(text, playing)
 
 
 def is_own_words(text: str, playing: str) -> bool:
@@ -352,31 +352,29 @@ class BargeInPolicy:
             readings: each decode's raw text, when the transcriber took several opinions.
             sure: the transcriber was confident of `text`.
 
-        Confirmed speech whose words ask her to stop, or of which one decode does
-        (`asks_to_stop`), stops her. Otherwise a short utterance that some decode heard
-        as a backchannel, or whose words the transcriber doubted, is a backchannel too.
-        Whisper hears a hum as words on a fuller decode ("And then boom.", "Yeah, man,
-        man."), and says so by its doubt; a real question over her is heard with
-        confidence. Cutting her off for a misheard hum costs the conversation more than
-        going on over a word the user can say again.
+        Confirmed speech whose words ask her to stop (`asks_to_stop`) stops her.
+        Otherwise a short utterance that some decode heard as a backchannel, or whose
+        words the transcriber doubted, is a backchannel too. Whisper hears a hum as words
+        on a fuller decode ("And then boom.", "Yeah, man, man."), and says so by its
+        doubt; a real question over her is heard with confidence. Cutting her off for a
+        misheard hum costs the conversation more than going on over a word the user can
+        say again.
         """
         self._awaiting = False
         if not final and not _WORDS.sub(" ", text.lower()).split():
             logger.debug("nothing intelligible yet at a pause: waiting for the rest")
             return []
+        asks = asks_to_stop(text, playing)
         if self.phase is Phase.HELD:
             # Not confirmed by sound alone: only an explicit request, not in her own
-            # sentence, stops her; anything else may be her echo getting through. The
-            # chosen words alone: her echo's decodes are varied ("You can leave.", "Thank
-            # you.", "Good job."), and one of three would ask her to stop far more often.
-            if not asks_to_stop(text, (), playing):
+            # sentence, stops her; anything else may be her echo getting through.
+            if not asks:
                 logger.info("heard %r while held, not a request to stop: going on", text)
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
             self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
-        asks = asks_to_stop(text, (), playing)
         doubted = not sure or heard_as_backchannel(readings)
         if not asks and (is_backchannel(text) or doubted):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""

@@ -477,7 +477,9 @@ class WhisperTranscriber:
         heard = self._words(to_float32(samples)) if samples.size else Heard("")
         elapsed = time.perf_counter() - started
         logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, heard.words)
-        return Transcript(heard.words, audio_s, elapsed, heard.sure, heard.readings)
+        return Transcript(
+            heard.words, audio_s, elapsed_s=elapsed, sure=heard.sure, readings=heard.readings
+        )
 
 
 def _speech_detector() -> Any:
