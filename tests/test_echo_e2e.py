@@ -28,6 +28,9 @@ RATE = 16000
 HELP = "What can you do?"
 """Its answer is the longest reply voiceos has offline: about 15 s of speech."""
 
+BARGE_IN_LOGGERS = ("voiceos.interrupting", "voiceos.listen.bargein", "voiceos.listening")
+"""Whose debug lines tell why she was held or stopped, shown when a test fails."""
+
 pytestmark = pytest.mark.audio
 
 
@@ -67,14 +70,15 @@ def test_long_replies_on_loudspeakers_play_to_their_end(
         spoken_s = (rec.sample_count() - start) / RATE
         assert vo.close() == 0
     said = vo.replies()[1:]  # after the greeting
-    assert len(said) == replies, vo.out
-    assert not [r for r in said if r.endswith("[interrupted]")], said
+    why = vo.log_of(*BARGE_IN_LOGGERS)
+    assert len(said) == replies, f"{vo.out}\n{why}"
+    assert not [r for r in said if r.endswith("[interrupted]")], f"{said}\n{why}"
     # Her own voice never became a turn, and no question lost its first words to her echo:
     # every turn is the question that was asked (three of its four words at least, since
     # Whisper's int8 decoding differs between CPUs).
     asked = set(normalise_words(HELP))
     heard = [set(normalise_words(h)) for h in vo.heard()]
-    assert len(heard) == replies and all(len(h & asked) >= 3 for h in heard), vo.heard()
+    assert len(heard) == replies and all(len(h & asked) >= 3 for h in heard), f"{vo.heard()}\n{why}"
     assert spoken_s > replies * 10  # the replies were long and really played
     assert any("barge-in armed" in line for line in vo.err)  # barge-in was on all along
 

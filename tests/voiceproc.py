@@ -152,6 +152,13 @@ class VoiceosProcess:
     def heard(self) -> list[str]:
         return [ln.split(": ", 1)[1] for ln in self.out if ln.startswith("you: ")]
 
+    def log_of(self, *loggers: str, last: int = 120) -> str:
+        """The last `last` lines its log (stderr) has from these loggers, to explain a
+        failure; "voiceos.interrupting" also matches its children."""
+        alternatives = "|".join(re.escape(n) for n in loggers)
+        names = re.compile(rf" (?:{alternatives})[.:]")
+        return "\n".join([ln for ln in self.err if names.search(ln)][-last:])
+
 
 def synthesize_clip(text: str, voice: str = "en-us", rate_wpm: int = 150) -> npt.NDArray[np.int16]:
     """Speech for `text` from espeak-ng at 16 kHz, with half a second of silence around it."""

@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -60,6 +61,12 @@ class PlayResult:
 
 
 _alsa_handler: Any = None
+_PRINTF_FIELD = re.compile(r"%[-+ #0-9.*]*[hlLqjzt]*[a-zA-Z%]")
+
+
+def _unfilled(field: re.Match[str]) -> str:
+    """A printf field of ALSA's message, whose argument cannot be read: "…" ("%%" is "%")."""
+    return "%" if field.group() == "%%" else "…"
 
 
 def _route_alsa_messages() -> None:
@@ -77,7 +84,10 @@ def _route_alsa_messages() -> None:
     )
 
     def handler(file: bytes, line: int, function: bytes, err: int, fmt: bytes) -> None:
-        logger.debug("alsa: %s (%s)", (fmt or b"").decode(errors="replace"), err)
+        # The format's own arguments are out of reach (variadic): name where it came from.
+        text = _PRINTF_FIELD.sub(_unfilled, (fmt or b"").decode(errors="replace"))
+        where = (function or b"?").decode(errors="replace")
+        logger.debug("alsa, in %s: %s (error %s)", where, text, err)
 
     _alsa_handler = handler_type(handler)  # kept alive: ALSA holds the pointer
     asound.snd_lib_error_set_handler(_alsa_handler)
