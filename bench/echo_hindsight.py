@@ -55,12 +55,14 @@ Mic = Callable[[np.ndarray], np.ndarray]
 def holds_on_her_echo(far: np.ndarray, mic: np.ndarray, look_back: bool) -> int:
     """Holds over a stretch of her echo alone (each is a stutter in her reply)."""
     tap, stage, interrupter = barge_in_rig(look_back)
+    holds = 0
 
     def after() -> None:
-        interrupter.on_chunk(True)
+        nonlocal holds
+        holds += interrupter.on_chunk(True)  # True when she has just been held
 
     run_stage(stage, tap, far, mic, after=after)
-    return interrupter.holds
+    return holds
 
 
 def heard_from_hold(

@@ -129,7 +129,6 @@ def test_a_backchannel_resumes_her_and_is_not_a_turn() -> None:
     rig = asyncio.run(go())
     assert rig.holds == [True, False]
     assert rig.stopped == 0 and rig.turns == []
-    assert rig.interrupter.backchannels == 1
 
 
 @pytest.mark.parametrize(

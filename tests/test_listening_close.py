@@ -1,4 +1,5 @@
-"""Closing an utterance taken for her voice once her reply is over (logic, stand-ins only).
+"""Closing an utterance taken for her voice once her reply is over, and what the listener
+asks the transcriber for over her (logic, stand-ins only).
 
 Her echo, or a sound judged not to be the user, can leave an utterance open when her
 reply ends. It is closed `echo_guard_s` after the end, counted in capture time, so the
@@ -8,10 +9,15 @@ with it, even when the chunks are read late on a busy machine.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 import numpy as np
 
+from voiceos.listen.bargein import STOP_PHRASES
+from voiceos.listen.endpointer import SpeechPaused
 from voiceos.listening import Listener, ListenOptions, ReplyWatch
-from voiceos.types import AudioChunk
+from voiceos.types import PCM16, AudioChunk, Transcript
 
 
 class Conversation:
@@ -94,3 +100,51 @@ def test_nothing_is_closed_while_she_speaks_or_when_nothing_is_ignored() -> None
     rig.conversation.busy = True
     rig.read(12.0, 12.0)
     assert rig.turns.resets == 0
+
+
+class Transcriber:
+    def __init__(self) -> None:
+        self.expected: list[tuple[str, ...]] = []
+
+    def transcribe(
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+    ) -> Transcript:
+        self.expected.append(tuple(expect))
+        return Transcript("So.")
+
+
+class Judging:
+    """Stands in for voiceos.interrupting.Interrupter: an utterance under way over her."""
+
+    expected = STOP_PHRASES
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.judged = 0
+
+    def judge(self, transcript: object) -> None:
+        self.judged += 1
+
+
+def test_speech_over_her_is_transcribed_listening_for_requests_to_stop() -> None:
+    transcriber = Transcriber()
+
+    async def pause(over_her: bool) -> int:
+        interrupter = Judging(over_her)
+        listener = Listener(
+            Conversation(),  # type: ignore[arg-type]
+            Turns(),  # type: ignore[arg-type]
+            transcriber,
+            executor=None,  # type: ignore[arg-type]
+            display=ReplyWatch(inner=None),  # type: ignore[arg-type]
+            options=ListenOptions(),
+            interrupter=interrupter,  # type: ignore[arg-type]
+        )
+        listener._on_event(SpeechPaused(np.zeros(1600, np.int16), 1.0), asyncio.Queue())
+        assert listener._early is not None
+        await listener._early
+        return interrupter.judged
+
+    assert asyncio.run(pause(over_her=True)) == 1
+    assert asyncio.run(pause(over_her=False)) == 0  # an ordinary turn: nothing expected
+    assert transcriber.expected == [STOP_PHRASES, ()]

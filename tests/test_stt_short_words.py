@@ -21,7 +21,9 @@ from speech_data import clip, non_speech, single_words, word_cuts
 from voiceproc import VoiceosProcess, synthesize_clip
 
 from voiceos.audio.pcm import write_wav
+from voiceos.listen.bargein import STOP_PHRASES
 from voiceos.stt.evidence import Decoded, Heard, Window, choose, doubtful
+from voiceos.stt.expected import LIKELY_ABOVE, pick
 from voiceos.stt.wer import normalise_words, word_error_rate
 from voiceos.stt.whisper import WhisperTranscriber, hotword_text
 
@@ -180,6 +182,53 @@ def test_a_confident_decode_costs_no_second_opinion() -> None:
     model = scripted({(Window.SHORT, 1): sure})
     assert model.words(clip("goforward").samples()) == "Go forward ten meters."
     assert len(model.decodes) == 1
+
+
+# --- expected phrases: what the listener waits for, scored on the audio -----------------------
+
+
+def test_an_expected_phrase_is_taken_only_when_likely_and_nearly_as_likely_as_the_words() -> None:
+    phrases = {"Stop.": -3.1, "No.": -1.1}
+    assert pick(-1.4, phrases) == "No."  # a real "no" over her echo, heard as "So."
+    assert pick(None, phrases) == "No."  # nothing heard but a likely "No."
+    assert pick(-1.0, phrases) == "No."  # within the margin of the heard words
+    assert pick(-0.5, phrases) == ""  # the heard words are clearly likelier
+    assert pick(None, {"No.": -2.4}) == ""  # her echo's remains: unlikely on its own
+    assert pick(-3.0, {"No.": LIKELY_ABOVE - 0.1}) == ""
+    assert pick(-1.0, {}) == ""
+
+
+SO = Decoded(" So.", 0.3, -1.3, Window.SHORT, 1)
+"""How Whisper heard a real "no" said over her, cut at its start (a lab run)."""
+
+
+def test_a_stop_word_misheard_is_taken_when_the_listener_expects_it() -> None:
+    model = scripted({(Window.SHORT, 1): SO, (Window.SHORT, 5): SO, (Window.FULL, 5): SO})
+    no = word_cuts()["no"]
+    assert model.transcribe(no, RATE).text == ""  # "So." alone is filler
+    heard = model.transcribe(no, RATE, expect=STOP_PHRASES)
+    assert heard.text == "No." and heard.sure, heard
+    cool = Decoded(" Cool.", 0.2, -0.4, Window.SHORT, 1)  # a word, and confident
+    model = scripted({(Window.SHORT, 1): cool})
+    assert model.transcribe(no, RATE, expect=STOP_PHRASES).text == "No."
+
+
+def test_expected_phrases_leave_other_words_and_sounds_alone(whisper: WhisperTranscriber) -> None:
+    sounds = {
+        "yes": word_cuts()["yes"],
+        "right": word_cuts()["right"],
+        "sentence": clip("testing_routine").samples(),
+        "her voice far down": (clip("another_engineer").samples() * 0.02).astype(np.int16),
+        **breath_and_cough(),
+        **non_speech(1.0),
+    }
+    plain = {name: whisper.transcribe(pcm, RATE).text for name, pcm in sounds.items()}
+    expecting = {
+        name: whisper.transcribe(pcm, RATE, expect=STOP_PHRASES).text
+        for name, pcm in sounds.items()
+    }
+    assert expecting == plain
+    assert not {t for t in expecting.values() if normalise_words(t) in (["stop"], ["no"])}
 
 
 # --- real clips -------------------------------------------------------------------------------

@@ -12,14 +12,21 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
 
 from voiceos.audio.echo import FAR_ACTIVE_DB
 from voiceos.audio.echostage import EchoStage
-from voiceos.listen.bargein import BargeInPolicy, Phase, Verdict, is_backchannel, is_own_words
+from voiceos.listen.bargein import (
+    STOP_PHRASES,
+    BargeInPolicy,
+    Phase,
+    Verdict,
+    is_backchannel,
+    is_own_words,
+)
 from voiceos.types import PCM16, AudioChunk, Transcript
 
 logger = logging.getLogger(__name__)
@@ -68,14 +75,17 @@ class Interrupter(Generic[T]):
         self._onset: list[AudioChunk] = []
         self._fitted = False
         """The stage fitted her echo path at the latest hold (`EchoStage.look_back`)."""
-        self.holds = 0
-        self.interruptions = 0
-        self.backchannels = 0
 
     @property
     def active(self) -> bool:
         """An utterance taken for the user's is under way while she speaks."""
         return self._active
+
+    @property
+    def expected(self) -> Sequence[str]:
+        """Phrases to listen for in what is said over her (`Transcriber.transcribe`'s
+        `expect`): the requests to stop that Whisper mishears there most."""
+        return STOP_PHRASES
 
     @property
     def dismissed(self) -> bool:
@@ -225,7 +235,6 @@ class Interrupter(Generic[T]):
         readings, sure = ((), True) if heard is None else (heard.readings, heard.sure)
         verdicts = self._policy.transcript(text, self._said_text(), final, readings, sure)
         if Verdict.RESUME in verdicts:
-            self.backchannels += 1
             self._verdict = Verdict.RESUME
         self._act(verdicts)
         return text
@@ -255,7 +264,6 @@ class Interrupter(Generic[T]):
     def _act(self, verdicts: list[Verdict]) -> None:
         for verdict in verdicts:
             if verdict is Verdict.HOLD:
-                self.holds += 1
                 self._log_delay()
                 self._holding = True
                 self._fitted = self._stage.look_back()
@@ -276,7 +284,6 @@ class Interrupter(Generic[T]):
             else:
                 self._held = []
                 self._verdict = verdict
-                self.interruptions += 1
                 logger.info("barge-in: stopping the reply")
                 self._interrupt()
                 self._holding = False

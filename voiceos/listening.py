@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -174,7 +175,8 @@ class Listener:
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(self._conversation.busy)
                 if interrupter is not None and (word := interrupter.held_word()) is not None:
-                    interrupter.judge_held(self._transcribe(word))  # nothing confirmed it
+                    # Nothing confirmed it: its words decide.
+                    interrupter.judge_held(self._transcribe(word, interrupter.expected))
                 if held and (self._ignoring or self._turns.idle):
                     assert interrupter is not None
                     self._restart_at_onset(interrupter.onset, queue)
@@ -268,7 +270,7 @@ class Listener:
             self._on_start(event)
         elif isinstance(event, SpeechPaused) and not self._ignoring:
             # Probably the end: transcribe during the rest of the silence, to save its time.
-            self._early = self._transcribe(event.audio)
+            self._early = self._transcribe(event.audio, self._expected())
             if self._interrupter is not None and self._interrupter.active:
                 self._interrupter.judge(self._early)  # a backchannel, or "wait"?
         elif isinstance(event, Finishing) and not self._ignoring and self._early is not None:
@@ -291,7 +293,7 @@ class Listener:
             pending = Pending(event, event.captured_s or self._clock(), early)
             if self._interrupter is not None and self._interrupter.active:
                 # Said over her: a backchannel lets her go on and is not a turn.
-                pending.early = early or self._transcribe(event.audio)
+                pending.early = early or self._transcribe(event.audio, self._expected())
                 self._interrupter.settle(pending, pending.early, lambda p: self._queue(p, queue))
                 return
             self._queue(pending, queue)
@@ -354,16 +356,23 @@ class Listener:
         self.merges += 1
         logger.info("the user went on: the pending reply is withdrawn, both parts become one turn")
 
-    def _transcribe(self, audio: PCM16) -> asyncio.Future[Transcript]:
+    def _expected(self) -> Sequence[str]:
+        """Phrases to listen for in the utterance under way: requests to stop, while it is
+        said over her; none otherwise."""
+        interrupter = self._interrupter
+        return interrupter.expected if interrupter is not None and interrupter.active else ()
+
+    def _transcribe(self, audio: PCM16, expect: Sequence[str] = ()) -> asyncio.Future[Transcript]:
         # Names the user has told are hints for the recogniser; read them here, on the
         # loop's thread, where the memory lives.
         set_vocabulary = getattr(self._transcriber, "set_vocabulary", None)
         if self._vocabulary is not None and set_vocabulary is not None:
             set_vocabulary(self._vocabulary())
+        transcribe = self._transcriber.transcribe
+        if expect:
+            transcribe = functools.partial(transcribe, expect=expect)
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(
-            self._executor, self._transcriber.transcribe, audio, self._options.sample_rate_hz
-        )
+        return loop.run_in_executor(self._executor, transcribe, audio, self._options.sample_rate_hz)
 
     async def _turn_worker(self, queue: asyncio.Queue[Pending]) -> None:
         while True:

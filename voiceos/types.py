@@ -7,7 +7,7 @@ with WAV files and text.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -131,7 +131,12 @@ class Brain(Protocol):
 class Transcriber(Protocol):
     """Speech to text on 16 kHz mono int16 audio. Blocking; run it in an executor."""
 
-    def transcribe(self, pcm16: PCM16, sample_rate_hz: int) -> Transcript: ...
+    def transcribe(
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+    ) -> Transcript:
+        """`expect`: phrases the listener is waiting for ("Stop."); an engine that can
+        score them may take one as the words where it finds it about as likely."""
+        ...
 
 
 class Speaker(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from voiceos.config import Config
@@ -25,7 +26,9 @@ class StartableTranscriber(Protocol):
 
     def start(self) -> None: ...
 
-    def transcribe(self, pcm16: PCM16, sample_rate_hz: int) -> Transcript: ...
+    def transcribe(
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+    ) -> Transcript: ...
 
 
 def build_transcriber(config: Config, engine: str | None = None) -> StartableTranscriber:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -117,8 +118,11 @@ class SpeechRecognitionTranscriber:
         except Exception as exc:
             raise TranscriberError(_describe(self.engine, exc)) from None
 
-    def transcribe(self, pcm16: PCM16, sample_rate_hz: int) -> Transcript:
-        """Text of one utterance; "" when nothing was recognised. Blocking."""
+    def transcribe(
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+    ) -> Transcript:
+        """Text of one utterance; "" when nothing was recognised. Blocking. These engines
+        give one text and no scores: `expect` changes nothing."""
         if self._recognizer is None:
             self.start()
         started = time.perf_counter()

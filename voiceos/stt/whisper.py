@@ -17,6 +17,10 @@ Names: what voiceos knows (the user's name, the persona's, names in remembered f
 given to the decoder as hotwords where a name may be, so "Theodore" stops coming back as
 "the Adora"; in a sure name slot ("my name is ...") the known names are scored against
 the heard words with `Whisper.align` (voiceos.stt.names.decide).
+
+Expected phrases: a caller may say what it is waiting for (`expect`, barge-in's requests
+to stop); those phrases are scored the same way and one is taken as the words where it is
+about as likely as what was heard (voiceos.stt.expected).
 """
 
 from __future__ import annotations
@@ -36,7 +40,17 @@ import numpy as np
 
 from voiceos.audio.pcm import resample, to_float32
 from voiceos.stt.base import TranscriberError
-from voiceos.stt.evidence import SPEECH_MIN_S, Decoded, Heard, Window, choose, doubtful, heard_in
+from voiceos.stt.evidence import (
+    DOUBTFUL_LOGPROB_BELOW,
+    SPEECH_MIN_S,
+    Decoded,
+    Heard,
+    Window,
+    choose,
+    doubtful,
+    heard_in,
+)
+from voiceos.stt.expected import pick
 from voiceos.stt.names import (
     Slot,
     baseline_names,
@@ -47,6 +61,7 @@ from voiceos.stt.names import (
     take_hinted,
     worth_hinting,
 )
+from voiceos.stt.wer import normalise_words
 from voiceos.types import PCM16, Transcript
 
 logger = logging.getLogger(__name__)
@@ -287,22 +302,12 @@ class WhisperTranscriber:
         self, audio: np.ndarray, window: Window, beam: int, encoded: dict[Window, Any], hints: bool
     ) -> Decoded:
         """Decode on one encoder window: 15 s (SHORT) or Whisper's own 30 s (FULL)."""
-        import ctranslate2
-
         assert self._direct is not None
-        if window not in encoded:
-            features = self._model.feature_extractor(audio)
-            size = SHORT_FRAMES if window is Window.SHORT else FULL_FRAMES
-            frames = min(features.shape[1], size)
-            padded = np.zeros((1, features.shape[0], size), dtype=np.float32)
-            padded[0, :, :frames] = features[:, :frames]
-            encoded[window] = self._model.model.encode(
-                ctranslate2.StorageView.from_array(padded), to_cpu=False
-            )
+        encoding = self._encoded(audio, window, encoded)
         prompt = self._prompt(hints)
         budget = 16 + int(10 * audio.size / SAMPLE_RATE_HZ)  # tokens; speech is 3-7 a second
         result = self._model.model.generate(
-            encoded[window],
+            encoding,
             [prompt],
             beam_size=beam,
             max_length=len(prompt) + budget,
@@ -319,6 +324,21 @@ class WhisperTranscriber:
         return Decoded(
             text, float(result.no_speech_prob), float(result.scores[0]), window, beam, runaway
         )
+
+    def _encoded(self, audio: np.ndarray, window: Window, encoded: dict[Window, Any]) -> Any:
+        """The encoder's output for `audio` on `window`, made once and kept in `encoded`."""
+        import ctranslate2
+
+        if window not in encoded:
+            features = self._model.feature_extractor(audio)
+            size = SHORT_FRAMES if window is Window.SHORT else FULL_FRAMES
+            frames = min(features.shape[1], size)
+            padded = np.zeros((1, features.shape[0], size), dtype=np.float32)
+            padded[0, :, :frames] = features[:, :frames]
+            encoded[window] = self._model.model.encode(
+                ctranslate2.StorageView.from_array(padded), to_cpu=False
+            )
+        return encoded[window]
 
     def _decode_segments(self, audio: np.ndarray, beam: int) -> Decoded:
         """Long audio: faster-whisper's own transcribe, segment by segment."""
@@ -346,11 +366,49 @@ class WhisperTranscriber:
 
     # --- one utterance -------------------------------------------------------------------
 
-    def _words(self, audio: np.ndarray) -> Heard:
-        """The words in one utterance, with known names heard right where they belong."""
+    def _words(self, audio: np.ndarray, expect: Sequence[str] = ()) -> Heard:
+        """The words in one utterance, with known names heard right where they belong, or
+        one of the `expect`ed phrases where Whisper finds it about as likely."""
         encoded: dict[Window, Any] = {}
         heard, window = self._heard(audio, encoded)
-        return replace(heard, words=self._named(heard.words, window, audio, encoded))
+        heard = replace(heard, words=self._named(heard.words, window, audio, encoded))
+        return self._expected(heard, expect, audio, window, encoded)
+
+    def _expected(
+        self,
+        heard: Heard,
+        expect: Sequence[str],
+        audio: np.ndarray,
+        window: Window,
+        encoded: dict[Window, Any],
+    ) -> Heard:
+        """`heard`, or the expected phrase Whisper finds about as likely as what it heard
+        (the words, else its first raw reading) and likely in itself (`expected.pick`)."""
+        if not expect or self._direct is None or _long(audio):
+            return heard
+        if normalise_words(heard.words) in (normalise_words(p) for p in expect):
+            return heard
+        said = heard.words or next((r for r in heard.readings if r.strip()), "")
+        texts = [*expect, said] if said else list(expect)
+        started = time.perf_counter()
+        try:
+            scores = self._scores(texts, audio, window, self._encoded(audio, window, encoded))
+        except Exception as exc:  # scoring is an extra: never lose the words over it
+            logger.debug("scoring the expected phrases failed: %s", exc)
+            return heard
+        phrases = dict(zip(expect, scores, strict=False))
+        taken = pick(scores[-1] if said else None, phrases)
+        logger.debug(
+            "expected phrases on %r (%s) in %.0f ms: %s -> %r",
+            said,
+            f"{scores[-1]:.2f}" if said else "nothing heard",
+            (time.perf_counter() - started) * 1000,
+            {p: round(v, 2) for p, v in phrases.items()},
+            taken,
+        )
+        if not taken:
+            return heard
+        return Heard(taken, phrases[taken] >= DOUBTFUL_LOGPROB_BELOW, heard.readings)
 
     def _named(
         self, words: str, window: Window, audio: np.ndarray, encoded: dict[Window, Any]
@@ -465,8 +523,14 @@ class WhisperTranscriber:
         plan = [(first.window, WIDE_BEAM), (Window.FULL, WIDE_BEAM)]
         return [step for step in dict.fromkeys(plan) if step != (first.window, first.beam)]
 
-    def transcribe(self, pcm16: PCM16, sample_rate_hz: int) -> Transcript:
-        """Text of one utterance of mono int16 audio, filler dropped ("" when none)."""
+    def transcribe(
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+    ) -> Transcript:
+        """Text of one utterance of mono int16 audio, filler dropped ("" when none).
+
+        `expect`: phrases the listener is waiting for ("Stop.", "No."): one is taken as the
+        words where Whisper finds it about as likely as what it heard (voiceos.stt.expected).
+        """
         if self._model is None:
             self.start()
         started = time.perf_counter()
@@ -474,7 +538,7 @@ class WhisperTranscriber:
         if sample_rate_hz != SAMPLE_RATE_HZ:
             samples = np.asarray(resample(samples, sample_rate_hz, SAMPLE_RATE_HZ), np.int16)
         audio_s = samples.size / SAMPLE_RATE_HZ
-        heard = self._words(to_float32(samples)) if samples.size else Heard("")
+        heard = self._words(to_float32(samples), expect) if samples.size else Heard("")
         elapsed = time.perf_counter() - started
         logger.debug("whisper: %.2f s of audio in %.2f s: %r", audio_s, elapsed, heard.words)
         return Transcript(

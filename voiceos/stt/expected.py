@@ -1,0 +1,43 @@
+"""Expected phrases: words the listener is waiting for, taken when Whisper finds them likely.
+
+Over her voice, the user's "no" reaches Whisper as a short word cut at its start and laid
+over what is left of her echo. Decoded freely it comes back as "So.", "Cool." or nothing,
+and she talks on. The listener knows what matters there (a request to stop), so it passes
+those phrases along; Whisper scores each one as the words of the audio (the decoder's mean
+log-probability per token, forced through the phrase) and the phrase is taken when it is
+at least nearly as likely as what was heard, and likely in itself. Pure: scores in, a
+choice out.
+
+Measured on the audio barge-in transcribed in a lab run (bench/echo_bargein.py with the
+audio kept; BENCHMARKS.md): a real "no" heard as "So." (-1.40) scored "No." at -1.11; the
+stop words Whisper heard right scored -0.3 to -1.4; over her echo alone and over
+backchannels no stop phrase scored above -2.3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LIKELY_ABOVE = -1.6
+"""An expected phrase scoring below this (mean log-probability per token) is not in the
+audio, whatever was heard instead: her echo's remains score "No, no." at -2.4 while
+Whisper hears nothing in them at all."""
+MARGIN = 0.25
+"""How much less likely than the heard words an expected phrase may be and still be taken:
+two readings this close are a coin toss, and the listener's expectation decides it."""
+
+
+def pick(heard: float | None, phrases: Mapping[str, float]) -> str:
+    """The expected phrase to take as the words, or "" to keep what was heard.
+
+    Args:
+        heard: the score of the heard words, or None when nothing was heard.
+        phrases: each expected phrase's score on the same audio.
+    """
+    if not phrases:
+        return ""
+    best = max(phrases, key=phrases.__getitem__)
+    score = phrases[best]
+    if score < LIKELY_ABOVE or (heard is not None and score < heard - MARGIN):
+        return ""
+    return best
