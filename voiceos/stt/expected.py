@@ -8,20 +8,21 @@ log-probability per token, forced through the phrase) and the phrase is taken wh
 at least nearly as likely as what was heard, and likely in itself. Pure: scores in, a
 choice out.
 
-Measured on the audio barge-in transcribed in a lab run (bench/echo_bargein.py with the
-audio kept; BENCHMARKS.md): a real "no" heard as "So." (-1.40) scored "No." at -1.11; the
-stop words Whisper heard right scored -0.3 to -1.4; over her echo alone and over
-backchannels no stop phrase scored above -2.3.
+Measured on what barge-in transcribed in two lab runs (bench/echo_bargein.py, the audio
+kept; BENCHMARKS.md, session 22): stop words Whisper misheard scored their phrase at -1.1
+(a real "no" heard as "So.", at -1.40) to -2.2 (an espeak-ng "wait" heard as "with.");
+over her echo alone and over backchannels, no stop phrase scored above -2.7 (about 60
+transcripts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-LIKELY_ABOVE = -1.6
+LIKELY_ABOVE = -2.2
 """An expected phrase scoring below this (mean log-probability per token) is not in the
-audio, whatever was heard instead: her echo's remains score "No, no." at -2.4 while
-Whisper hears nothing in them at all."""
+audio, whatever was heard instead: over her echo's remains, where Whisper often hears
+nothing at all, the stop phrases scored -2.7 at best."""
 MARGIN = 0.25
 """How much less likely than the heard words an expected phrase may be and still be taken:
 two readings this close are a coin toss, and the listener's expectation decides it."""
