@@ -191,8 +191,8 @@ def test_an_expected_phrase_is_taken_only_when_likely_and_nearly_as_likely_as_th
     phrases = {"Stop.": -3.1, "No.": -1.1}
     assert pick(-1.4, phrases) == "No."  # a real "no" over her echo, heard as "So."
     assert pick(None, phrases) == "No."  # nothing heard but a likely "No."
-    assert pick(-1.0, phrases) == "No."  # within the margin of the heard words
-    assert pick(-0.5, phrases) == ""  # the heard words are clearly likelier
+    assert pick(-0.6, phrases) == "No."  # within the margin of the heard words
+    assert pick(-0.3, phrases) == ""  # the heard words are clearly likelier
     assert pick(None, {"No.": -2.4}) == ""  # her echo's remains: unlikely on its own
     assert pick(-3.0, {"No.": LIKELY_ABOVE - 0.1}) == ""
     assert pick(-1.0, {}) == ""

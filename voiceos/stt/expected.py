@@ -11,8 +11,8 @@ choice out.
 Measured on what barge-in transcribed in two lab runs (bench/echo_bargein.py, the audio
 kept; BENCHMARKS.md, session 22): stop words Whisper misheard scored their phrase at -1.1
 (a real "no" heard as "So.", at -1.40) to -2.2 (an espeak-ng "wait" heard as "with.");
-over her echo alone and over backchannels, no stop phrase scored above -2.7 (about 60
-transcripts).
+over her echo alone and over backchannels, no stop phrase scored above -2.7 (about 80
+transcripts in three runs).
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ LIKELY_ABOVE = -2.2
 """An expected phrase scoring below this (mean log-probability per token) is not in the
 audio, whatever was heard instead: over her echo's remains, where Whisper often hears
 nothing at all, the stop phrases scored -2.7 at best."""
-MARGIN = 0.25
-"""How much less likely than the heard words an expected phrase may be and still be taken:
-two readings this close are a coin toss, and the listener's expectation decides it."""
+MARGIN = 0.6
+"""How much less likely than the heard words an expected phrase may be and still be taken.
+Live, misheard stop words scored their phrase up to 0.5 under the words heard instead
+("with..." -1.68 and "Wait." -2.09; "You know..." -1.49 and "No." -2.00); where the
+heard words were clearly likelier ("Go." -0.84 against "No." -2.03, the /n/ lost), the
+phrase is not taken. Over her echo and backchannels, `LIKELY_ABOVE` alone decided."""
 
 
 def pick(heard: float | None, phrases: Mapping[str, float]) -> str:
