@@ -201,7 +201,8 @@ def test_it_does_not_hear_itself(private_lab: PrivateLab, voice_env: dict[str, s
             _listening(vo)
             start = rec.sample_count()
             reply = ask(private_lab, vo, "What can you do?", timeout_s=90)
-            assert "[interrupted]" not in "\n".join(vo.out)
+            why = vo.log_of("voiceos.interrupting", "voiceos.listen.bargein", "voiceos.listening")
+            assert "[interrupted]" not in "\n".join(vo.out), why
             assert reply
             assert np.abs(rec.snapshot()[start:].astype(np.int32)).max() > 1000  # it spoke
             # Its own speech reached the mic; cancelled, or heard as speech and ignored, it
