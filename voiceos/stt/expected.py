@@ -8,8 +8,8 @@ log-probability per token, forced through the phrase) and the phrase is taken wh
 at least nearly as likely as what was heard, and likely in itself. Pure: scores in, a
 choice out.
 
-Measured on what barge-in transcribed in two lab runs (bench/echo_bargein.py, the audio
-kept; BENCHMARKS.md, session 22): stop words Whisper misheard scored their phrase at -1.1
+Measured on what barge-in transcribed in lab runs (bench/echo_bargein.py, the audio kept;
+BENCHMARKS.md, session 22): stop words Whisper misheard scored their phrase at -1.1
 (a real "no" heard as "So.", at -1.40) to -2.2 (an espeak-ng "wait" heard as "with.");
 over her echo alone and over backchannels, no stop phrase scored above -2.7 (about 80
 transcripts in three runs).

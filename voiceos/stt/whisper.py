@@ -396,12 +396,13 @@ class WhisperTranscriber:
         except Exception as exc:  # scoring is an extra: never lose the words over it
             logger.debug("scoring the expected phrases failed: %s", exc)
             return heard
-        phrases = dict(zip(expect, scores, strict=False))
-        taken = pick(scores[-1] if said else None, phrases)
+        phrases = dict(zip(expect, scores[: len(expect)], strict=True))
+        said_score = scores[-1] if said else None
+        taken = pick(said_score, phrases)
         logger.debug(
             "expected phrases on %r (%s) in %.0f ms: %s -> %r",
             said,
-            f"{scores[-1]:.2f}" if said else "nothing heard",
+            "nothing heard" if said_score is None else f"{said_score:.2f}",
             (time.perf_counter() - started) * 1000,
             {p: round(v, 2) for p, v in phrases.items()},
             taken,
