@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lab import PrivateLab, SpeakerRecorder  # noqa: E402
 from marks import locate, onset, silent_from  # noqa: E402
-from speech_data import clip  # noqa: E402
-from voiceproc import VoiceosProcess, synthesize_clip  # noqa: E402
+from speech_data import clip, said_word  # noqa: E402
+from voiceproc import VoiceosProcess, said_stop, synthesize_clip  # noqa: E402
 
 from bench.stats import summary  # noqa: E402
 
@@ -90,11 +90,6 @@ def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) 
     )
 
 
-def _said_stop(text: str) -> bool:
-    """ "Stop." is answered by silence: the stop skill says nothing."""
-    return text.lower().strip(".! ") == "stop"
-
-
 def _wait_quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> None:
     """Wait, on the recorder's clock, until the speaker has been quiet for `seconds`."""
     need = int(seconds * RATE)
@@ -113,18 +108,23 @@ def _during_replies(
     clips: list[np.ndarray],
     per_reply: int,
     on_clip: Callable[[np.ndarray, int, int], bool],
+    offsets: list[float] | None = None,
 ) -> None:
-    """Feed `clips`, `per_reply` at a time, into replies to HELP, 2 s apart.
+    """Feed `clips`, `per_reply` at a time, into replies to HELP, 2 s apart. The first of
+    each reply lands 2 s after her voice began, or at the next of `offsets` (seconds, in
+    turn): at 2 s her first sentence ("I can tell you the time or the date.") is ending.
 
     `on_clip` returns True when the clip stopped her (then it is a turn of its own, and no
     more clips go into that reply). Each round waits until every turn has been answered
     and she listens again, so the next question never lands on an answer still playing.
     """
-    for first in range(0, len(clips), per_reply):
+    for round_, first in enumerate(range(0, len(clips), per_reply)):
         out_before, heard_before = len(vo.out), len(vo.heard())
         lab.feed_mic(synthesize_clip(HELP))
         vo.wait_heard(heard_before + 1, timeout_s=120)
-        at = rec.wait_for_sound(rec.sample_count(), threshold=1000, timeout_s=120) + 2 * RATE
+        after_s = offsets[round_ % len(offsets)] if offsets else 2.0
+        began = rec.wait_for_sound(rec.sample_count(), threshold=1000, timeout_s=120)
+        at = began + int(after_s * RATE)
         turns = 1
         for samples in clips[first : first + per_reply]:
             rec.wait_for_samples(at, timeout_s=60)
@@ -142,15 +142,10 @@ def _during_replies(
             except AssertionError:
                 print("  an interruption stopped her but was not heard as words", flush=True)
         vo.wait_until(
-            lambda: vo.settled(silent=_said_stop), "all turns answered, back to listening", 120
+            lambda: vo.settled(silent=said_stop), "all turns answered, back to listening", 120
         )
         # Nothing playing for a second: an answer still to come would swallow the next HELP.
         _wait_quiet(rec)
-
-
-def _cut(name: str, start_s: float, end_s: float) -> np.ndarray:
-    samples = clip(name).samples()
-    return samples[int(max(0.0, start_s - 0.12) * RATE) : int((end_s + 0.15) * RATE)]
 
 
 LOOPBACK_MS = 30
@@ -158,13 +153,21 @@ LOOPBACK_MS = 30
 speaker played it."""
 
 
-def _clips(stops: int, backchannels: int) -> tuple[list[tuple[str, np.ndarray]], ...]:
-    """Labelled interruptions (real sentences and words first) and backchannels."""
+def _clips(
+    stops: int,
+    backchannels: int,
+    only: str = "",
+    repeat: int = 1,
+    offsets: list[float] | None = None,
+) -> tuple[list[tuple[str, np.ndarray]], ...]:
+    """Labelled interruptions (real sentences and words first) and backchannels; with
+    `only`, the interruptions whose label it matches (a regular expression), each fed
+    `repeat` times; with `offsets`, each label says where in her reply it lands."""
     voices = ["en-us", "en-gb", "en-us+f3", "en-029", "en-gb-x-rp", "en-us+m3", "en-gb-scotland"]
     words = ["yeah", "mm hmm", "okay", "uh huh", "right"]
     backs = [
-        ("real 'yes'", _cut("kws_yes_no_go_stop", 0.32, 0.77)),
-        ("real 'right'", _cut("kws_right_left_up", 0.34, 0.83)),
+        ("real 'yes'", said_word("yes")),
+        ("real 'right'", said_word("right")),
     ]
     i = 0
     while len(backs) < backchannels:
@@ -174,8 +177,8 @@ def _clips(stops: int, backchannels: int) -> tuple[list[tuple[str, np.ndarray]],
     names = ("another_engineer", "testing_routine", "8455-210777-0068", "2830-3980-0043")
     real = [(f"real sentence {n}", clip(n).samples()) for n in names]
     real += [
-        ("real 'stop'", _cut("kws_yes_no_go_stop", 3.14, 3.68)),
-        ("real 'no'", _cut("kws_yes_no_go_stop", 1.05, 1.41)),
+        ("real 'stop'", said_word("stop")),
+        ("real 'no'", said_word("no")),
     ]
     phrases = ["wait", "stop", "hold on", "no", "what time is it?"]
     i = 0
@@ -183,6 +186,11 @@ def _clips(stops: int, backchannels: int) -> tuple[list[tuple[str, np.ndarray]],
         phrase, voice = phrases[i % len(phrases)], voices[i % len(voices)]
         real.append((f"espeak {voice} '{phrase}'", synthesize_clip(phrase, voice, 160)))
         i += 1
+    if only:
+        real = [(label, s) for label, s in real if re.search(only, label)]
+    real = [(label, s.copy()) for label, s in real for _ in range(repeat)]
+    if offsets:
+        real = [(f"{lb} at {offsets[i % len(offsets)]:g} s", s) for i, (lb, s) in enumerate(real)]
     return real, backs
 
 
@@ -220,8 +228,15 @@ def _logged_ms(lines: list[str], pattern: str) -> list[float]:
     return [float(m.group(1)) for m in found if m]
 
 
-def interruptions(stops: int, backchannels: int, log: Path | None = None) -> list[str]:
-    stops_clips, backs = _clips(stops, backchannels)
+def interruptions(
+    stops: int,
+    backchannels: int,
+    log: Path | None = None,
+    only: str = "",
+    repeat: int = 1,
+    offsets: list[float] | None = None,
+) -> list[str]:
+    stops_clips, backs = _clips(stops, backchannels, only, repeat, offsets)
     latencies: list[float] = []
     missed: list[str] = []
     in_silence: list[str] = []
@@ -259,7 +274,7 @@ def interruptions(stops: int, backchannels: int, log: Path | None = None) -> lis
                     print(f"  stopped: {label}: echo silent after {ms} ms", flush=True)
                     return True
 
-                _during_replies(lab, vo, rec, [s for _, s in stops_clips], 1, measure_stop)
+                _during_replies(lab, vo, rec, [s for _, s in stops_clips], 1, measure_stop, offsets)
                 before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
                 _during_replies(lab, vo, rec, [s for _, s in backs], 3, lambda *_: False)
                 false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
@@ -297,14 +312,23 @@ def main() -> None:
     parser.add_argument("--backchannels", type=int, default=21)
     parser.add_argument("--skip-paths", action="store_true")
     parser.add_argument("--log", type=Path, help="keep voiceos's debug log of the stop run here")
+    parser.add_argument("--only", default="", help="interruptions whose label matches (regex)")
+    parser.add_argument("--repeat", type=int, default=1, help="feed each interruption N times")
+    parser.add_argument(
+        "--offsets",
+        default="",
+        help="seconds into her reply where interruptions land, in turn (default: 2)",
+    )
     args = parser.parse_args()
+    offsets = [float(x) for x in args.offsets.split(",") if x.strip()] or None
     if not args.skip_paths:
         for name, path in PATHS.items():
             for cancel in (True, False):
                 label = "AEC + policy" if cancel else "no cancellation, --barge-in"
                 print(f"{name}, {label}: {self_interruptions(path, cancel, args.replies)}")
                 sys.stdout.flush()
-    for line in interruptions(args.stops, args.backchannels, args.log):
+    lines = interruptions(args.stops, args.backchannels, args.log, args.only, args.repeat, offsets)
+    for line in lines:
         print(line)
 
 

@@ -93,6 +93,22 @@ def word_cuts() -> dict[str, npt.NDArray[np.int16]]:
     return cuts
 
 
+SAID_WORDS = {
+    "yes": ("kws_yes_no_go_stop", 0.32, 0.77),
+    "no": ("kws_yes_no_go_stop", 1.05, 1.41),
+    "stop": ("kws_yes_no_go_stop", 3.14, 3.68),
+    "right": ("kws_right_left_up", 0.34, 0.83),
+}
+"""Where each word is heard in its keyword clip (seconds, by energy)."""
+
+
+def said_word(word: str) -> npt.NDArray[np.int16]:
+    """A real recorded word as someone says it over her: the word with 0.12 s before it
+    and 0.15 s after (`word_cuts` keep the keyword clips' long silences)."""
+    name, start_s, end_s = SAID_WORDS[word]
+    return clip(name).samples()[int(max(0.0, start_s - 0.12) * 16000) : int((end_s + 0.15) * 16000)]
+
+
 def single_words() -> dict[str, npt.NDArray[np.int16]]:
     """Every real one-word recording: the corpus's keyword clips and the cuts, labelled
     "word (source)"; the word is the label's first part."""

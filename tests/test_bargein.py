@@ -30,6 +30,7 @@ from voiceos.listen.bargein import (
     BargeInSettings,
     Phase,
     Verdict,
+    asks_to_stop,
     is_backchannel,
     residue_for,
 )
@@ -668,6 +669,22 @@ def test_her_own_words_heard_back_are_echo() -> None:
     playing = "I can remember things you tell me, like your name."
     assert policy.transcript("remember things you", playing) == [Verdict.RESUME]
     assert policy.phase is Phase.IDLE
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("You wait.", True),  # "you" is hers: a "wait" heard with her echo ahead of it
+        ("Tell me, hold on.", True),
+        ("you tell me", False),  # all hers
+        ("Say stop.", False),  # her own "Say stop and I'll be quiet"
+        ("You wait for me.", True),
+        ("Please wait.", False),  # not hers, and not a request that starts that way
+    ],
+)
+def test_her_own_words_ahead_of_a_request_to_stop_are_passed_over(text: str, asks: bool) -> None:
+    playing = "I can remember things you tell me. Say stop and I'll be quiet."
+    assert asks_to_stop(text, playing) is asks
 
 
 def test_unconfirmed_words_that_are_not_a_request_let_her_go_on() -> None:

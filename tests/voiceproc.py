@@ -160,6 +160,11 @@ class VoiceosProcess:
         return "\n".join([ln for ln in self.err if names.search(ln)][-last:])
 
 
+def said_stop(text: str) -> bool:
+    """The turn was "Stop.", which is answered by silence (the stop skill says nothing)."""
+    return text.lower().strip(".! ") == "stop"
+
+
 def synthesize_clip(text: str, voice: str = "en-us", rate_wpm: int = 150) -> npt.NDArray[np.int16]:
     """Speech for `text` from espeak-ng at 16 kHz, with half a second of silence around it."""
     from voiceos.audio.pcm import read_wav, resample

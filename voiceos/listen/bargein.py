@@ -177,8 +177,16 @@ def is_stop_request(text: str) -> bool:
 def asks_to_stop(text: str, playing: str) -> bool:
     """True when `text` asks her to stop and is not words of her own sentence heard back.
     Only the chosen words count: reading every decode of her echo while she was held
-    ("You can leave.", "Thank you.", "Good job.") let one interrupt her in CI runs."""
-    return is_stop_request(text) and not is_own_words(text, playing)
+    ("You can leave.", "Thank you.", "Good job.") let one interrupt her in CI runs.
+
+    Words of her sentence heard ahead of the request are her echo, and are passed over:
+    a "wait" said over "...things you tell me" came back as "You wait."."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    said = set(_WORDS.sub(" ", playing.lower()).split())
+    while len(words) > 1 and words[0] in said and words[0] not in STOP_WORDS:
+        words.pop(0)
+    request = " ".join(words)
+    return is_stop_request(request) and not is_own_words(request, playing)
 
 
 def is_own_words(text: str, playing: str) -> bool:
