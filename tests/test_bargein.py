@@ -531,6 +531,38 @@ def test_a_knock_that_is_not_speech_resumes_her() -> None:
     assert policy.transcript("") == [Verdict.RESUME]
 
 
+def test_a_second_word_while_the_first_is_transcribed_is_timed_from_its_own_start() -> None:
+    """Held for a short word that nothing confirmed, she waits for its words; a second
+    word (the next "yeah") heard meanwhile confirms the user, and is an interruption for
+    its length only after a second of its own, not of the hold's (the lab's bench stopped
+    her at once for a "yeah" begun 1.1 s after the hold)."""
+    policy = BargeInPolicy()
+    t, verdicts = _quiet_until_decided(policy, _held(policy))
+    assert verdicts == [Verdict.TRANSCRIBE]
+    while t < 0.8:  # transcribing: she stays held
+        t += 0.032
+        assert policy.frame(_frame(t, -60.0, -80.0, -120.0), True, 30.0) == []
+    began = t + 0.032
+    for _ in range(6):  # another word, with her silent: the user, for 0.2 s
+        t += 0.032
+        assert policy.frame(_frame(t, -20.0, -22.0, -120.0), True, 30.0) == []
+    assert policy.phase is Phase.DECIDING
+    while policy.phase is Phase.DECIDING:
+        t += 0.032
+        verdicts = policy.frame(_frame(t, -20.0, -22.0, -120.0), True, 30.0)
+    assert verdicts == [Verdict.INTERRUPT]
+    assert t - began == pytest.approx(1.0, abs=0.04)
+
+
+def test_her_own_words_ahead_of_a_backchannel_are_passed_over() -> None:
+    """A real "right" said over "...things you tell me" came back as "You right?"."""
+    playing = "I can remember things you tell me, like your name."
+    policy = _deciding()
+    assert policy.transcript("You right?", playing) == [Verdict.RESUME]
+    policy = _deciding()
+    assert policy.transcript("You what time is it?", playing) == [Verdict.INTERRUPT]
+
+
 def test_a_short_word_over_before_her_echo_died_is_judged_on_its_words() -> None:
     """A "no" said over her is over before her echo has died away: nothing at the
     microphone confirms it, and the endpointer may make no utterance of it. What was held

@@ -17,7 +17,6 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from voiceos.audio.echo import FAR_ACTIVE_DB
 from voiceos.audio.echostage import EchoStage
 from voiceos.listen.bargein import (
     STOP_PHRASES,
@@ -131,12 +130,7 @@ class Interrupter(Generic[T]):
         looked = self._stage.hindsight() if self._fitted else None
         if looked:
             chunk = looked[0]
-        elif (
-            frame is not None
-            and self._stage.detecting
-            and not frame.detector_adds
-            and (self._policy.detector_counts or frame.recent_far_db < FAR_ACTIVE_DB)
-        ):
+        elif frame is not None and self._stage.detecting and not frame.detector_adds:
             chunk = detected[-1]
         held = self._held  # kept for `held_word`; the hold's own chunk is there already
         if (
@@ -174,7 +168,7 @@ class Interrupter(Generic[T]):
         if looked:
             return looked
         detected = list(self._stage.recent_detected)
-        if not self._policy.detector_counts or len(detected) != len(recent):
+        if not self._stage.detecting or len(detected) != len(recent):
             return recent
         k = min(len(recent), self._policy.settings.onset_chunks + 1)
         spliced = recent[: len(recent) - k] + detected[len(recent) - k :]

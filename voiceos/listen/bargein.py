@@ -174,6 +174,16 @@ def is_stop_request(text: str) -> bool:
     return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
 
 
+def _without_her_lead(text: str, playing: str) -> str:
+    """`text` less the words of her sentence heard ahead of the user's (her echo getting
+    through before the user's word), keeping at least one word and any stop word."""
+    words = _WORDS.sub(" ", text.lower()).split()
+    said = set(_WORDS.sub(" ", playing.lower()).split())
+    while len(words) > 1 and words[0] in said and words[0] not in STOP_WORDS:
+        words.pop(0)
+    return " ".join(words)
+
+
 def asks_to_stop(text: str, playing: str) -> bool:
     """True when `text` asks her to stop and is not words of her own sentence heard back.
     Only the chosen words count: reading every decode of her echo while she was held
@@ -181,11 +191,7 @@ def asks_to_stop(text: str, playing: str) -> bool:
 
     Words of her sentence heard ahead of the request are her echo, and are passed over:
     a "wait" said over "...things you tell me" came back as "You wait."."""
-    words = _WORDS.sub(" ", text.lower()).split()
-    said = set(_WORDS.sub(" ", playing.lower()).split())
-    while len(words) > 1 and words[0] in said and words[0] not in STOP_WORDS:
-        words.pop(0)
-    request = " ".join(words)
+    request = _without_her_lead(text, playing)
     return is_stop_request(request) and not is_own_words(request, playing)
 
 
@@ -207,6 +213,8 @@ class BargeInPolicy:
         self._run = 0
         self._held_s = 0.0
         self._started_s = 0.0
+        self._sound_s = 0.0
+        """Where the latest stretch of sound at the microphone began, since the hold."""
         self._last_near_s = 0.0
         self._confirmed = 0
         self._quiet = 0
@@ -238,6 +246,8 @@ class BargeInPolicy:
             return self._watch(frame)
         near = frame.user_db >= s.heard_db
         if near:
+            if frame.captured_s - self._last_near_s >= s.gap_s:
+                self._sound_s = frame.captured_s  # sound again after a gap: a new stretch
             self._last_near_s = frame.captured_s
         if self.phase is Phase.HELD:
             # Held, she is silent: once her echo has died away (no reference over the
@@ -248,7 +258,9 @@ class BargeInPolicy:
                     (self._confirmed + 1, 0) if near else (self._confirmed, self._quiet + 1)
                 )
             if self._confirmed >= s.confirm_chunks:
-                self.phase, self._started_s = Phase.DECIDING, self._held_s
+                # Timed from the hold, or from where sound began again after a gap (a
+                # second word while the first one's words were still being transcribed).
+                self.phase, self._started_s = Phase.DECIDING, self._sound_s
                 logger.debug("the user is speaking (heard with her silent)")
             elif self._awaiting and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s:
                 pass  # words are being transcribed: they decide
@@ -316,6 +328,7 @@ class BargeInPolicy:
         if self._run < s.onset_chunks:
             return []
         self.phase, self._held_s = Phase.HELD, frame.captured_s
+        self._sound_s = frame.captured_s
         self._confirmed = self._quiet = 0
         self._last_near_s, self._awaiting, self._asked = frame.captured_s, False, False
         logger.debug(
@@ -390,7 +403,8 @@ class BargeInPolicy:
         if self.phase is not Phase.DECIDING:
             return []
         doubted = not sure or heard_as_backchannel(readings)
-        if not asks and (is_backchannel(text) or doubted):
+        backchannel = is_backchannel(text) or is_backchannel(_without_her_lead(text, playing))
+        if not asks and (backchannel or doubted):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
             logger.info("backchannel %r%s: going on", text, why)
             self.phase, self._run = Phase.IDLE, 0
