@@ -557,8 +557,9 @@ def test_a_second_word_while_the_first_is_transcribed_is_timed_from_its_own_star
 def test_her_own_words_ahead_of_a_backchannel_are_passed_over() -> None:
     """A real "right" said over "...things you tell me" came back as "You right?"."""
     playing = "I can remember things you tell me, like your name."
-    policy = _deciding()
-    assert policy.transcript("You right?", playing) == [Verdict.RESUME]
+    for text in ("You right?", "You write."):
+        policy = _deciding()
+        assert policy.transcript(text, playing) == [Verdict.RESUME]
     policy = _deciding()
     assert policy.transcript("You what time is it?", playing) == [Verdict.INTERRUPT]
 
