@@ -90,17 +90,6 @@ def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) 
     )
 
 
-def _wait_quiet(rec: SpeakerRecorder, seconds: float = 1.0, level: int = 300) -> None:
-    """Wait, on the recorder's clock, until the speaker has been quiet for `seconds`."""
-    need = int(seconds * RATE)
-    for _ in range(1200):  # two minutes of recording
-        tail = rec.tail(need)
-        if len(tail) == need and int(np.abs(tail.astype(np.int32)).max()) < level:
-            return
-        rec.wait_for_samples(rec.sample_count() + RATE // 10)
-    raise AssertionError("the speaker never fell quiet for a second")
-
-
 def _during_replies(
     lab: PrivateLab,
     vo: VoiceosProcess,
@@ -145,7 +134,7 @@ def _during_replies(
             lambda: vo.settled(silent=said_stop), "all turns answered, back to listening", 120
         )
         # Nothing playing for a second: an answer still to come would swallow the next HELP.
-        _wait_quiet(rec)
+        rec.wait_quiet()
 
 
 LOOPBACK_MS = 30

@@ -211,6 +211,17 @@ class SpeakerRecorder:
             data = bytes(self._buf[-2 * count :]) if count else b""
         return np.frombuffer(data[: len(data) // 2 * 2], dtype=np.int16).copy()
 
+    def wait_quiet(self, seconds: float = 1.0, level: int = 300, timeout_s: float = 120) -> None:
+        """Wait, on the recording's clock, until it has been quiet (no sample above
+        `level`) for the last `seconds`."""
+        need = int(seconds * RECORD_RATE_HZ)
+        for _ in range(int(timeout_s * 10)):
+            tail = self.tail(need)
+            if len(tail) == need and int(np.abs(tail.astype(np.int32)).max()) < level:
+                return
+            self.wait_for_samples(self.sample_count() + RECORD_RATE_HZ // 10)
+        raise LabError(f"{self.source} never fell quiet for {seconds} s within {timeout_s} s")
+
     def wait_for_samples(self, count: int, timeout_s: float = 10.0) -> int:
         """Block until at least `count` samples are recorded; return the count."""
         with self._cond:
