@@ -17,7 +17,7 @@ import numpy as np
 from voiceos.listen.bargein import STOP_PHRASES
 from voiceos.listen.endpointer import SpeechPaused
 from voiceos.listening import Listener, ListenOptions, ReplyWatch
-from voiceos.types import PCM16, AudioChunk, Transcript
+from voiceos.types import PCM16, AudioChunk, Transcript, TurnState
 
 
 class Conversation:
@@ -27,9 +27,18 @@ class Conversation:
 class Turns:
     def __init__(self) -> None:
         self.resets = 0
+        self.idle = True
 
     def reset(self) -> None:
         self.resets += 1
+
+
+class Display:
+    def __init__(self) -> None:
+        self.states: list[TurnState] = []
+
+    def state(self, state: TurnState) -> None:
+        self.states.append(state)
 
 
 class Interrupter:
@@ -47,12 +56,13 @@ class Rig:
         self.now = 0.0
         self.conversation = Conversation()
         self.turns = Turns()
+        self.display = Display()
         self.listener = Listener(
             self.conversation,  # type: ignore[arg-type]
             self.turns,  # type: ignore[arg-type]
             transcriber=None,  # type: ignore[arg-type]
             executor=None,  # type: ignore[arg-type]
-            display=ReplyWatch(inner=None),  # type: ignore[arg-type]
+            display=ReplyWatch(inner=self.display),  # type: ignore[arg-type]
             options=ListenOptions(echo_guard_s=0.3),
             clock=lambda: self.now,
             interrupter=interrupter,  # type: ignore[arg-type]
@@ -62,7 +72,7 @@ class Rig:
         """The listener reads a chunk captured at `captured`, at time `now`."""
         self.now = now
         chunk = AudioChunk(np.zeros(512, np.int16), 16000, captured)
-        self.listener._close_own_voice(chunk)
+        self.listener._close_own_voice(chunk, asyncio.Queue())
 
 
 def test_an_ignored_utterance_is_closed_by_capture_time_not_by_reading_time() -> None:
@@ -73,8 +83,10 @@ def test_an_ignored_utterance_is_closed_by_capture_time_not_by_reading_time() ->
     for step in range(15):  # the chunks are read half a second after their capture
         rig.read(10.0 + 0.032 * step, 9.5 + 0.032 * step)
     assert rig.turns.resets == 0  # all captured while her reply was still playing
+    assert rig.display.states == []
     rig.read(10.85, 10.35)  # captured after the guard
     assert rig.turns.resets == 1 and not rig.listener._ignoring
+    assert rig.display.states == [TurnState.LISTENING]  # it is the user's turn now
     rig.read(10.9, 10.4)
     assert rig.turns.resets == 1  # a fresh utterance is left alone
 

@@ -30,6 +30,14 @@ from voiceproc import VoiceosProcess, natural_clip
 from voiceos.audio.pcm import write_wav
 
 RATE = 16000
+TURN_LOGGERS = (
+    "voiceos.listening",
+    "voiceos.listen",
+    "voiceos.interrupting",
+    "voiceos.stt.whisper",
+)
+"""Whose debug lines tell how turns were ended, joined or taken for a request to stop."""
+
 pytestmark = pytest.mark.audio
 
 
@@ -107,9 +115,11 @@ class Thinker:
     def assert_one_merged_turn(self, vo: VoiceosProcess, greeted: int) -> None:
         """One reply, to both parts as one user turn; the first part alone never answered."""
         first, second = clip("another_engineer"), clip("testing_routine")
+        # Why a turn was ended, withdrawn or taken for a request to stop, if it fails.
+        why = "\n".join(vo.out) + "\n" + vo.log_of(*TURN_LOGGERS, last=60)
         done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
-        assert len(done) == 1, vo.out
-        assert len(self.requests) == 2, "the first part's reply was not withdrawn"
+        assert len(done) == 1, why
+        assert len(self.requests) == 2, f"the first part's reply was not withdrawn\n{why}"
         last = json.loads(self.requests[-1])["messages"]
         users = [m["content"] for m in last if m["role"] == "user"]
         assert share_heard(first.transcript, users[-1]) >= 0.7, users[-1]
@@ -139,7 +149,7 @@ def test_speech_resuming_while_thinking_joins_the_turn(
     # into that silence (when its transcript confirms it), and the user goes on.
     stream = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.0, 3), b])
     stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
-    with VoiceosProcess(["--mute"] if mute else [], thinker.env) as vo:
+    with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
         err_at = _listening(vo, 0)
         greeted = len(vo.replies())
         private_lab.feed_mic(stream)
@@ -163,7 +173,7 @@ def test_speech_resuming_just_after_the_turn_ended_joins_it(
     a = clip("another_engineer").samples()
     opening = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.5, 5)])
     going_on = _speech_from(clip("testing_routine").samples())
-    with VoiceosProcess(["--mute"] if mute else [], thinker.env) as vo:
+    with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
         err_at = _listening(vo, 0)
         greeted = len(vo.replies())
         feeding = private_lab.feed_mic(opening, wait=False)

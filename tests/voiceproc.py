@@ -152,12 +152,31 @@ class VoiceosProcess:
     def heard(self) -> list[str]:
         return [ln.split(": ", 1)[1] for ln in self.out if ln.startswith("you: ")]
 
-    def log_of(self, *loggers: str, last: int = 120) -> str:
+    def transcript(self, width: int = 70) -> str:
+        """The conversation printed so far, each line cut to `width` characters but for
+        an "[interrupted]" at its end: a short account for a failure's message."""
+        lines = []
+        for line in self.out:
+            cut = line if len(line) <= width else line[:width] + "..."
+            lines.append(
+                cut + (" [interrupted]" if line.endswith("[interrupted]") and cut != line else "")
+            )
+        return "\n".join(lines)
+
+    def log_of(self, *loggers: str, last: int = 80) -> str:
         """The last `last` lines its log (stderr) has from these loggers, to explain a
-        failure; "voiceos.interrupting" also matches its children."""
+        failure; "voiceos.interrupting" also matches its children.
+
+        The double-talk detector's many counts and set-asides are left out: a failure's
+        message is read in a CI log that keeps only its head and tail.
+        """
         alternatives = "|".join(re.escape(n) for n in loggers)
         names = re.compile(rf" (?:{alternatives})[.:]")
-        return "\n".join([ln for ln in self.err if names.search(ln)][-last:])
+        return "\n".join([ln for ln in self.err if names.search(ln) and _CHATTY not in ln][-last:])
+
+
+_CHATTY = "double-talk detector "
+"""How the lines of the double-talk detector's frequent changes of mind begin."""
 
 
 def said_stop(text: str) -> bool:

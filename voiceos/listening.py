@@ -181,7 +181,7 @@ class Listener:
                     assert interrupter is not None
                     self._restart_at_onset(interrupter.onset, queue)
                     continue
-                self._close_own_voice(chunk)
+                self._close_own_voice(chunk, queue)
                 if interrupter is not None:
                     chunk = interrupter.heard(chunk)
                 for event in self._turns.feed(chunk):
@@ -217,7 +217,7 @@ class Listener:
             for event in self._turns.feed(chunk):
                 self._on_event(event, queue)
 
-    def _close_own_voice(self, chunk: AudioChunk) -> None:
+    def _close_own_voice(self, chunk: AudioChunk, queue: asyncio.Queue[Pending]) -> None:
         """End an utterance taken for her own voice once her reply is over.
 
         Otherwise the user speaking soon after the reply (the end of turn may wait up to
@@ -246,6 +246,7 @@ class Listener:
             self._ignoring, self._early = False, None
             if interrupter is not None:
                 interrupter.forget()
+            self._show_listening(queue)
 
     @staticmethod
     async def _settle(queue: asyncio.Queue[Pending], worker: asyncio.Task[None]) -> None:
@@ -289,12 +290,15 @@ class Listener:
                 seconds = len(event.audio) / self._options.sample_rate_hz
                 logger.debug("ignored %.1f s of speech heard while speaking", seconds)
                 self._ignoring = False
+                self._show_listening(queue)
                 return
             pending = Pending(event, event.captured_s or self._clock(), early)
             if self._interrupter is not None and self._interrupter.active:
                 # Said over her: a backchannel lets her go on and is not a turn.
                 pending.early = early or self._transcribe(event.audio, self._expected())
                 self._interrupter.settle(pending, pending.early, lambda p: self._queue(p, queue))
+                # Dropped (a backchannel, her own words): "listening" if nothing else is on.
+                pending.early.add_done_callback(lambda _: self._show_listening(queue))
                 return
             self._queue(pending, queue)
 
@@ -400,7 +404,17 @@ class Listener:
             finally:
                 pending.done = True
                 queue.task_done()
-                self._display.state(TurnState.LISTENING)
+                self._show_listening(queue)
+
+    def _show_listening(self, queue: asyncio.Queue[Pending]) -> None:
+        """Show "listening" once nothing is under way: no reply, no turn waiting for one
+        and no utterance being heard (a reply interrupted by the user's words ends while
+        they are still being heard, and a backchannel dropped while she speaks is not the
+        end of her reply)."""
+        latest = self._latest
+        waiting = latest is not None and not latest.done and not latest.dropped
+        if not (self._conversation.busy or waiting or queue.qsize() or not self._turns.idle):
+            self._display.state(TurnState.LISTENING)
 
     async def _answer(self, pending: Pending) -> TurnResult | None:
         ended = pending.ended

@@ -127,9 +127,14 @@ def residue_for(backend: str) -> Residue:
     return RESIDUES.get(backend, Residue())
 
 
+def _words(text: str) -> list[str]:
+    """The words of `text`, lowercase, without punctuation."""
+    return _WORDS.sub(" ", text.lower()).split()
+
+
 def is_backchannel(text: str) -> bool:
     """True for "mm-hmm", "Yeah.", "okay okay", a laugh, or nothing intelligible."""
-    words = _WORDS.sub(" ", text.lower()).split()
+    words = _words(text)
     if not words:
         return True  # a laugh or a hum: Whisper's filter leaves nothing
     if len(words) > 3:
@@ -152,7 +157,7 @@ def heard_as_backchannel(readings: Sequence[str]) -> bool:
     just a hesitation sound. Whisper writes one hum as a hum under its quick decode and
     as words under a fuller one ("And then boom.", "Yeah, man, man.")."""
     for reading in readings:
-        words = _WORDS.sub(" ", reading.lower()).split()
+        words = _words(reading)
         if words and not set(words) <= _SOUNDS and is_backchannel(reading):
             return True
     return False
@@ -172,15 +177,15 @@ cut at their start and laid over her echo, they are what Whisper mishears most t
 
 def is_stop_request(text: str) -> bool:
     """True for "Stop.", "Wait!", "No, no.", "Hold on", "Hang on a second"."""
-    words = _WORDS.sub(" ", text.lower()).split()
+    words = _words(text)
     return bool(words) and len(words) <= 4 and words[0] in STOP_WORDS
 
 
 def _without_her_lead(text: str, playing: str) -> str:
     """`text` less the words of her sentence heard ahead of the user's (her echo getting
     through before the user's word), keeping at least one word and any stop word."""
-    words = _WORDS.sub(" ", text.lower()).split()
-    said = set(_WORDS.sub(" ", playing.lower()).split())
+    words = _words(text)
+    said = set(_words(playing))
     while len(words) > 1 and words[0] in said and words[0] not in STOP_WORDS:
         words.pop(0)
     return " ".join(words)
@@ -199,8 +204,8 @@ def asks_to_stop(text: str, playing: str) -> bool:
 
 def is_own_words(text: str, playing: str) -> bool:
     """True when most words of `text` are words of the sentence she is saying."""
-    heard = _WORDS.sub(" ", text.lower()).split()
-    said = set(_WORDS.sub(" ", playing.lower()).split())
+    heard = _words(text)
+    said = set(_words(playing))
     if not heard or not said:
         return False
     return sum(w in said for w in heard) >= 0.5 * len(heard)
@@ -390,7 +395,7 @@ class BargeInPolicy:
         say again.
         """
         self._awaiting = False
-        if not final and not _WORDS.sub(" ", text.lower()).split():
+        if not final and not _words(text):
             logger.debug("nothing intelligible yet at a pause: waiting for the rest")
             return []
         asks = asks_to_stop(text, playing)
