@@ -105,6 +105,23 @@ def test_a_backchannel_dropped_under_her_reply_does_not_show_listening() -> None
         listener._show_listening(queue)  # her reply's end
         assert display.states == [TurnState.LISTENING]
 
+
+def test_listening_waits_for_the_words_of_what_was_said_over_her() -> None:
+    async def run() -> None:
+        listener, conversation, _, display = _rig(Dropping())
+        queue: asyncio.Queue[Pending] = asyncio.Queue()
+        words: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        listener._early = words
+        listener._on_event(_ended(), queue)
+        conversation.busy = False
+        listener._show_listening(queue)  # her reply ended before its words came
+        assert display.states == []  # they may yet make it a turn
+        answered = asyncio.Event()
+        words.add_done_callback(lambda _: answered.set())
+        words.set_result(Transcript("Yeah."))
+        await answered.wait()
+        assert display.states == [TurnState.LISTENING]  # a backchannel: nothing to answer
+
     asyncio.run(run())
 
 

@@ -159,6 +159,8 @@ class Listener:
         self._early: asyncio.Future[Transcript] | None = None
         self._confirming: asyncio.Future[Transcript] | None = None
         self._latest: Pending | None = None
+        self._settling: asyncio.Future[Transcript] | None = None
+        """The words of an utterance said over her, until they decide whether it is a turn."""
         self.results: list[TurnResult] = []
         self.merges = 0
         """Turns withdrawn because the user went on, and answered with their continuation."""
@@ -298,6 +300,7 @@ class Listener:
                 pending.early = early or self._transcribe(event.audio, self._expected())
                 self._interrupter.settle(pending, pending.early, lambda p: self._queue(p, queue))
                 # Dropped (a backchannel, her own words): "listening" if nothing else is on.
+                self._settling = pending.early
                 pending.early.add_done_callback(lambda _: self._show_listening(queue))
                 return
             self._queue(pending, queue)
@@ -344,6 +347,10 @@ class Listener:
                 (onset - status.ended_s) * 1000 if status.ended_s > 0 else math.nan,
             )
         else:
+            if not status.pending and 0 < onset - status.ended_s < 2.0:
+                logger.debug(
+                    "speech began %.0f ms after her reply ended", (onset - status.ended_s) * 1000
+                )
             self._display.state(TurnState.HEARING)
 
     def _withdraw_latest(self) -> None:
@@ -408,12 +415,14 @@ class Listener:
 
     def _show_listening(self, queue: asyncio.Queue[Pending]) -> None:
         """Show "listening" once nothing is under way: no reply, no turn waiting for one
-        and no utterance being heard (a reply interrupted by the user's words ends while
+        and no utterance being heard or judged (a reply interrupted by the user's words ends while
         they are still being heard, and a backchannel dropped while she speaks is not the
         end of her reply)."""
         latest = self._latest
         waiting = latest is not None and not latest.done and not latest.dropped
-        if not (self._conversation.busy or waiting or queue.qsize() or not self._turns.idle):
+        settling = self._settling is not None and not self._settling.done()
+        busy = self._conversation.busy or waiting or settling or queue.qsize()
+        if not busy and self._turns.idle:
             self._display.state(TurnState.LISTENING)
 
     async def _answer(self, pending: Pending) -> TurnResult | None:
