@@ -23,22 +23,13 @@ from pathlib import Path
 import pytest
 from lab import PrivateLab, SpeakerRecorder
 from speech_data import clip
-from voiceproc import VoiceosProcess, synthesize_clip
+from voiceproc import BARGE_IN_LOGGERS, VoiceosProcess, synthesize_clip
 
 from voiceos.stt.wer import normalise_words
 
 RATE = 16000
 HELP = "What can you do?"
 """Its answer is the longest reply voiceos has offline: about 15 s of speech."""
-
-BARGE_IN_LOGGERS = (
-    "voiceos.interrupting",
-    "voiceos.listen.bargein",
-    "voiceos.listening",
-    "voiceos.stt.whisper",
-    "voiceos.audio.echostage",
-)
-"""Whose debug lines tell why she was held or stopped, shown when a test fails."""
 
 pytestmark = pytest.mark.audio
 

@@ -175,6 +175,15 @@ class VoiceosProcess:
         return "\n".join([ln for ln in self.err if names.search(ln) and _CHATTY not in ln][-last:])
 
 
+BARGE_IN_LOGGERS = (
+    "voiceos.interrupting",
+    "voiceos.listen.bargein",
+    "voiceos.listening",
+    "voiceos.stt.whisper",
+    "voiceos.audio.echostage",
+)
+"""Whose debug lines tell why she was held or stopped, shown when a test fails."""
+
 _CHATTY = "double-talk detector "
 """How the lines of the double-talk detector's frequent changes of mind begin."""
 

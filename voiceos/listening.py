@@ -414,10 +414,11 @@ class Listener:
                 self._show_listening(queue)
 
     def _show_listening(self, queue: asyncio.Queue[Pending]) -> None:
-        """Show "listening" once nothing is under way: no reply, no turn waiting for one
-        and no utterance being heard or judged (a reply interrupted by the user's words ends while
-        they are still being heard, and a backchannel dropped while she speaks is not the
-        end of her reply)."""
+        """Show "listening" once nothing is under way: no reply, no turn waiting for one,
+        and no utterance being heard or judged. A reply interrupted by the user's words
+        ends while they are still being heard; a backchannel dropped while she speaks is
+        not the end of her reply; what was said over her may become a turn when its words
+        come, after her reply has ended."""
         latest = self._latest
         waiting = latest is not None and not latest.done and not latest.dropped
         settling = self._settling is not None and not self._settling.done()
