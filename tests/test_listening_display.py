@@ -105,6 +105,8 @@ def test_a_backchannel_dropped_under_her_reply_does_not_show_listening() -> None
         listener._show_listening(queue)  # her reply's end
         assert display.states == [TurnState.LISTENING]
 
+    asyncio.run(run())
+
 
 def test_listening_waits_for_the_words_of_what_was_said_over_her() -> None:
     async def run() -> None:
