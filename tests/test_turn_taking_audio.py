@@ -116,7 +116,7 @@ class Thinker:
         """One reply, to both parts as one user turn; the first part alone never answered."""
         first, second = clip("another_engineer"), clip("testing_routine")
         # Why a turn was ended, withdrawn or taken for a request to stop, if it fails.
-        why = "\n".join(vo.out) + "\n" + vo.log_of(*TURN_LOGGERS, last=60)
+        why = f"{vo.transcript()}\n{vo.log_of(*TURN_LOGGERS, last=60)}"
         done = [r for r in vo.replies()[greeted:] if "[interrupted]" not in r]
         assert len(done) == 1, why
         assert len(self.requests) == 2, f"the first part's reply was not withdrawn\n{why}"

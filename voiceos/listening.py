@@ -257,10 +257,15 @@ class Listener:
         await asyncio.wait({joined, worker}, return_when=asyncio.FIRST_COMPLETED)
         joined.cancel()
 
-    def _status(self) -> ReplyStatus:
+    def _waiting(self) -> Pending | None:
+        """The latest turn, while it waits for its answer or is being answered."""
         latest = self._latest
-        pending = latest is not None and not latest.done and not latest.dropped
-        started = pending and latest is not None and latest.task is not None
+        return latest if latest is not None and not latest.done and not latest.dropped else None
+
+    def _status(self) -> ReplyStatus:
+        latest = self._waiting()
+        pending = latest is not None
+        started = latest is not None and latest.task is not None
         return ReplyStatus(
             pending=pending or self._conversation.busy,
             shown_s=(self._display.shown_s if started else math.inf) if pending else -math.inf,
@@ -355,8 +360,8 @@ class Listener:
 
     def _withdraw_latest(self) -> None:
         """The user went on: cancel the pending reply and carry its audio into this turn."""
-        latest = self._latest
-        if latest is None or latest.done or latest.dropped:
+        latest = self._waiting()
+        if latest is None:
             return
         latest.dropped = True
         if latest.task is not None and not latest.task.done():
@@ -419,10 +424,8 @@ class Listener:
         ends while they are still being heard; a backchannel dropped while she speaks is
         not the end of her reply; what was said over her may become a turn when its words
         come, after her reply has ended."""
-        latest = self._latest
-        waiting = latest is not None and not latest.done and not latest.dropped
         settling = self._settling is not None and not self._settling.done()
-        busy = self._conversation.busy or waiting or settling or queue.qsize()
+        busy = self._conversation.busy or self._waiting() is not None or settling or queue.qsize()
         if not busy and self._turns.idle:
             self._display.state(TurnState.LISTENING)
 
