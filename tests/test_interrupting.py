@@ -38,6 +38,17 @@ class Stage:
         self.recent: list[AudioChunk] = []
         self.recent_detected: list[AudioChunk] = []
         self.captured_until_s = 0.0  # no capture clock: a WAV file's chunks
+        self.unexplained_db: float | None = None
+        """What `unexplained_since_db` says: unknown unless a test sets it."""
+        self.marks: list[int] = []
+
+    def mark(self, chunks_back: int = 0) -> int:
+        self.marks.append(chunks_back)
+        return len(self.marks)
+
+    def unexplained_since_db(self, mark: int | None) -> float | None:
+        assert mark == len(self.marks)  # asked since the latest hold
+        return self.unexplained_db
 
     def look_back(self) -> bool:
         return False  # no fit of her echo path: the detector's and AEC3's outputs decide
@@ -290,6 +301,32 @@ def test_a_short_word_nothing_confirmed_stops_her_by_its_words() -> None:
     assert since >= 5 * 512 and since % 512 == 0  # the detector's, her echo died away
     rig, _ = asyncio.run(go("Thank you."))
     assert rig.stopped == 0 and rig.holds == [True, False]
+
+
+@pytest.mark.parametrize("unexplained_db", [-70.0, -30.0, None])
+def test_a_request_to_stop_made_of_her_echo_lets_her_go_on(unexplained_db: float | None) -> None:
+    """A step of the clocks left every running fit of her echo path behind: her echo held
+    her, and Whisper heard "No." in it. Her voice, fitted afresh on what was heard since
+    the hold, leaves nothing the microphone would hear: she goes on. Where it leaves
+    sound (the user), or cannot tell, "No." stops her as before."""
+
+    async def go() -> Rig:
+        rig = Rig("I can tell you the time or the date.")
+        rig.stage.unexplained_db = unexplained_db
+        rig.chunk(-21.0)
+        rig.chunk(-21.0)
+        assert rig.holds == [True] and rig.stage.marks == [2]  # from the hold's first chunk
+        for _ in range(15):
+            rig.chunk(-95.0, far_db=-120.0)
+            rig.heard()
+        assert rig.interrupter.held_word() is not None
+        rig.interrupter.judge_held(await _transcript("No."))
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.holds == [True, False]
+    assert rig.stopped == (0 if unexplained_db == -70.0 else 1)
 
 
 def test_the_end_of_her_reply_releases_a_hold() -> None:

@@ -74,6 +74,8 @@ class Interrupter(Generic[T]):
         self._onset: list[AudioChunk] = []
         self._fitted = False
         """The stage fitted her echo path at the latest hold (`EchoStage.look_back`)."""
+        self._held_from: int | None = None
+        """Where the microphone stood as the sound that held her began (`EchoStage.mark`)."""
 
     @property
     def active(self) -> bool:
@@ -227,7 +229,15 @@ class Interrupter(Generic[T]):
         if error is not None:
             logger.info("early transcript failed (%s): treated as an interruption", error)
         readings, sure = ((), True) if heard is None else (heard.readings, heard.sure)
-        verdicts = self._policy.transcript(text, self._said_text(), final, readings, sure)
+        held_from = self._held_from if heard is not None else None
+        verdicts = self._policy.transcript(
+            text,
+            self._said_text(),
+            final,
+            readings,
+            sure,
+            lambda: self._stage.unexplained_since_db(held_from),
+        )
         if Verdict.RESUME in verdicts:
             self._verdict = Verdict.RESUME
         self._act(verdicts)
@@ -260,6 +270,7 @@ class Interrupter(Generic[T]):
             if verdict is Verdict.HOLD:
                 self._log_delay()
                 self._holding = True
+                self._held_from = self._stage.mark(self._policy.settings.onset_chunks)
                 self._fitted = self._stage.look_back()
                 self._onset = self.onset_audio()
                 self._held, self._word = list(self._onset), None

@@ -71,6 +71,11 @@ class EchoDelayTracker:
         """Times `lag` moved after it was first set."""
 
     @property
+    def max_lag(self) -> int:
+        """The longest lag searched, in samples."""
+        return self._max_lag
+
+    @property
     def current(self) -> bool:
         """A filter given the reference at `lag` has settled on it (or nothing moved)."""
         return self._since_move >= self._settle

@@ -349,6 +349,23 @@ class EchoStage:
         self._held_fit = fit if self._hindsight.usable(fit) else None
         return self._held_fit is not None
 
+    def mark(self, chunks_back: int = 0) -> int | None:
+        """Where the microphone stood `chunks_back` chunks before the latest (for
+        `unexplained_since_db`); None where it is not followed (no delay tracker)."""
+        if self._tracker is None:
+            return None
+        blocks = list(self._blocks)[len(self._blocks) - chunks_back :] if chunks_back else []
+        return self._hindsight.end - sum(size for size, _ in blocks)
+
+    def unexplained_since_db(self, mark: int | None) -> float | None:
+        """How loud what the microphone heard since `mark` stays once her voice, fitted
+        afresh, is taken out of it (`Hindsight.unexplained_db`, dBFS): faint for her echo
+        alone, even after a step of the clocks the running fits missed. None when
+        unknown."""
+        if mark is None or self._tracker is None:
+            return None
+        return self._hindsight.unexplained_db(self._hindsight.end - mark, self._tracker.max_lag)
+
     def forget_fit(self) -> None:
         """The hold is over: the fit will not follow her echo path for long."""
         self._held_fit = None

@@ -20,11 +20,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from voiceos.audio.echo import FAR_ACTIVE_DB, level_db, window_levels_db
+from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ
 
 MIN_HEARD_SHARE = 0.5
 """Of the 32 ms windows a fit is made on, the share where her echo must be heard: fitted
 on a sentence's last words, the drift terms are guessed, and go wrong on the next."""
+FIT_WINDOW = 1024
+"""Samples `Hindsight.unexplained_db` fits her echo path on at a time (64 ms)."""
+SILENT_DB = -90.0
+"""Below this (dBFS) there is nothing to fit."""
+SUSTAINED = 3
+"""32 ms windows over which `Hindsight.unexplained_db` reads a level (a "no" lasts ten)."""
+CANDIDATE_LAGS = 3
+"""Delays at which `Hindsight.unexplained_db` fits her echo path: the best matches."""
 RIDGE = 1e-9
 """Added to the normal equations' diagonal, relative to its mean: keeps them solvable
 where her voice has little energy in some band, and changes nothing else."""
@@ -107,7 +116,7 @@ class Hindsight:
 
     def __init__(
         self,
-        keep_s: float = 3.0,
+        keep_s: float = 4.0,
         fit_s: float = 0.5,
         gap_s: float = 0.4,
         check_s: float = 0.2,
@@ -179,11 +188,8 @@ class Hindsight:
         rows = self._regressors(start, stop, first_lag, stop, drift)
         if _heard_share(rows[:, self._taps // 2]) < MIN_HEARD_SHARE:
             return None  # the microphone heard more than her voice can explain (the user)
-        gram = rows.T @ rows  # the normal equations: ten times faster than lstsq here
-        gram[np.diag_indices_from(gram)] += RIDGE * np.trace(gram) / len(gram)
-        try:
-            weights = np.linalg.solve(gram, rows.T @ mic)
-        except np.linalg.LinAlgError:
+        weights = _solve(rows, mic)
+        if weights is None:
             return None  # her voice too poor in some band to tell the taps apart
         erle = level_db(mic) - level_db(mic - rows @ weights)
         after = self._slice(self._mic, stop, stop + check)
@@ -191,6 +197,51 @@ class Hindsight:
         left = after - rows @ weights
         fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left), drift)
         return fit
+
+    def unexplained_db(self, count: int, max_lag: int) -> float | None:
+        """How loud the latest `count` microphone samples stay once her echo is taken out
+        afresh (dBFS, over their loudest `SUSTAINED` windows of 32 ms): faint when her
+        voice explains all the microphone heard, as loud as the user when they spoke.
+
+        Every 64 ms is fitted on itself, with a static filter at the delay (up to
+        `max_lag` samples) where it matches her voice best, and so is every 64 ms
+        between; each 32 ms keeps the better of its two. The clocks step every few seconds
+        on the lab (her echo comes 6-15 ms later or sooner), and every running fit misses
+        the step: fitted this way, her echo on either side of one is explained. None
+        without that much history."""
+        stop = self._end
+        start = stop - count
+        if count <= 0 or start - max_lag - self._taps < self._end - len(self._mic):
+            return None
+        step = FIT_WINDOW // 2
+        windows = (count + step - 1) // step
+        kept = np.full(windows, np.inf)
+        for first in range(-1, windows):  # fits over windows `first` and `first + 1`
+            a, b = start + max(first, 0) * step, min(stop, start + (first + 2) * step)
+            left = self._unexplained(a, b, max_lag)
+            levels = window_levels_db(left, step, partial=True)
+            at = max(first, 0)
+            kept[at : at + len(levels)] = np.minimum(kept[at : at + len(levels)], levels)
+        return _sustained_db(kept)
+
+    def _unexplained(self, start: int, stop: int, max_lag: int) -> np.ndarray:
+        """The microphone from `start` to `stop` less the best fit of her echo on it."""
+        mic = self._slice(self._mic, start, stop)
+        haystack = self._slice(self._reference, start - max_lag, stop)
+        if level_db(haystack) <= SILENT_DB or level_db(mic) <= SILENT_DB:
+            return mic
+        score = sliding_match(mic, haystack)
+        # Her voice matches itself a pitch period away too: fit at the best few peaks.
+        best, best_db = mic, _loudest_db(mic)
+        for k in _peaks(score, CANDIDATE_LAGS, self._taps):
+            lag = max_lag - k  # mic[t] follows reference[t - lag]
+            rows = self._regressors(start, stop, self.first_lag(lag), stop, drift=False)
+            weights = _solve(rows, mic)
+            if weights is not None:
+                left = mic - rows @ weights
+                if _loudest_db(left) < best_db:
+                    best, best_db = left, _loudest_db(left)
+        return best
 
     def cancel(self, fit: EchoPathFit, count: int, back: int = 0) -> np.ndarray | None:
         """The `count` microphone samples ending `back` samples before the latest, less
@@ -224,6 +275,40 @@ class Hindsight:
             return taps
         seconds = (np.arange(start, stop, dtype=np.float64) - origin)[:, None] / RATE_HZ
         return np.concatenate([taps, taps * seconds], axis=1)
+
+
+def _solve(rows: np.ndarray, mic: np.ndarray) -> np.ndarray | None:
+    """The least-squares weights of `rows` for `mic`; None when they cannot be told apart."""
+    gram = rows.T @ rows  # the normal equations: ten times faster than lstsq here
+    gram[np.diag_indices_from(gram)] += RIDGE * np.trace(gram) / len(gram)
+    try:
+        return np.linalg.solve(gram, rows.T @ mic)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _peaks(score: np.ndarray, count: int, apart: int) -> list[int]:
+    """Indices of the `count` highest positive values of `score`, `apart` or more apart."""
+    order = np.argsort(score)[::-1]
+    found: list[int] = []
+    for k in order[: 50 * count]:
+        if score[k] <= 0 or len(found) == count:
+            break
+        if all(abs(int(k) - f) >= apart for f in found):
+            found.append(int(k))
+    return found
+
+
+def _sustained_db(levels: np.ndarray) -> float:
+    """The level `levels` (32 ms windows) keep over their loudest `SUSTAINED` windows: a
+    word lasts longer than the slip of a fit at a step of the clocks."""
+    return float(np.sort(levels)[-min(SUSTAINED, len(levels))])
+
+
+def _loudest_db(samples: np.ndarray, window: int = 512) -> float:
+    """The level of the loudest `window` of `samples` (half-overlapping)."""
+    levels = window_levels_db(samples, window, window // 2, partial=False)
+    return float(levels.max()) if levels.size else level_db(samples)
 
 
 def _heard_share(mic: np.ndarray, window: int = 512) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, Residue
@@ -374,6 +374,7 @@ class BargeInPolicy:
         final: bool = True,
         readings: Sequence[str] = (),
         sure: bool = True,
+        unexplained_db: Callable[[], float | None] = lambda: None,
     ) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held.
 
@@ -385,6 +386,10 @@ class BargeInPolicy:
                 words, and going on would talk over them.
             readings: each decode's raw text, when the transcriber took several opinions.
             sure: the transcriber was confident of `text`.
+            unexplained_db: how loud what the microphone heard since the hold stays
+                once her voice is taken out of it afresh (`EchoStage.unexplained_since_db`),
+                None if unknown; asked only of a request to stop heard while she was held
+                (it costs tens of milliseconds).
 
         Confirmed speech whose words ask her to stop (`asks_to_stop`) stops her.
         Otherwise a short utterance that some decode heard as a backchannel, or whose
@@ -401,9 +406,18 @@ class BargeInPolicy:
         asks = asks_to_stop(text, playing)
         if self.phase is Phase.HELD:
             # Not confirmed by sound alone: only an explicit request, not in her own
-            # sentence, stops her; anything else may be her echo getting through.
-            if not asks:
-                logger.info("heard %r while held, not a request to stop: going on", text)
+            # sentence, stops her; anything else may be her echo getting through. So may
+            # a request Whisper made of her echo: where her voice, fitted afresh, leaves
+            # nothing the microphone would hear of what came since the hold, it was her.
+            # On recordings of the lab's echo path her echo alone left -63 dBFS at most,
+            # steps of the clocks included, and a word said over her -38 dBFS at least
+            # (bench/echo_explained.py).
+            left_db = unexplained_db() if asks else None
+            if not asks or (left_db is not None and left_db < self.settings.heard_db):
+                why = "not a request to stop"
+                if left_db is not None:
+                    why = f"her own echo (her voice leaves {left_db:.0f} dB of what was heard)"
+                logger.info("heard %r while held, %s: going on", text, why)
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
             self.phase = Phase.DECIDING
