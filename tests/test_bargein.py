@@ -630,6 +630,7 @@ def test_echo_residue_the_vad_hears_is_not_the_user() -> None:
         "M-M-M.",  # Whisper's hum, heard on the lab for an "mm-hmm"
         "Mmm.",
         "Hmmm, okay.",
+        "Yay!",
     ],
 )
 def test_backchannels(text: str) -> None:

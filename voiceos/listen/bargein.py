@@ -45,11 +45,12 @@ BACKCHANNELS = frozenset(
         "oh", "ha", "haha", "ha ha", "hahaha", "uh", "um", "huh", "nice", "cool", "wow",
         "all right", "alright", "exactly", "true", "totally", "absolutely", "got it",
         "i know", "you're right", "that's right", "that's true", "makes sense", "of course",
-        "write",
+        "write", "yay",
     }
 )  # fmt: skip
 """Said to show one is listening; not a request to stop. "no", "wait", "stop" are not here.
-"write" is how Whisper spelled a real "right" said over her ("You write.")."""
+"write" is how Whisper spelled a real "right" said over her ("You write."), "yay" how it
+heard espeak-ng's "yeah" over her on the lab bench (and it is a glad cry, like "wow")."""
 _WORDS = re.compile(r"[^a-z' -]+")
 _HUM = re.compile(r"h*m[mh]*")
 """A hum however Whisper spells it: "M-M-M", "Mmm", "Hmmm", "mhm"."""
