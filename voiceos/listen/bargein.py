@@ -15,8 +15,9 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
   within `confirm_s` confirm the user. Otherwise what was held is TRANSCRIBEd once (a
   word as short as "no" is over before her echo has died away): a request to stop that is
-  not her own words INTERRUPTs; anything else, or nothing, and she RESUMEs (it was her
-  echo getting through, or a knock). So is confirmed sound of which the endpointer made
+  not her own words, nor made of her echo (her voice, fitted afresh on what was heard,
+  leaves nothing audible), INTERRUPTs; anything else, or nothing, and she RESUMEs (it
+  was her echo getting through, or a knock). So is confirmed sound of which the endpointer made
   no utterance (too short for it).
   This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
