@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import subprocess
+import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -140,7 +141,10 @@ pytestmark = pytest.mark.audio
 def test_spoken_questions_are_answered_aloud(
     private_lab: PrivateLab, voice_env: dict[str, str], whisper: WhisperTranscriber
 ) -> None:
-    with private_lab.recorder() as rec, VoiceosProcess(["--engine", "piper"], voice_env) as vo:
+    with (
+        private_lab.recorder() as rec,
+        VoiceosProcess(["--engine", "piper", "--debug"], voice_env) as vo,
+    ):
         _listening(vo)
         start = rec.sample_count()
         before = datetime.now()
@@ -157,8 +161,21 @@ def test_spoken_questions_are_answered_aloud(
 
         start = rec.sample_count()
         greeting = ask(private_lab, vo, "My name is David.")
+        heard = vo.heard()[-1]
+        if "name is " not in heard.lower():
+            # Misheard ("name as David." in a CI run: its first word lost, or misheard):
+            # voiceos rightly takes no name from that, and a user would say it again. Say
+            # so, with what voiceos logged, and say it again once.
+            warnings.warn(
+                f"'My name is David.' was heard as {heard!r}; said again\n"
+                f"{vo.log_of(*BARGE_IN_LOGGERS, last=30)}",
+                stacklevel=1,
+            )
+            greeting = ask(private_lab, vo, "My name is David.")
+            heard = vo.heard()[-1]
         # The name as Whisper heard it on this CPU (int8 decoding differs between CPUs).
-        name = told_name(vo.heard()[-1])
+        assert "name is " in heard.lower(), f"{heard!r}\n{vo.log_of(*BARGE_IN_LOGGERS)}"
+        name = told_name(heard)
         reply = ask(private_lab, vo, "What is my name?")
         assert name in reply, (name, reply)
         spoken = transcribe(whisper, rec.snapshot()[start:])
