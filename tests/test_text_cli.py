@@ -50,10 +50,13 @@ def test_time_and_date_match_the_clock(home: dict[str, str]) -> None:
     before = datetime.now()
     replies = chat(home, "what time is it", "what's the date today")
     after = datetime.now()
-    match = re.search(r"(\d{1,2})(?::(\d{2})| o'clock)", replies[1])
+    match = re.search(r"(\d{1,2})(?::(\d{2})| o'clock)|\b(noon|midnight)\b", replies[1])
     assert match, replies[1]
-    minute = int(match.group(2) or 0)  # "3 o'clock" on the hour
-    said = (int(match.group(1)) % 12) * 60 + minute  # minutes on a 12-hour dial
+    if match.group(3):  # exactly 12:00 or 0:00, by name
+        said = 0
+    else:
+        minute = int(match.group(2) or 0)  # "3 o'clock" on the hour
+        said = (int(match.group(1)) % 12) * 60 + minute  # minutes on a 12-hour dial
     dial = {(t.hour % 12) * 60 + t.minute for t in (before, after)}
     assert any(min(abs(said - d), 720 - abs(said - d)) <= 1 for d in dial), (replies[1], before)
     # The period of the day removes the 12-hour ambiguity ("1:27 in the afternoon").
