@@ -158,7 +158,7 @@ def barge_in_rig(look_back: bool = True) -> tuple[ReferenceTap, EchoStage, Inter
         tap,
         gate=Residue(),
         detector=open_detector("speex"),
-        tracker=EchoDelayTracker(4800),
+        tracker=EchoDelayTracker(),
         refit_samples=REFIT_SAMPLES if look_back else None,
     )
     if not look_back:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from echo_paths import LAB_LIKE, run_stage, stepped_echo
+from echo_paths import LAB_LIKE, EchoPath, mic_signal, run_stage, stepped_echo
 from speech_data import clip
 
 from voiceos.audio.delay import EchoDelayTracker
-from voiceos.audio.echo import EchoError, open_canceller, open_detector
+from voiceos.audio.echo import FAR_ACTIVE_DB, EchoError, open_canceller, open_detector
 from voiceos.audio.echostage import EchoFrame, EchoStage
 from voiceos.audio.reference import ReferenceTap
 
@@ -119,3 +119,37 @@ def test_the_detector_keeps_her_echo_out_across_the_steps(stepped) -> None:
     # Measured: 22.8 dB tracked, 14.1 dB not; the policy reads it from 20 dB.
     assert tracked > 20.0
     assert tracked > untracked + 5.0
+
+
+SLOW = EchoPath("slow: 600 ms, -3 dB, dry", 600, -3, 0)
+"""Her echo 600 ms behind the clocks: a Bluetooth speaker's buffer, or a PulseAudio loop
+whose buffers grew at each underrun (test_voice_e2e's reached 940 ms)."""
+
+
+def test_a_slow_echo_path_still_counts_as_echoing_after_she_stops() -> None:
+    """Beyond the echo tail, the tracker still finds her echo; the stage then reads the
+    reference where her echo comes from: after she falls silent it knows her echo is still
+    on its way (a hold is not confirmed by it), and a microphone that has not heard her
+    yet is not taken for one that never will (no echo reduction counted from it)."""
+    try:
+        canceller, detector = open_canceller("webrtc"), open_detector("speex")
+    except EchoError as exc:
+        pytest.skip(str(exc))
+    speech = clip("LJ050-0131").samples()
+    far = np.concatenate([speech, np.zeros(RATE * 3 // 2, np.int16)])
+    mic = mic_signal(far, SLOW)
+    tap, tracker = ReferenceTap(), EchoDelayTracker()
+    stage = EchoStage(canceller, tap, detector=detector, tracker=tracker)
+    frames: list[EchoFrame | None] = []
+    erle: list[float | None] = []
+    run_stage(stage, tap, far, mic, frames=frames, after=lambda: erle.append(stage.erle_db))
+    assert tracker.lag == pytest.approx(SLOW.delay_ms * RATE / 1000, abs=2)
+    delay = int(SLOW.delay_ms * RATE / 1000)
+    # Before her echo first arrives, the microphone's quiet proves nothing.
+    assert set(erle[: delay // CHUNK]) == {None}
+    # After her last word: her echo is still arriving for 600 ms, and said to be.
+    last = int(np.flatnonzero(np.abs(speech) > 300)[-1])
+    still = [f for f in frames[(last + RATE // 10) // CHUNK : (last + delay) // CHUNK] if f]
+    assert still and all(f.recent_far_db > FAR_ACTIVE_DB for f in still)
+    after = [f for f in frames[(last + delay + RATE // 5) // CHUNK :] if f]
+    assert after and all(f.recent_far_db <= FAR_ACTIVE_DB for f in after)

@@ -8,10 +8,17 @@ again after each step; and it converges slowly when her echo comes tens of milli
 after the reference it is given (on a 4 s recording of the lab: 13 dB with the echo 30 ms
 late, 29 dB with it 1 ms late). This tracker measures the echo's lag by correlating the
 microphone with the reference over 250 ms windows where the microphone hears mostly
-her, so the detector can be given a reference that arrives with her echo.
+her, so the detector can be given a reference that arrives with her echo, and the stage
+can tell when her echo can still be arriving.
+
+The lag is searched up to a second: a Bluetooth speaker adds 100-300 ms, and an echo path
+through PulseAudio whose buffers grow at each underrun (a `pacat -r | pacat -p` loop, as
+the end-to-end tests build one) reached 940 ms within ten seconds.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 
@@ -19,12 +26,17 @@ from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ
 
+logger = logging.getLogger(__name__)
+
+MAX_LAG = RATE_HZ
+"""The longest lag searched by default (1 s), in samples."""
+
 
 class EchoDelayTracker:
     """Follows the echo's lag behind the aligned reference, window by window.
 
     Args:
-        max_lag: the longest lag searched, in samples (the echo tail the filter models).
+        max_lag: the longest lag searched, in samples.
         window: samples of microphone per measure; one is taken every `window // 2`, so a
             step of the clocks is followed within about a window.
         sure: normalised correlation that makes one measure enough: the microphone is
@@ -43,7 +55,7 @@ class EchoDelayTracker:
 
     def __init__(
         self,
-        max_lag: int = RATE_HZ * 300 // 1000,
+        max_lag: int = MAX_LAG,
         window: int = RATE_HZ // 4,
         sure: float = 0.95,
         min_match: float = 0.8,
@@ -57,7 +69,8 @@ class EchoDelayTracker:
         self._candidate: int | None = None
         self._agree = agree
         self._mic = np.zeros(0, dtype=np.int16)
-        self._reference = np.zeros(0, dtype=np.int16)
+        self._reference = np.zeros(max_lag + window, dtype=np.int16)
+        """The latest reference; silence before the first block (she had played nothing)."""
         self._fresh = 0
         self._settle = settle
         self._since_move = settle
@@ -89,8 +102,7 @@ class EchoDelayTracker:
         self._reference = np.concatenate([self._reference, np.asarray(reference, np.int16)])
         self._reference = self._reference[-(self._max_lag + self._window) :]
         self._fresh += len(mic)
-        full = self._reference.size == self._max_lag + self._window
-        if full and self._mic.size == self._window and self._fresh >= self._window // 2:
+        if self._mic.size == self._window and self._fresh >= self._window // 2:
             self._fresh = 0
             self._measure(self._mic, self._reference)
 
@@ -113,4 +125,10 @@ class EchoDelayTracker:
             return
         if self.lag is None or abs(self.lag - lag) > self._agree:
             self.moves += self.lag is not None
+            logger.debug(
+                "her echo arrives %.1f ms after the reference (was %s; match %.2f)",
+                lag * 1000 / RATE_HZ,
+                "unknown" if self.lag is None else f"{self.lag * 1000 / RATE_HZ:.1f} ms",
+                match,
+            )
             self.lag, self._since_move = lag, 0

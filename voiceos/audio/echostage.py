@@ -99,8 +99,9 @@ class EchoFrame:
     late_samples: int = 0
     """Reference samples that were not published in time (cancelled against silence)."""
     recent_far_db: float = -120.0
-    """The loudest reference over the last `echo_window_ms`: below FAR_ACTIVE_DB, no direct
-    echo can be arriving (she is paused), whatever the room's long tail."""
+    """The loudest reference over the last `echo_window_ms` (as her echo reaches the
+    microphone, where the delay tracker measured it): below FAR_ACTIVE_DB, no direct echo
+    can be arriving (she is paused), whatever the room's long tail."""
     leak: float = 0.0
     """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
     reference at any delay within the tail: high when her echo got through the canceller."""
@@ -241,7 +242,10 @@ class EchoStage:
         tracker: measures the echo's delay on the signals; the detector is given the
             reference as it arrives with her echo (`ALIGN_SLACK` early), so its filter
             converges fast and need not learn the echo path again after each step of the
-            device clocks. AEC3 finds its own delay. With a tracker, the stage also keeps
+            device clocks, and the reference's levels (`far_db`, `recent_far_db`) are read
+            there too: an echo path slower than the clocks say (a Bluetooth speaker, or
+            buffers grown at underruns) still counts as echoing after she paused. AEC3
+            finds its own delay. With a tracker, the stage also keeps
             the last seconds of microphone and reference, to `look_back` at a hold.
         refit_samples: with a tracker, how often her echo path is fitted again while she
             plays, the latest good fit giving `EchoFrame.fit_db`; None for never.
@@ -282,6 +286,11 @@ class EchoStage:
         self._near_erle: deque[float] = deque(maxlen=60)
         self._mic_while_playing: deque[float] = deque(maxlen=ECHO_EVIDENCE_CHUNKS)
         self._mic_levels: deque[float] = deque(maxlen=RECENT_MIC_CHUNKS)
+        self._played = 0
+        """Samples of microphone captured while she played, since the stage began."""
+        self._reach = self._window + (tracker.max_lag if tracker is not None else self._tail)
+        """How long she must have played before a quiet microphone says her voice does not
+        reach it: the longest her echo may take to come back."""
         self.last: EchoFrame | None = None
         self.captured_until_s = 0.0
         """When the capture of the latest chunk read ended (time.monotonic), 0 if unknown."""
@@ -432,8 +441,10 @@ class EchoStage:
         self.late_samples += late
         fitted = self._follow(mic, reference)
         near_db = self._detect(mic, self._detector_reference(mic, reference, first), start_s)
+        # The reference as it reaches the microphone: her echo `late` samples behind it.
+        at = first - self._echo_late()
         recent, _ = self._timeline.read(
-            first - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
+            at - self._tail - LEAK_WINDOW, self._tail + LEAK_WINDOW + whole
         )
         self._cleaned = np.concatenate([self._cleaned, out])[-LEAK_WINDOW:]
         lag = self._canceller.latency_samples
@@ -456,11 +467,14 @@ class EchoStage:
         )
         if frame.far_db > FAR_ACTIVE_DB:
             # She plays: how much of what reaches the mic is left. A mic that stays quiet
-            # while she plays (headphones, a far-away speaker) hears no echo to leave.
+            # while she plays (headphones, a far-away speaker) hears no echo to leave;
+            # but only once she has played longer than her echo may take to come back.
+            self._played += whole
             quiet = frame.mic_db <= FAR_ACTIVE_DB
-            self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
-            if near_db is not None:
-                self._near_erle.append(NO_ECHO_DB if quiet else frame.mic_db - near_db)
+            if not quiet or self._played > self._reach:
+                self._erle.append(NO_ECHO_DB if quiet else frame.mic_db - frame.out_db)
+                if near_db is not None:
+                    self._near_erle.append(NO_ECHO_DB if quiet else frame.mic_db - near_db)
             self._mic_while_playing.append(frame.mic_db)
         self._mic_levels.append(frame.mic_db)
         if near_db is not None:
@@ -544,11 +558,17 @@ class EchoStage:
         if tracker is None or self._detector is None:
             return reference
         tracker.add(mic, reference)
-        late = 0 if tracker.lag is None else max(0, tracker.lag - ALIGN_SLACK)
+        late = self._echo_late()
         if not late:
             return reference
         aligned, _ = self._timeline.read(first - late, len(reference))
         return aligned
+
+    def _echo_late(self) -> int:
+        """Samples by which her echo, as the tracker measured it, comes after the reference
+        the clocks align (less `ALIGN_SLACK`); 0 where it is not measured."""
+        lag = None if self._tracker is None else self._tracker.lag
+        return 0 if lag is None else max(0, lag - ALIGN_SLACK)
 
     def _detect(self, mic: np.ndarray, reference: np.ndarray, start_s: float) -> float | None:
         """The level of what the detector's filter leaves of this block (its whole frames)."""

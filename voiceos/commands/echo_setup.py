@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import EchoError, open_canceller, open_detector
 from voiceos.audio.echostage import EchoStage, Residue
-from voiceos.audio.reference import RATE_HZ, ReferenceTap
+from voiceos.audio.reference import ReferenceTap
 from voiceos.config import Config
 from voiceos.interrupting import Interrupter
 from voiceos.listen.bargein import BargeInPolicy, BargeInSettings, residue_for
@@ -56,7 +56,6 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
             return EchoSetup(notice=f"Barge-in is off: {exc}. Or {HEADSET_HINT}.")
     tap = ReferenceTap()
     player.tap = tap
-    tail = RATE_HZ * config["echo.tail_ms"] // 1000
     settings = BargeInSettings(
         residue=residue_for(canceller.name), min_erle_db=config["echo.min_erle_db"]
     )
@@ -67,7 +66,7 @@ def build_echo(config: Config, speaker: Speaker, interrupt: Callable[[], None]) 
         config["echo.tail_ms"],
         gate=Residue(),  # stricter than the hold's: Silero hears speech in a faint residue
         detector=detector,
-        tracker=None if detector is None else EchoDelayTracker(tail),
+        tracker=None if detector is None else EchoDelayTracker(),
     )
     if not config["echo.barge_in"]:
         return EchoSetup(stage)
