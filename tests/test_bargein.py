@@ -336,6 +336,36 @@ def test_held_the_detector_level_confirms_the_user() -> None:
     assert policy.phase is Phase.DECIDING
 
 
+@pytest.mark.parametrize(
+    ("left_db", "phase"),
+    [(-70.0, Phase.IDLE), (-30.0, Phase.DECIDING), (None, Phase.DECIDING)],
+)
+def test_held_sound_her_voice_explains_is_not_the_user(left_db: float | None, phase: Phase) -> None:
+    """Her echo came later than the stage knew (in CI, through a loop whose buffers had
+    grown to 940 ms): heard with her silent, it would confirm the user. Where her voice,
+    fitted afresh on what was heard since the hold, leaves nothing audible, she goes on;
+    where it leaves the user's level, or cannot tell, the user is confirmed as before."""
+    policy = BargeInPolicy()
+    for _ in range(2):
+        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
+    assert verdicts == [Verdict.HOLD]
+    asked: list[float | None] = []
+
+    def unexplained() -> float | None:
+        asked.append(left_db)
+        return left_db
+
+    heard: list[Verdict] = []
+    t = 1.0  # the hold's capture time (_double_talk)
+    for _ in range(2):
+        t += 0.032
+        frame = EchoFrame(-25.0, -60.0, -120.0, t, recent_far_db=-120.0, near_db=-25.0)
+        heard += policy.frame(frame, True, 30.0, unexplained)
+    assert policy.phase is phase
+    assert heard == ([Verdict.RESUME] if phase is Phase.IDLE else [])
+    assert len(asked) == 1  # asked once, at the confirmation
+
+
 def test_held_a_detector_playing_her_voice_into_a_silent_mic_is_not_the_user() -> None:
     """Seen on the lab after a false hold: the speaker and the microphone fell silent,
     but the detector's filter, which had lost her echo path, went on putting out her

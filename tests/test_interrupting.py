@@ -329,6 +329,20 @@ def test_a_request_to_stop_made_of_her_echo_lets_her_go_on(unexplained_db: float
     assert rig.stopped == (0 if unexplained_db == -70.0 else 1)
 
 
+def test_sound_with_her_silent_that_her_voice_explains_lets_her_go_on() -> None:
+    """The stage's fresh fit of her voice since the hold (`unexplained_since_db`) is asked
+    when sound heard with her silent would confirm the user: her late echo resumes her."""
+    rig = Rig()
+    rig.stage.unexplained_db = -70.0
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    assert rig.holds == [True] and rig.stage.marks == [2]
+    for _ in range(3):
+        rig.chunk(-21.0, far_db=-120.0)
+    assert rig.holds == [True, False] and rig.stopped == 0
+    assert not rig.interrupter.user_started(rig.t)
+
+
 def test_the_end_of_her_reply_releases_a_hold() -> None:
     rig = Rig()
     rig.chunk(-21.0)

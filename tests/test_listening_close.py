@@ -13,9 +13,10 @@ import asyncio
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from voiceos.listen.bargein import STOP_PHRASES
-from voiceos.listen.endpointer import SpeechPaused
+from voiceos.listen.endpointer import SpeechPaused, SpeechStarted
 from voiceos.listening import Listener, ListenOptions, ReplyWatch
 from voiceos.types import PCM16, AudioChunk, Transcript, TurnState
 
@@ -46,6 +47,7 @@ class Interrupter:
 
     def __init__(self, dismissed: bool) -> None:
         self.dismissed = dismissed
+        self.echo_delay_s = 0.0
 
     def forget(self) -> None:
         self.dismissed = False
@@ -102,6 +104,40 @@ def test_a_dismissed_utterance_is_closed_too() -> None:
     assert rig.turns.resets == 1 and not interrupter.dismissed
 
 
+def test_her_echo_through_a_slow_speaker_is_closed_once_it_has_come_back() -> None:
+    """Her echo comes 0.6 s later than the clocks say (the stage measured it): it goes on
+    that long after she falls silent, and is not the user's until then."""
+    interrupter = Interrupter(dismissed=True)
+    interrupter.echo_delay_s = 0.6
+    rig = Rig(interrupter)
+    rig.conversation.busy = False
+    rig.read(10.0, 10.0)
+    rig.read(10.85, 10.85)
+    assert rig.turns.resets == 0
+    rig.read(10.91, 10.91)
+    assert rig.turns.resets == 1
+
+
+@pytest.mark.parametrize(
+    ("late_s", "onset_s", "hers"), [(0.0, 6.2, True), (0.0, 6.4, False), (0.6, 6.8, True)]
+)
+def test_speech_just_after_a_greeting_is_her_echo(
+    late_s: float, onset_s: float, hers: bool
+) -> None:
+    """Not only a reply: anything she said (a greeting) echoes after she falls silent, for
+    the guard and as long again as her echo comes late."""
+    interrupter = Interrupter(dismissed=False)
+    interrupter.echo_delay_s = late_s
+    rig = Rig(interrupter)
+    rig.now = 5.0
+    rig.listener._note_speaking()  # the greeting is being spoken
+    rig.conversation.busy = False
+    rig.now = 6.0
+    rig.listener._note_speaking()  # ... and it has ended
+    rig.listener._on_start(SpeechStarted(1.0, onset_s))
+    assert rig.listener._ignoring is hers
+
+
 def test_nothing_is_closed_while_she_speaks_or_when_nothing_is_ignored() -> None:
     rig = Rig(Interrupter(dismissed=False))
     rig.read(10.0, 10.0)
@@ -133,6 +169,7 @@ class Judging:
     def __init__(self, active: bool) -> None:
         self.active = active
         self.judged = 0
+        self.echo_delay_s = 0.0
 
     def judge(self, transcript: object) -> None:
         self.judged += 1

@@ -41,6 +41,7 @@ class Dropping:
 
     active = True
     expected = ()
+    echo_delay_s = 0.0
 
     def settle(
         self, item: Pending, transcript: asyncio.Future[Transcript], put: Callable[[Pending], None]

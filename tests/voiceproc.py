@@ -181,6 +181,7 @@ BARGE_IN_LOGGERS = (
     "voiceos.listening",
     "voiceos.stt.whisper",
     "voiceos.audio.echostage",
+    "voiceos.audio.delay",
 )
 """Whose debug lines tell why she was held or stopped, shown when a test fails."""
 

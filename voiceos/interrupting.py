@@ -83,6 +83,12 @@ class Interrupter(Generic[T]):
         return self._active
 
     @property
+    def echo_delay_s(self) -> float:
+        """How much later than the clocks say her echo arrives (`EchoStage.echo_delay_s`):
+        it goes on that much longer after she falls silent."""
+        return self._stage.echo_delay_s
+
+    @property
     def expected(self) -> Sequence[str]:
         """Phrases to listen for in what is said over her (`Transcriber.transcribe`'s
         `expect`): the requests to stop that Whisper mishears there most."""
@@ -103,7 +109,9 @@ class Interrupter(Generic[T]):
         stage = self._stage
         if speaking:
             self._note_said(self._playing())
-        verdicts = self._policy.frame(stage.last, speaking, stage.erle_db)
+        verdicts = self._policy.frame(
+            stage.last, speaking, stage.erle_db, lambda: stage.unexplained_since_db(self._held_from)
+        )
         self._act(verdicts)
         if not speaking and self._holding:
             self._holding, self._held = False, []

@@ -153,6 +153,8 @@ class Listener:
         self._interrupter = interrupter
         """Barge-in on loudspeakers (echo cancelled); None: `options.barge_in` as before."""
         self._reply_ended_s = 0.0
+        """When she last fell silent (a reply, or a greeting), by `clock`; 0 before."""
+        self._was_busy = False
         self._ignoring = False
         self._quiet_since_s: float | None = None
         """When her reply ended (the first chunk read since), None while she speaks."""
@@ -174,8 +176,9 @@ class Listener:
             async for chunk in chunks:
                 if worker.done():
                     break
+                busy = self._note_speaking()
                 interrupter = self._interrupter
-                held = interrupter is not None and interrupter.on_chunk(self._conversation.busy)
+                held = interrupter is not None and interrupter.on_chunk(busy)
                 if interrupter is not None and (word := interrupter.held_word()) is not None:
                     # Nothing confirmed it: its words decide.
                     interrupter.judge_held(self._transcribe(word, interrupter.expected))
@@ -238,7 +241,7 @@ class Listener:
         if not (self._ignoring or dismissed):
             return
         captured = chunk.timestamp_s or now
-        if captured - self._quiet_since_s >= self._options.echo_guard_s:
+        if captured - self._quiet_since_s >= self._echo_guard_s():
             logger.debug(
                 "her reply is over: the utterance taken for her voice is closed "
                 "(audio read %.0f ms after capture)",
@@ -249,6 +252,21 @@ class Listener:
             if interrupter is not None:
                 interrupter.forget()
             self._show_listening(queue)
+
+    def _note_speaking(self) -> bool:
+        """Whether she is speaking; notes when she falls silent after anything she said
+        (a greeting's echo is hers as a reply's is)."""
+        busy = self._conversation.busy
+        if self._was_busy and not busy:
+            self._reply_ended_s = max(self._reply_ended_s, self._clock())
+        self._was_busy = busy
+        return busy
+
+    def _echo_guard_s(self) -> float:
+        """How long after she falls silent speech is taken for her own echo: the guard,
+        and as long again as her echo comes late (a slow speaker, measured by the stage)."""
+        late_s = 0.0 if self._interrupter is None else self._interrupter.echo_delay_s
+        return self._options.echo_guard_s + late_s
 
     @staticmethod
     async def _settle(queue: asyncio.Queue[Pending], worker: asyncio.Task[None]) -> None:
@@ -334,7 +352,7 @@ class Listener:
             onset,
             status,
             barge_in=self._options.barge_in,
-            echo_guard_s=self._options.echo_guard_s,
+            echo_guard_s=self._echo_guard_s(),
         )
         if self._interrupter is not None and status.pending and overlap is not Overlap.CONTINUATION:
             # Loudspeakers, echo cancelled: the barge-in policy tells her voice from the user's.

@@ -318,6 +318,13 @@ class EchoStage:
         return self._detector is not None
 
     @property
+    def echo_delay_s(self) -> float:
+        """How much later than the clocks say her echo reaches the microphone, as the
+        delay tracker measured it (0 where it is not measured)."""
+        lag = None if self._tracker is None else self._tracker.lag
+        return 0.0 if lag is None else lag / RATE_HZ
+
+    @property
     def latency_samples(self) -> int:
         """How far the cleaned audio lags the microphone."""
         return self._canceller.latency_samples

@@ -13,12 +13,13 @@ runs on the echo stage's figures for each chunk (`EchoFrame`):
   place).
 - Held, she is silent: once no reference can still be echoing (`recent_far_db` quiet
   over the echo's delay), sound at the microphone cannot be her. `confirm_chunks` of it
-  within `confirm_s` confirm the user. Otherwise what was held is TRANSCRIBEd once (a
-  word as short as "no" is over before her echo has died away): a request to stop that is
-  not her own words, nor made of her echo (her voice, fitted afresh on what was heard,
-  leaves nothing audible), INTERRUPTs; anything else, or nothing, and she RESUMEs (it
-  was her echo getting through, or a knock). So is confirmed sound of which the endpointer made
-  no utterance (too short for it).
+  within `confirm_s` confirm the user, unless her voice, fitted afresh on what was heard
+  since the hold, explains it (her echo came later than the stage knew). Otherwise what
+  was held is TRANSCRIBEd once (a word as short as "no" is over before her echo has died
+  away): a request to stop that is not her own words, nor made of her echo (her voice,
+  fitted afresh on what was heard, leaves nothing audible), INTERRUPTs; anything else,
+  or nothing, and she RESUMEs (it was her echo getting through, or a knock). So is
+  confirmed sound of which the endpointer made no utterance (too short for it).
   This is the check that keeps her from interrupting herself whatever the canceller does.
 - Speech lasting `backchannel_max_s` or more INTERRUPTs. A shorter utterance is judged on
   its early transcript: a backchannel ("mm-hmm", "yeah", a laugh) RESUMEs, anything else
@@ -238,9 +239,16 @@ class BargeInPolicy:
         self._detector_seen = False
 
     def frame(
-        self, frame: EchoFrame | None, speaking: bool, erle_db: float | None
+        self,
+        frame: EchoFrame | None,
+        speaking: bool,
+        erle_db: float | None,
+        unexplained_db: Callable[[], float | None] = lambda: None,
     ) -> list[Verdict]:
-        """One cleaned chunk's levels; `speaking`: a reply is under way."""
+        """One cleaned chunk's levels; `speaking`: a reply is under way.
+
+        `unexplained_db` is as for `transcript`; asked only when sound heard with her
+        silent would confirm the user."""
         if frame is None:
             return []
         s = self.settings
@@ -267,6 +275,22 @@ class BargeInPolicy:
                     (self._confirmed + 1, 0) if near else (self._confirmed, self._quiet + 1)
                 )
             if self._confirmed >= s.confirm_chunks:
+                # Her echo may come later than the stage knows (a path slower than the
+                # delay it measured, or one that just grew): what her voice, fitted afresh
+                # on what was heard since the hold, explains was not the user.
+                left_db = unexplained_db()
+                logger.debug(
+                    "sound with her silent: her voice leaves %s dB of what was heard",
+                    "?" if left_db is None else f"{left_db:.0f}",
+                )
+                if left_db is not None and left_db < s.heard_db:
+                    logger.info(
+                        "heard with her silent, her own echo (her voice leaves %.0f dB of "
+                        "what was heard): going on",
+                        left_db,
+                    )
+                    self.phase, self._run = Phase.IDLE, 0
+                    return [Verdict.RESUME]
                 # Timed from the hold, or from where sound began again after a gap (a
                 # second word while the first one's words were still being transcribed).
                 self.phase, self._started_s = Phase.DECIDING, self._sound_s
@@ -422,6 +446,11 @@ class BargeInPolicy:
                 logger.info("heard %r while held, %s: going on", text, why)
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
+            logger.debug(
+                "heard %r while held: her voice leaves %s dB of what was heard",
+                text,
+                "?" if left_db is None else f"{left_db:.0f}",
+            )
             self.phase = Phase.DECIDING
         if self.phase is not Phase.DECIDING:
             return []
