@@ -93,29 +93,20 @@ def test_an_ignored_utterance_is_closed_by_capture_time_not_by_reading_time() ->
     assert rig.turns.resets == 1  # a fresh utterance is left alone
 
 
-def test_a_dismissed_utterance_is_closed_too() -> None:
-    interrupter = Interrupter(dismissed=True)  # judged her echo after a hold
-    rig = Rig(interrupter)
-    rig.conversation.busy = False
-    rig.read(10.0, 10.0)
-    rig.read(10.2, 10.2)
-    assert rig.turns.resets == 0
-    rig.read(10.31, 10.31)
-    assert rig.turns.resets == 1 and not interrupter.dismissed
-
-
-def test_her_echo_through_a_slow_speaker_is_closed_once_it_has_come_back() -> None:
-    """Her echo comes 0.6 s later than the clocks say (the stage measured it): it goes on
-    that long after she falls silent, and is not the user's until then."""
+@pytest.mark.parametrize("late_s", [0.0, 0.6])
+def test_a_dismissed_utterance_is_closed_too(late_s: float) -> None:
+    """Judged her echo after a hold, it is closed once the guard has passed; with her echo
+    coming `late_s` later than the clocks say (the stage measured it: a slow speaker), as
+    long again, for it goes on that long after she falls silent."""
     interrupter = Interrupter(dismissed=True)
-    interrupter.echo_delay_s = 0.6
+    interrupter.echo_delay_s = late_s
     rig = Rig(interrupter)
     rig.conversation.busy = False
     rig.read(10.0, 10.0)
-    rig.read(10.85, 10.85)
+    rig.read(10.2 + late_s, 10.2 + late_s)
     assert rig.turns.resets == 0
-    rig.read(10.91, 10.91)
-    assert rig.turns.resets == 1
+    rig.read(10.31 + late_s, 10.31 + late_s)
+    assert rig.turns.resets == 1 and not interrupter.dismissed
 
 
 @pytest.mark.parametrize(
