@@ -76,13 +76,19 @@ def private_lab_session() -> Iterator[PrivateLab]:
 @pytest.fixture
 def private_lab(
     audio_lab: dict[str, str], private_lab_session: PrivateLab, monkeypatch: pytest.MonkeyPatch
-) -> PrivateLab:
+) -> Iterator[PrivateLab]:
     """A virtual speaker and mic only this test process uses, safe from other test runs
     sharing the lab. PortAudio streams opened during the test (here, or in a subprocess
-    given `private_lab.env`) default to them; see lab.PrivateLab for recording/feeding."""
+    given `private_lab.env`) default to them; see lab.PrivateLab for recording/feeding.
+
+    Echo paths a test loaded go with it: left loaded, test_echo_e2e's three added
+    themselves to every later test's (test_voice_e2e's own loop included)."""
     for name, value in private_lab_session.env.items():
         monkeypatch.setenv(name, value)
-    return private_lab_session
+    try:
+        yield private_lab_session
+    finally:
+        private_lab_session.remove_echo_paths()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -327,6 +327,7 @@ class PrivateLab:
             "PULSE_SOURCE": self.mic,
         }
         self._modules: list[str] = []
+        self._echo_paths: list[str] = []
         self._keepalives: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> PrivateLab:
@@ -382,7 +383,8 @@ class PrivateLab:
         """Loop this speaker back into this microphone, like a laptop's speakers and mic.
 
         Several calls add several paths (a direct one and a later, weaker reflection).
-        Returns the module id; `stop()` removes it, or `remove_echo_path(id)` earlier.
+        Returns the module id; `remove_echo_path(id)` or `remove_echo_paths()` removes
+        it (the `private_lab` fixture does after each test), else `stop()`.
         """
         module = _pactl(
             "load-module",
@@ -393,7 +395,7 @@ class PrivateLab:
             "source_dont_move=true",
             "sink_dont_move=true",
         ).strip()
-        self._modules.append(module)
+        self._echo_paths.append(module)
         if volume_pct != 100:
             for line in _pactl("list", "short", "sink-inputs").splitlines():
                 fields = line.split("\t")
@@ -403,7 +405,12 @@ class PrivateLab:
 
     def remove_echo_path(self, module: str) -> None:
         _pactl("unload-module", module)
-        self._modules.remove(module)
+        self._echo_paths.remove(module)
+
+    def remove_echo_paths(self) -> None:
+        """Remove every echo path still loaded."""
+        for module in reversed(self._echo_paths):
+            self.remove_echo_path(module)
 
     def recorder(self) -> SpeakerRecorder:
         """Records this process's speaker (16 kHz mono)."""
@@ -424,6 +431,7 @@ class PrivateLab:
             proc.terminate()
             proc.wait(timeout=5)
         self._keepalives.clear()
+        self.remove_echo_paths()
         for module in reversed(self._modules):
             _pactl("unload-module", module)
         self._modules.clear()

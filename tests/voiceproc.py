@@ -131,20 +131,26 @@ class VoiceosProcess:
         self._proc.send_signal(signal.SIGINT)
 
     def close(self, timeout_s: float = 20.0) -> int:
-        """End input, let it finish, and return its exit code (killing it if it hangs)."""
+        """End input, let it finish, and return its exit code (killing it if it hangs).
+
+        Voice mode does not read its input: Ctrl-C ends it, as at a terminal, where the
+        first press stops a reply under way and the next ends the conversation."""
         assert self._proc is not None
         if self._proc.stdin is not None and not self._proc.stdin.closed:
             self._proc.stdin.close()
         try:
             return self._proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
+            pass
+        for _ in range(2):
             self._proc.send_signal(signal.SIGINT)
             try:
                 return self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-                raise AssertionError(f"voiceos did not exit; stderr: {self.err[-10:]}") from None
+                pass
+        self._proc.kill()
+        self._proc.wait()
+        raise AssertionError(f"voiceos did not exit; stderr: {self.err[-10:]}")
 
     def replies(self) -> list[str]:
         return [ln.split(": ", 1)[1] for ln in self.out if ln.startswith("Samantha: ")]
