@@ -143,7 +143,7 @@ class VoiceosProcess:
         except subprocess.TimeoutExpired:
             pass
         for _ in range(2):
-            self._proc.send_signal(signal.SIGINT)
+            self.interrupt()
             try:
                 return self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -318,10 +318,15 @@ class EchoStage:
         return self._detector is not None
 
     @property
+    def _lag(self) -> int | None:
+        """The delay tracker's lag, in samples; None without a tracker or a measure."""
+        return None if self._tracker is None else self._tracker.lag
+
+    @property
     def echo_delay_s(self) -> float:
         """How much later than the clocks say her echo reaches the microphone, as the
         delay tracker measured it (0 where it is not measured)."""
-        lag = None if self._tracker is None else self._tracker.lag
+        lag = self._lag
         return 0.0 if lag is None else lag / RATE_HZ
 
     @property
@@ -351,7 +356,7 @@ class EchoStage:
     def look_back(self) -> bool:
         """At a hold: fit her echo path on her voice just before (`Hindsight`). True when
         the fit takes her echo out well enough for `hindsight` to hear the user by."""
-        lag = None if self._tracker is None else self._tracker.lag
+        lag = self._lag
         fit = self._hindsight.look_back(lag)
         if fit is None:
             why = "no echo delay measured yet" if lag is None else "too little of her echo"
@@ -574,7 +579,7 @@ class EchoStage:
     def _echo_late(self) -> int:
         """Samples by which her echo, as the tracker measured it, comes after the reference
         the clocks align (less `ALIGN_SLACK`); 0 where it is not measured."""
-        lag = None if self._tracker is None else self._tracker.lag
+        lag = self._lag
         return 0 if lag is None else max(0, lag - ALIGN_SLACK)
 
     def _detect(self, mic: np.ndarray, reference: np.ndarray, start_s: float) -> float | None:
