@@ -56,6 +56,7 @@ class Recording:
         self.name = inner.name
         self.frame_samples = inner.frame_samples
         self.latency_samples = inner.latency_samples
+        self.reach_samples = inner.reach_samples
         self.mic: list[PCM16] = []
         self.reference: list[PCM16] = []
 

@@ -132,6 +132,7 @@ def test_the_stage_closes_its_canceller_when_the_stream_ends(near: np.ndarray) -
         name = "fake"
         frame_samples = 256
         latency_samples = 0
+        reach_samples = 0
 
         def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
             return mic

@@ -8,13 +8,13 @@ that interrupted her are still being heard.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 
 from voiceos.listen.turns import TurnEnded
 from voiceos.listening import Listener, ListenOptions, Pending
-from voiceos.types import Transcript, TurnState
+from voiceos.types import AudioChunk, Transcript, TurnState
 
 
 class Conversation:
@@ -139,5 +139,43 @@ def test_speech_ignored_as_her_voice_shows_listening_once_she_is_done() -> None:
         listener._ignoring = True
         listener._on_event(_ended(), queue)  # her echo's tail, after her reply
         assert display.states == [TurnState.LISTENING] and queue.empty()
+
+    asyncio.run(run())
+
+
+class Quiet(Turns):
+    """Hears nothing in any chunk."""
+
+    def feed(self, chunk: AudioChunk) -> list[object]:
+        return []
+
+    def flush(self) -> list[object]:
+        return []
+
+
+def test_listening_shows_once_her_greeting_is_over() -> None:
+    """She greets with the microphone already open (its echo is hers from her first word):
+    "listening" shows when she falls silent, not before."""
+
+    async def run() -> None:
+        conversation, display = Conversation(), Display()
+        listener = Listener(
+            conversation,  # type: ignore[arg-type]
+            Quiet(),  # type: ignore[arg-type]
+            transcriber=None,  # type: ignore[arg-type]
+            executor=None,  # type: ignore[arg-type]
+            display=display,  # type: ignore[arg-type]
+            options=ListenOptions(),
+        )
+        shown: list[list[TurnState]] = []
+
+        async def chunks() -> AsyncIterator[AudioChunk]:
+            for n in range(5):
+                conversation.busy = n < 3  # the greeting ends after the third chunk
+                yield AudioChunk(np.zeros(512, np.int16), 16000, 0.032 * n)
+                shown.append(list(display.states))
+
+        await listener.run(chunks())
+        assert shown == [[], [], [], [TurnState.LISTENING], [TurnState.LISTENING]]
 
     asyncio.run(run())

@@ -89,18 +89,19 @@ class Conversation:
         self._display = display
         self._history = history
         self._interrupted = asyncio.Event()
-        self._busy = False
+        self._speaking = 0
+        """Lines under way (a reply may begin while an interrupted greeting ends)."""
         self._told_problem: str | None = None
         self._told_memory = False
 
     @property
     def busy(self) -> bool:
         """True while a reply is being generated or spoken."""
-        return self._busy
+        return self._speaking > 0
 
     def interrupt(self) -> None:
         """Stop the reply under way: speech stops now and the rest is dropped."""
-        if self._busy:
+        if self._speaking:
             self._interrupted.set()
             self._speaker.stop()
 
@@ -111,11 +112,11 @@ class Conversation:
         """
         self._display.reply_delta(text)
         self._display.reply_done(False)
-        self._busy = True
+        self._speaking += 1
         try:
             return await self._speaker.say(text)
         finally:
-            self._busy = False
+            self._speaking -= 1
 
     async def turn(self, turn: UserTurn, transcript_s: float = 0.0) -> TurnResult:
         """Answer one user turn and record what was heard.
@@ -124,7 +125,7 @@ class Conversation:
             turn: what the user said or typed.
             transcript_s: when its transcript was ready (time.monotonic), for the timings.
         """
-        self._busy = True
+        self._speaking += 1
         self._interrupted.clear()
         timings = Timings(
             end_of_speech_s=turn.end_of_speech_s or time.monotonic(), transcript_s=transcript_s
@@ -136,7 +137,7 @@ class Conversation:
                 self._speaker.stop()
             said, spoken = await self._stream(reply.deltas, timings)
         finally:
-            self._busy = False
+            self._speaking -= 1
         interrupted = self._interrupted.is_set() or any(s.interrupted for s in spoken)
         heard = " ".join(s.text for s in spoken if s.text)
         self._display.reply_done(interrupted)

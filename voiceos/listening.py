@@ -171,12 +171,15 @@ class Listener:
         """Converse until the audio ends or the user says goodbye."""
         queue: asyncio.Queue[Pending] = asyncio.Queue()
         worker = asyncio.create_task(self._turn_worker(queue))
-        self._display.state(TurnState.LISTENING)
+        self._show_listening(queue)  # not while she greets: once she has
         try:
             async for chunk in chunks:
                 if worker.done():
                     break
+                was_busy = self._was_busy
                 busy = self._note_speaking()
+                if was_busy and not busy:
+                    self._show_listening(queue)  # she fell silent with no turn to answer
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(busy)
                 if interrupter is not None and (word := interrupter.held_word()) is not None:

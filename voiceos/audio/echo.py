@@ -37,6 +37,9 @@ class EchoCanceller(Protocol):
     frame_samples: int
     latency_samples: int
     """How far the output lags the input (look-ahead of the backend's filters)."""
+    reach_samples: int
+    """How late her echo may come after the reference it is given for the backend to
+    find it by itself; the echo stage moves the reference later when it comes later."""
 
     def process(self, mic: PCM16, reference: PCM16) -> PCM16: ...
 

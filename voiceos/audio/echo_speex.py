@@ -62,12 +62,15 @@ class SpeexCanceller:
     latency_samples: int
     """The preprocessor's overlap delays its output by one frame (measured); the linear
     filter alone does not."""
+    reach_samples: int
+    """Half the filter's length: her echo must fall inside it, with the room's tail."""
 
-    def __init__(self, lib: Any, echo: int, pre: int | None) -> None:
+    def __init__(self, lib: Any, echo: int, pre: int | None, tail: int) -> None:
         self._lib = lib
         self._echo: int | None = echo
         self._pre = pre
         self.latency_samples = FRAME_SAMPLES if pre is not None else 0
+        self.reach_samples = tail // 2
 
     @classmethod
     def open(cls, sample_rate_hz: int, tail_ms: int, suppress: bool = True) -> SpeexCanceller:
@@ -77,14 +80,15 @@ class SpeexCanceller:
         filter's alone, which keeps the user's voice whole while she plays (no look-ahead).
         """
         lib = _library()
-        echo = lib.speex_echo_state_init(FRAME_SAMPLES, sample_rate_hz * tail_ms // 1000)
+        tail = sample_rate_hz * tail_ms // 1000
+        echo = lib.speex_echo_state_init(FRAME_SAMPLES, tail)
         rate = ctypes.c_int(sample_rate_hz)
         lib.speex_echo_ctl(echo, _SET_SAMPLING_RATE, ctypes.byref(rate))
         if not suppress:
-            return cls(lib, echo, None)
+            return cls(lib, echo, None, tail)
         pre = lib.speex_preprocess_state_init(FRAME_SAMPLES, sample_rate_hz)
         lib.speex_preprocess_ctl(pre, _SET_ECHO_STATE, ctypes.c_void_p(echo))
-        return cls(lib, echo, pre)
+        return cls(lib, echo, pre, tail)
 
     def process(self, mic: PCM16, reference: PCM16) -> PCM16:
         """One frame of microphone minus the echo of one aligned frame of reference."""

@@ -239,8 +239,9 @@ class Hindsight:
             weights = _solve(rows, mic)
             if weights is not None:
                 left = mic - rows @ weights
-                if _loudest_db(left) < best_db:
-                    best, best_db = left, _loudest_db(left)
+                left_db = _loudest_db(left)
+                if left_db < best_db:
+                    best, best_db = left, left_db
         return best
 
     def cancel(self, fit: EchoPathFit, count: int, back: int = 0) -> np.ndarray | None:

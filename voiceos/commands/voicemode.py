@@ -16,7 +16,7 @@ from voiceos.config import Config
 from voiceos.conversation import Conversation
 from voiceos.listen.build import build_turns
 from voiceos.listening import Listener, ListenOptions, ReplyWatch
-from voiceos.session import open_parts
+from voiceos.session import Parts, open_parts
 from voiceos.speak.speaker import NullSpeaker
 from voiceos.stt.base import TranscriberError
 from voiceos.ui import TerminalDisplay
@@ -84,18 +84,27 @@ async def _voice_chat(ctx: Context) -> int:
                 vocabulary=parts.names,
                 interrupter=echo.interrupter,
             )
-            await conversation.say(parts.dialogue.greeting())
-            parts.discover_after_greeting(display.notice)  # after: adds nothing before it
+            greeting: asyncio.Task[None] | None = None
             try:
+                # The microphone listens while she greets: her echo is cancelled, and its
+                # delay measured, from her first words; heard only after she fell silent,
+                # the greeting's echo through a slow speaker became a turn of its own.
                 async with MicSource(
                     config["audio.input_device"], queue_chunks=config["audio.queue_chunks"]
                 ) as mic:
-                    await listener.run(echo.chunks(mic.chunks()))
+                    greeting = asyncio.create_task(_greet(conversation, parts, display))
+                    await asyncio.sleep(0)  # it begins: she is speaking before anything is heard
+                    try:
+                        await listener.run(echo.chunks(mic.chunks()))
+                    finally:
+                        greeting.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await greeting
             except (AudioDeviceError, TranscriberError) as exc:
                 # The microphone went away, or speech recognition stopped working mid-session
                 # (e.g. an online engine refused the key): typing still works.
                 display.notice(f"{exc} — continuing in text mode. Type to talk; Ctrl-D to leave.")
-                await text_loop(conversation, parts, terminal, interactive, greet=False)
+                await text_loop(conversation, parts, terminal, interactive, greet=greeting is None)
         except asyncio.CancelledError:
             if interactive:
                 ctx.say()
@@ -103,3 +112,9 @@ async def _voice_chat(ctx: Context) -> int:
             with contextlib.suppress(Exception):
                 executor.shutdown(wait=False, cancel_futures=True)
     return 0
+
+
+async def _greet(conversation: Conversation, parts: Parts, display: ReplyWatch) -> None:
+    """Say the greeting; then look for local model servers (after: adds nothing before it)."""
+    await conversation.say(parts.dialogue.greeting())
+    parts.discover_after_greeting(display.notice)
