@@ -584,9 +584,10 @@ class EchoStage:
         """The reference for the canceller: as the clocks place it while her echo comes
         within the canceller's reach of it, else moved later, to arrive a quarter of that
         reach ahead of her echo (a slow Bluetooth speaker, a buffer the clocks do not
-        know of: AEC3 took out 1 dB of her echo on the lab 600 ms late, 40 dB once the
-        reference was moved). The move follows the tracker's lag only when the lag leaves
-        that reach again, so the steps of the clocks (5-15 ms) never jolt the canceller."""
+        know of: of a recording's echo 600 ms late, AEC3 took out 2.6 dB on the reference
+        as placed, 62 dB on the moved one; bench/echo_reach.py). The move follows the
+        tracker's lag only when the lag leaves that reach again, so the steps of the
+        clocks (5-15 ms) never jolt the canceller."""
         lag = self._lag
         reach = self._canceller.reach_samples
         if lag is not None and not 0 <= lag - self._canceller_shift <= reach:
