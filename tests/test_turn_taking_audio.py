@@ -151,6 +151,7 @@ def test_speech_resuming_while_thinking_joins_the_turn(
     stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
     with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
         err_at = _listening(vo, 0)
+        vo.wait_for(r"^Samantha: .*\S", timeout_s=60)  # the greeting (stdout is read apart)
         greeted = len(vo.replies())
         private_lab.feed_mic(stream)
         vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
@@ -175,6 +176,7 @@ def test_speech_resuming_just_after_the_turn_ended_joins_it(
     going_on = _speech_from(clip("testing_routine").samples())
     with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
         err_at = _listening(vo, 0)
+        vo.wait_for(r"^Samantha: .*\S", timeout_s=60)  # the greeting (stdout is read apart)
         greeted = len(vo.replies())
         feeding = private_lab.feed_mic(opening, wait=False)
         assert feeding is not None
