@@ -574,11 +574,7 @@ class EchoStage:
         if tracker is None or self._detector is None:
             return reference
         tracker.add(mic, reference)
-        late = self._echo_late()
-        if not late:
-            return reference
-        aligned, _ = self._timeline.read(first - late, len(reference))
-        return aligned
+        return self._moved(first, reference, self._echo_late())
 
     def _canceller_reference(self, first: int, reference: np.ndarray) -> np.ndarray:
         """The reference for the canceller: as the clocks place it while her echo comes
@@ -597,9 +593,13 @@ class EchoStage:
                 lag * 1000 / RATE_HZ,
                 self._canceller_shift * 1000 / RATE_HZ,
             )
-        if not self._canceller_shift:
+        return self._moved(first, reference, self._canceller_shift)
+
+    def _moved(self, first: int, reference: np.ndarray, later: int) -> np.ndarray:
+        """`reference` (read from timeline index `first`) read `later` samples later."""
+        if not later:
             return reference
-        moved, _ = self._timeline.read(first - self._canceller_shift, len(reference))
+        moved, _ = self._timeline.read(first - later, len(reference))
         return moved
 
     def _echo_late(self) -> int:
