@@ -15,10 +15,19 @@ from voiceos.audio.matching import sliding_match
 RATE = 16000
 
 
-def onset(samples: np.ndarray, level: int = 1000) -> int:
-    """Index of the first sample above `level` in magnitude (0 when none is)."""
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > level)
-    return int(loud[0]) if loud.size else 0
+def onset(samples: np.ndarray, over_floor_db: float = 12.0, level_db: float = -40.0) -> int:
+    """Where speech begins: the first 10 ms whose level is `over_floor_db` above the clip's
+    noise floor (its quietest tenth) and at least `level_db` dBFS; 0 when none is. A
+    recording's hiss is not its onset: one corpus clip has 380 ms of it at -38 dBFS,
+    peaking over -30 dBFS, before its first word."""
+    size = RATE // 100
+    frames = samples[: len(samples) // size * size].astype(np.float64).reshape(-1, size)
+    if not frames.size:
+        return 0
+    power = np.mean(frames**2, axis=1) / 32768.0**2
+    floor = np.percentile(power, 10)
+    loud = np.flatnonzero(power >= max(floor * 10 ** (over_floor_db / 10), 10 ** (level_db / 10)))
+    return int(loud[0]) * size if loud.size else 0
 
 
 def silent_from(samples: np.ndarray, start: int, quiet_ms: int = 400, level: int = 200) -> int:

@@ -33,6 +33,7 @@ from voiceos.listen.bargein import (
     asks_to_stop,
     is_backchannel,
     residue_for,
+    says_nothing_new,
 )
 
 RATE = 16000
@@ -757,3 +758,24 @@ def test_unconfirmed_words_that_are_not_a_request_let_her_go_on() -> None:
     t = _held(policy)
     assert policy.speech_started(t)
     assert policy.transcript("the weather", playing="I can tell you the time.") == [Verdict.RESUME]
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("Thank you.", Verdict.RESUME),  # Whisper's sound for silence, on a hum (lab bench)
+        ("Bye.", Verdict.RESUME),
+        ("the date.", Verdict.RESUME),  # her words of a sentence ago, heard on a hum
+        ("The time or the date.", Verdict.INTERRUPT),  # longer than a hum's misreading
+        ("The date?", Verdict.INTERRUPT),  # a question, even in her words
+        ("Stop the date.", Verdict.INTERRUPT),
+        ("What date?", Verdict.INTERRUPT),
+    ],
+)
+def test_confirmed_words_that_say_nothing_new_let_her_go_on(text: str, verdict: Verdict) -> None:
+    """Confirmed by sound with her silent, a hum came back as Whisper's "Thank you." or as
+    words she had just said; both stopped her on the lab bench (sessions 27's runs)."""
+    playing = "I can tell you the time or the date. I can also remember your name."
+    assert says_nothing_new(text, playing) is (verdict is Verdict.RESUME)
+    policy = _deciding()
+    assert policy.transcript(text, playing) == [verdict]

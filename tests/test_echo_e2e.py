@@ -3,15 +3,12 @@
 voiceos runs as a subprocess on this test's own virtual devices with an acoustic echo path
 (`PrivateLab.echo_path`, PulseAudio's loopback: 30-60 ms, like a laptop's speakers and
 mic). Nothing is configured: cancellation and barge-in are on by default on a real speaker.
-User speech is real recordings from tests/data/speech.
+User speech is real recordings from tests/data/speech where the corpus has the words.
 
-Backchannels and short words said over her ("stop", "wait") are measured by
-`python -m bench.echo_bargein`, not tested here. A test of them (four backchannels over
-one reply, then a real "stop" and espeak-ng's "wait", each said twice at most) passed 9
-of 11 local runs alone (each of its two failures was then mended) but failed both
-clean-clone CI runs it had, run after this file's other tests (session 23; see
-BENCHMARKS.md; it is in git history at c39b71a).
-The policy behind them is unit-tested on real speech in tests/test_bargein.py.
+How often a first "stop" or "wait" said over her is missed, and how fast she stops, is
+measured by `python -m bench.echo_bargein`; the backchannel test here says a missed stop
+word once more, as a person would. The policy behind it is unit-tested on real speech in
+tests/test_bargein.py.
 """
 
 from __future__ import annotations
@@ -20,10 +17,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from lab import PrivateLab, SpeakerRecorder
-from speech_data import clip
-from voiceproc import BARGE_IN_LOGGERS, VoiceosProcess, synthesize_clip
+from speech_data import clip, said_word
+from voiceproc import BARGE_IN_LOGGERS, VoiceosProcess, said_stop, synthesize_clip
 
 from voiceos.stt.wer import normalise_words
 
@@ -48,6 +47,24 @@ def _listening(vo: VoiceosProcess, after: int = 0) -> None:
 def _reply_starts(rec: SpeakerRecorder) -> int:
     """Wait until she is audibly speaking; the lab sample where it began."""
     return rec.wait_for_sound(rec.sample_count(), threshold=1000, timeout_s=60)
+
+
+def _over_her_reply(
+    lab: PrivateLab,
+    vo: VoiceosProcess,
+    rec: SpeakerRecorder,
+    said: list[tuple[float, npt.NDArray[np.int16]]],
+) -> int:
+    """Ask for the long reply and say each clip of `said` over it, that many seconds after
+    her voice began; the index of her reply's line in `vo.out` is at or after the result."""
+    out_before, heard_before = len(vo.out), len(vo.heard())
+    lab.feed_mic(synthesize_clip(HELP))
+    vo.wait_heard(heard_before + 1, timeout_s=120)
+    began = _reply_starts(rec)
+    for at_s, samples in said:
+        rec.wait_for_samples(began + int(at_s * RATE), timeout_s=60)
+        lab.feed_mic(samples)
+    return out_before
 
 
 def _ask_and_wait(lab: PrivateLab, vo: VoiceosProcess, text: str) -> str:
@@ -106,6 +123,58 @@ def test_a_user_talking_over_her_stops_her_and_is_answered(
     assert len(expected & got) >= 0.7 * len(expected), why
     last_reply = vo.replies()[-1]
     assert last_reply and not last_reply.startswith("I can tell you the time"), why
+
+
+def test_backchannels_let_her_go_on_and_stop_or_wait_stop_her(
+    private_lab: PrivateLab, echo_env: dict[str, str]
+) -> None:
+    """Real recorded "yes" and "right", and espeak-ng's "okay" and "yeah" (the corpus has
+    no recorded "okay", "uh-huh" or "mm-hmm"), said over one reply: it plays to its end and
+    none of them is a turn. A real "stop", then espeak-ng's "wait", each said over a reply
+    of its own, stop it. Not espeak-ng's hums: tiny.en hears its "mm hmm" as words ("And
+    then them."), and its "uh huh" as "Uh-uh." or "No." (a CI run), which mean no."""
+    backchannels = [
+        (3.0, said_word("yes")),
+        (5.0, said_word("right")),
+        (8.0, synthesize_clip("okay", "en-gb", 160)),
+        (10.5, synthesize_clip("yeah", "en-us+m3", 160)),
+    ]
+    with private_lab.recorder() as rec, VoiceosProcess(["--debug"], echo_env) as vo:
+        _listening(vo)
+        _ask_and_wait(private_lab, vo, HELP)  # the canceller learns the room on a first reply
+        rec.wait_quiet(1.5)
+        out_before = _over_her_reply(private_lab, vo, rec, backchannels)
+        vo.wait_for(r"^Samantha: ", after=out_before, timeout_s=60)
+        vo.wait_until(vo.settled, "the reply over the backchannels played", 120)
+        rec.wait_quiet(1.5)  # a dropped backchannel shows "[listening]" while she goes on
+        went_on = vo.replies()[-1]
+        heard_then = len(vo.heard())
+        tries, stopped = [], []
+        for said in (said_word("stop"), synthesize_clip("wait", "en-us", 160)):
+            out_before = _over_her_reply(private_lab, vo, rec, [(3.5, said)])
+            tries.append(1)
+            while not _interrupted(vo, out_before) and tries[-1] < 2:
+                private_lab.feed_mic(said)  # not heard: said again, as anyone would
+                tries[-1] += 1
+            vo.wait_until(lambda: vo.settled(silent=said_stop), "answered", 120)
+            rec.wait_quiet(1.5)
+            reply = next(ln for ln in vo.out[out_before:] if ln.startswith("Samantha: "))
+            stopped.append(reply.endswith("[interrupted]"))
+        assert vo.close() == 0
+    why = vo.log_of(*BARGE_IN_LOGGERS)
+    assert not went_on.endswith("[interrupted]"), f"{vo.out}\n{why}"
+    assert heard_then == 2, f"a backchannel became a turn: {vo.heard()}\n{why}"
+    assert stopped == [True, True], f"stop, wait: said {tries} times\n{vo.out}\n{why}"
+    print(f"stop, wait: said {tries} times")  # a first one missed shows here (pytest -s)
+
+
+def _interrupted(vo: VoiceosProcess, after: int, timeout_s: float = 4.0) -> bool:
+    """Her reply (from line `after` of `vo.out`) was interrupted within `timeout_s`."""
+    try:
+        vo.wait_for(r"\[interrupted\]", after=after, timeout_s=timeout_s)
+    except AssertionError:
+        return False
+    return True
 
 
 def test_doctor_measures_the_echo_path(private_lab: PrivateLab, echo_env: dict[str, str]) -> None:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, Residue
+from voiceos.stt.base import is_filler
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,17 @@ def asks_to_stop(text: str, playing: str) -> bool:
     a "wait" said over "...things you tell me" came back as "You wait."."""
     request = _without_her_lead(text, playing)
     return is_stop_request(request) and not is_own_words(request, playing)
+
+
+def says_nothing_new(text: str, playing: str) -> bool:
+    """True when a short transcript holds nothing of the user's own: Whisper's sounds for
+    silence ("Thank you.", "Bye.", as `is_filler` knows them) or only words of her latest
+    sentences ("the date." over "...the time or the date."), unless it asks ("What?").
+    On the lab bench both came of a hum said over her, and both stopped her."""
+    words = _words(text)
+    said = set(_words(playing))
+    echoed = 0 < len(words) <= 3 and all(w in said for w in words) and "?" not in text
+    return is_filler(text) or echoed
 
 
 def is_own_words(text: str, playing: str) -> bool:
@@ -423,7 +435,7 @@ class BargeInPolicy:
         on a fuller decode ("And then boom.", "Yeah, man, man."), and says so by its
         doubt; a real question over her is heard with confidence. Cutting her off for a
         misheard hum costs the conversation more than going on over a word the user can
-        say again.
+        say again. So does one that says nothing new (`says_nothing_new`).
         """
         self._awaiting = False
         if not final and not _words(text):
@@ -456,8 +468,10 @@ class BargeInPolicy:
             return []
         doubted = not sure or heard_as_backchannel(readings)
         backchannel = is_backchannel(text) or is_backchannel(_without_her_lead(text, playing))
-        if not asks and (backchannel or doubted):
+        empty = says_nothing_new(text, playing)
+        if not asks and (backchannel or doubted or empty):
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
+            why = why or (" (nothing of the user's in its words)" if empty else "")
             logger.info("backchannel %r%s: going on", text, why)
             self.phase, self._run = Phase.IDLE, 0
             return [Verdict.RESUME]
