@@ -283,7 +283,7 @@ class EchoStage:
         self._canceller_shift = 0
         """Samples by which the canceller's reference is read later than the clocks place
         it (`_canceller_reference`)."""
-        self._mic_clock = SteadyClock(RATE_HZ)
+        self._mic_clock = SteadyClock(RATE_HZ, "microphone")
         self._mic_count = 0
         self._erle: deque[float] = deque(maxlen=60)
         self._near_erle: deque[float] = deque(maxlen=60)

@@ -70,8 +70,10 @@ class SteadyClock:
     the stamps only correct the anchor, through a running median, when it drifts.
     """
 
-    def __init__(self, rate_hz: int) -> None:
+    def __init__(self, rate_hz: int, name: str = "") -> None:
         self.rate_hz = rate_hz
+        self.name = name
+        """Whose clock it is, for the log."""
         self._anchor: tuple[int, float] | None = None
         self._offsets: deque[float] = deque(maxlen=WINDOW)
         self.moves = 0
@@ -87,6 +89,7 @@ class SteadyClock:
             drift = sorted(self._offsets)[len(self._offsets) // 2]
             if abs(drift) > RESYNC_S:
                 self.moves += 1
+                logger.debug("%s clock moved %+.1f ms", self.name, drift * 1000)
                 self._anchor = (base, base_s + drift)
                 self._offsets.clear()
                 predicted += drift
@@ -145,7 +148,7 @@ class ReferenceTimeline:
                 self.resyncs += 1
             self._resampler = Resampler(block.rate_hz, RATE_HZ)
             self._rate_hz = block.rate_hz
-            self._clock = SteadyClock(block.rate_hz)
+            self._clock = SteadyClock(block.rate_hz, "player")
             self._in = 0
             self._emitted = 0
             self._next = -1
