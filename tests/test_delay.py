@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from echo_paths import LAB_LIKE, EchoPath, mic_signal, run_stage, stepped_echo
-from speech_data import clip
+from echo_paths import LAB_LIKE, PLAYER_RATE, T0, EchoPath, mic_signal, run_stage, stepped_echo
+from speech_data import clip, clips
 
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import FAR_ACTIVE_DB, EchoError, level_db, open_canceller, open_detector
 from voiceos.audio.echostage import EchoFrame, EchoStage
+from voiceos.audio.pcm import resample
 from voiceos.audio.reference import ReferenceTap
+from voiceos.types import AudioChunk
 
 RATE = 16000
 CHUNK = 512
@@ -212,3 +214,51 @@ def test_within_the_cancellers_reach_its_reference_is_never_moved(stepped) -> No
     tracked, _ = _cancelled(far, mic, EchoDelayTracker())
     alone, _ = _cancelled(far, mic, None)
     assert np.array_equal(np.concatenate(tracked.references), np.concatenate(alone.references))
+
+
+def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
+    """Both streams count samples on the sound server's clock, which runs 400 ppm off the
+    monotonic one here (the lab's: 180 ppm). The player restarts its stream for each
+    sentence, placed by its stamps; the microphone's clock follows its sample count, and
+    moves 6 ms at once when its stamps have drifted that far. Her echo must stay where
+    the stage reads it, sentence after sentence and across that move: placed by monotonic
+    time, each sentence landed 1-2 ms later than the last, and the move shifted it 6 ms."""
+    ppm, delay = 400e-6, 30 * RATE // 1000
+    sentences = [c.samples() for c in clips() if c.is_sentence][:8]
+    gap = RATE // 2
+    starts, at = [], RATE // 2
+    for s in sentences:
+        starts.append(at)
+        at += len(s) + gap
+    far = np.zeros(at, dtype=np.int16)
+    for start, s in zip(starts, sentences, strict=True):
+        far[start : start + len(s)] = s
+    mic = np.concatenate([np.zeros(delay, np.int16), far[:-delay] // 2])
+
+    def stamp(virtual_s: float) -> float:  # the server's time, as the monotonic clock says
+        return T0 + virtual_s * (1 + ppm)
+
+    canceller = _Handed()
+    tap = ReferenceTap()
+    stage = EchoStage(canceller, tap)
+    played = [resample(s, RATE, PLAYER_RATE) for s in sentences]
+    blocks = [
+        (start / RATE + i / PLAYER_RATE, p[i : i + 512], i == 0)
+        for start, p in zip(starts, played, strict=True)
+        for i in range(0, len(p), 512)
+    ]
+    for k in range(0, len(mic) - 511, 512):
+        while blocks and blocks[0][0] <= k / RATE + 0.06:
+            virtual_s, samples, restart = blocks.pop(0)
+            tap.publish(samples.astype(np.int16), PLAYER_RATE, stamp(virtual_s), restart)
+        stage.process(AudioChunk(mic[k : k + 512], RATE, stamp(k / RATE)))
+    assert ppm * len(mic) / RATE > 0.010  # its stamps drift past a move of its clock
+    reference = np.concatenate(canceller.references)
+    lags = []
+    for start in starts:
+        at = start + RATE // 4  # half a second inside the sentence
+        heard = mic[at : at + RATE // 2].astype(np.float64)
+        ref = reference[at - delay - 160 : at + RATE // 2 - delay + 160]
+        score = np.correlate(ref.astype(np.float64), heard, mode="valid")
+        lags.append(delay + 160 - int(np.argmax(score)))
+    assert max(lags) - min(lags) <= 4, lags  # within a quarter of a millisecond

@@ -426,12 +426,19 @@ class EchoStage:
 
     def process(self, chunk: AudioChunk) -> AudioChunk | None:
         """Cancel one chunk; None while less than a canceller frame is buffered."""
+        # The reference is placed on the microphone's clock. Both streams count samples
+        # on the sound server's clock, which can run a little off the monotonic one (the
+        # lab's: 0.18 ms a second). Placed by monotonic time, each restarted sentence
+        # landed a little later against the microphone, and its clock's steps (every
+        # 6 ms of drift) moved her echo at once under every linear filter.
         for block in self._tap.drain():
-            self._timeline.add(block)
+            self._timeline.add(block, self._mic_clock.offset_s)
         samples = np.asarray(chunk.samples, dtype=np.int16).reshape(-1)
         stamp = chunk.timestamp_s
         if stamp:  # capture stamps jitter by milliseconds; the sample count does not
+            moved_s = self._mic_clock.moved_s
             stamp = self._mic_clock.stamp(self._mic_count, stamp)
+            self._timeline.shift(self._mic_clock.moved_s - moved_s)
         self._mic_count += samples.size
         if not self._pending.size:
             self._pending_s = stamp

@@ -8,6 +8,7 @@ that was playing when each microphone chunk was captured.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -77,6 +78,11 @@ class SteadyClock:
         self._anchor: tuple[int, float] | None = None
         self._offsets: deque[float] = deque(maxlen=WINDOW)
         self.moves = 0
+        self.moved_s = 0.0
+        """How far the clock has moved, in all (each move's sign kept)."""
+        self.offset_s = 0.0
+        """How far the stamps run ahead of this clock (their running median; 0 until
+        known): monotonic time less this clock's, now."""
 
     def stamp(self, count: int, t_s: float) -> float:
         """The steady time of sample `count`, given that its stamp said `t_s`."""
@@ -87,8 +93,11 @@ class SteadyClock:
         self._offsets.append(t_s - predicted)
         if len(self._offsets) >= WINDOW // 2:
             drift = sorted(self._offsets)[len(self._offsets) // 2]
+            self.offset_s = drift
             if abs(drift) > RESYNC_S:
                 self.moves += 1
+                self.moved_s += drift
+                self.offset_s = 0.0
                 logger.debug("%s clock moved %+.1f ms", self.name, drift * 1000)
                 self._anchor = (base, base_s + drift)
                 self._offsets.clear()
@@ -97,7 +106,8 @@ class SteadyClock:
 
 
 class ReferenceTimeline:
-    """Played audio at 16 kHz on the monotonic clock, readable by capture time."""
+    """Played audio at 16 kHz, readable by capture time: on the monotonic clock, or on the
+    microphone's clock when the blocks are added with its offset (`EchoStage`)."""
 
     def __init__(self, history_s: float = HISTORY_S) -> None:
         self._size = int(history_s * RATE_HZ)
@@ -117,20 +127,28 @@ class ReferenceTimeline:
         """Restarts on a new rate or a restarted stream."""
 
     def index(self, t_s: float) -> int:
-        """Timeline index of monotonic time `t_s` (the first block sets the origin)."""
+        """Timeline index of time `t_s` (the first block sets the origin)."""
         if self._origin_s is None:
             self._origin_s = t_s
         return round((t_s - self._origin_s) * RATE_HZ)
+
+    def shift(self, moved_s: float) -> None:
+        """The clock times are read by moved by `moved_s`: every index stays where it was."""
+        if self._origin_s is not None:
+            self._origin_s += moved_s
 
     @property
     def written(self) -> int:
         return self._written
 
-    def add(self, block: PlayedBlock) -> None:
-        """Append a played block, resampled to 16 kHz, at its device time.
+    def add(self, block: PlayedBlock, offset_s: float = 0.0) -> None:
+        """Append a played block, resampled to 16 kHz, at its device time less `offset_s`
+        (monotonic time less that of the clock the timeline is read by).
 
         A restarted stream's first block is placed when the next one arrives (one block
         later, long before its echo can): just before it, on the next block's stamp."""
+        if offset_s:
+            block = dataclasses.replace(block, device_s=block.device_s - offset_s)
         first, self._first = self._first, None
         if first is not None:
             if not block.restart and block.rate_hz == first.rate_hz:
