@@ -765,6 +765,7 @@ def test_unconfirmed_words_that_are_not_a_request_let_her_go_on() -> None:
     [
         ("Thank you.", Verdict.RESUME),  # Whisper's sound for silence, on a hum (lab bench)
         ("Bye.", Verdict.RESUME),
+        ("So.", Verdict.INTERRUPT),  # what Whisper may keep of a "No" said over her
         ("the date.", Verdict.RESUME),  # her words of a sentence ago, heard on a hum
         ("The time or the date.", Verdict.INTERRUPT),  # longer than a hum's misreading
         ("The date?", Verdict.INTERRUPT),  # a question, even in her words

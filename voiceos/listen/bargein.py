@@ -206,6 +206,11 @@ def asks_to_stop(text: str, playing: str) -> bool:
     return is_stop_request(request) and not is_own_words(request, playing)
 
 
+_CLIPPED = _SOUNDS | {"so", "oh", "you"}
+"""Whisper's fillers that can be all it kept of a short word said over her ("No" as
+"So.", "Oh"): they still count as the user."""
+
+
 def says_nothing_new(text: str, playing: str) -> bool:
     """True when a short transcript holds nothing of the user's own: Whisper's sounds for
     silence ("Thank you.", "Bye.", as `is_filler` knows them) or only words of her latest
@@ -214,7 +219,7 @@ def says_nothing_new(text: str, playing: str) -> bool:
     words = _words(text)
     said = set(_words(playing))
     echoed = 0 < len(words) <= 3 and all(w in said for w in words) and "?" not in text
-    return is_filler(text) or echoed
+    return (is_filler(text) and not set(words) <= _CLIPPED) or echoed
 
 
 def is_own_words(text: str, playing: str) -> bool:
