@@ -572,3 +572,53 @@ def test_a_word_said_over_her_echo_drifting_as_on_the_lab_reaches_the_endpointer
     assert len(fitted) >= 8
     assert sum(fitted) >= len(fitted) - 1, fitted  # 15-16 of 16 measured
     assert sum(unfitted) <= len(fitted) - 4, unfitted
+
+
+def test_the_words_of_an_earlier_hold_do_not_decide_a_later_one() -> None:
+    """The lab bench: her echo held her (after a step of the clocks), and what was held
+    was sent to be transcribed. Before the words came back, she had gone on and a real
+    "stop" held her again; the late words (nothing: it was her echo) were read as the
+    "stop"'s and let her go on, and its own transcript, "Stop.", was dropped."""
+
+    async def go() -> Rig:
+        rig = Rig()
+        rig.chunk(-21.0)
+        rig.chunk(-21.0)
+        assert rig.holds == [True]
+        while (word := rig.interrupter.held_word()) is None:  # quiet once her echo died
+            rig.chunk(-80.0, far_db=-120.0)
+            assert rig.t < 2.0, "what was held was never sent to be transcribed"
+        assert len(word)
+        late: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        rig.interrupter.judge_held(late)
+        rig.stage.unexplained_db = -70.0  # what is heard next is her own echo, refitted
+        while rig.holds[-1]:
+            rig.chunk(-21.0, far_db=-120.0)
+            assert rig.t < 3.0, "her own echo never let her go on"
+        rig.stage.unexplained_db = None
+        rig.user_speaks()  # the real "stop"
+        late.set_result(Transcript(""))  # the first hold's words, late
+        await asyncio.sleep(0)
+        assert rig.holds[-1], "the earlier hold's words let her go on"
+        rig.interrupter.settle("stop", await _transcript("Stop."), rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.stopped == 1 and rig.turns == ["stop"]
+
+
+def test_she_falls_silent_before_her_echo_path_is_fitted() -> None:
+    """Fitting her echo path at a hold takes 10-20 ms (`Hindsight.look_back`): her voice
+    must not go on for that long over the user's."""
+    rig = Rig()
+    at_fit: list[list[bool]] = []
+
+    def look_back() -> bool:
+        at_fit.append(list(rig.holds))
+        return False
+
+    rig.stage.look_back = look_back  # type: ignore[method-assign]
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    assert at_fit == [[True]]

@@ -76,6 +76,8 @@ class Interrupter(Generic[T]):
         """The stage fitted her echo path at the latest hold (`EchoStage.look_back`)."""
         self._held_from: int | None = None
         """Where the microphone stood as the sound that held her began (`EchoStage.mark`)."""
+        self._holds = 0
+        """Holds so far: a transcript asked for at one hold says nothing of a later one."""
 
     @property
     def active(self) -> bool:
@@ -159,7 +161,7 @@ class Interrupter(Generic[T]):
 
     def judge_held(self, transcript: asyncio.Future[Transcript]) -> None:
         """The transcript of `held_word()`: a request to stop stops her."""
-        transcript.add_done_callback(self._on_transcript)
+        transcript.add_done_callback(self._for_this_hold(self._on_transcript))
 
     @property
     def onset(self) -> list[AudioChunk]:
@@ -194,7 +196,23 @@ class Interrupter(Generic[T]):
         """An early transcript of the utterance so far (the user paused)."""
         if self._policy.phase in (Phase.HELD, Phase.DECIDING):
             self._policy.expect_transcript()
-            transcript.add_done_callback(lambda f: self._on_transcript(f, final=False))
+            on_transcript = self._for_this_hold(lambda f: self._on_transcript(f, final=False))
+            transcript.add_done_callback(on_transcript)
+
+    def _for_this_hold(
+        self, judge: Callable[[asyncio.Future[Transcript]], object]
+    ) -> Callable[[asyncio.Future[Transcript]], None]:
+        """`judge`, unless she has been held again since: the words of what held her
+        before (her echo, say) must not decide what holds her now (the user's "stop")."""
+        hold = self._holds
+
+        def judged(future: asyncio.Future[Transcript]) -> None:
+            if hold != self._holds:
+                logger.debug("a transcript from an earlier hold: set aside")
+                return
+            judge(future)
+
+        return judged
 
     def settle(
         self, item: T, transcript: asyncio.Future[Transcript], put: Callable[[T], None]
@@ -276,13 +294,15 @@ class Interrupter(Generic[T]):
     def _act(self, verdicts: list[Verdict]) -> None:
         for verdict in verdicts:
             if verdict is Verdict.HOLD:
+                # Silence her first: fitting her echo path below takes milliseconds that
+                # would otherwise be heard.
+                self._hold(True)
                 self._log_delay()
-                self._holding = True
+                self._holding, self._holds = True, self._holds + 1
                 self._held_from = self._stage.mark(self._policy.settings.onset_chunks)
                 self._fitted = self._stage.look_back()
                 self._onset = self.onset_audio()
                 self._held, self._word = list(self._onset), None
-                self._hold(True)
             elif verdict is Verdict.TRANSCRIBE:
                 if self._held:
                     self._word = np.concatenate([c.samples for c in self._held])
