@@ -218,28 +218,6 @@ def test_within_the_cancellers_reach_its_reference_is_never_moved(stepped) -> No
     assert np.array_equal(np.concatenate(tracked.references), np.concatenate(alone.references))
 
 
-def _on_a_drifting_server(
-    blocks: list[tuple[float, np.ndarray, bool]], mic: np.ndarray, ppm: float
-) -> np.ndarray:
-    """The references AEC3 is handed for `mic`, the player's `blocks` (the sound server's
-    time each plays at, the samples, whether the stream restarted) stamped by a monotonic
-    clock the sound server's runs `ppm` off, as the microphone's chunks are."""
-
-    def stamp(virtual_s: float) -> float:
-        return T0 + virtual_s * (1 + ppm)
-
-    canceller = _Handed()
-    tap = ReferenceTap()
-    stage = EchoStage(canceller, tap)
-    blocks = list(blocks)
-    for k in range(0, len(mic) - 511, 512):
-        while blocks and blocks[0][0] <= k / RATE + 0.06:
-            virtual_s, samples, restart = blocks.pop(0)
-            tap.publish(samples.astype(np.int16), PLAYER_RATE, stamp(virtual_s), restart)
-        stage.process(AudioChunk(mic[k : k + 512], RATE, stamp(k / RATE)))
-    return np.concatenate(canceller.references)
-
-
 def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
     """Both streams count samples on the sound server's clock, which runs 400 ppm off the
     monotonic one here (the lab's: 180 ppm). The player restarts its stream for each
@@ -259,14 +237,25 @@ def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
         far[start : start + len(s)] = s
     mic = np.concatenate([np.zeros(delay, np.int16), far[:-delay] // 2])
 
+    def stamp(virtual_s: float) -> float:  # the server's time, as the monotonic clock says
+        return T0 + virtual_s * (1 + ppm)
+
+    canceller = _Handed()
+    tap = ReferenceTap()
+    stage = EchoStage(canceller, tap)
     played = [resample(s, RATE, PLAYER_RATE) for s in sentences]
     blocks = [
         (start / RATE + i / PLAYER_RATE, p[i : i + 512], i == 0)
         for start, p in zip(starts, played, strict=True)
         for i in range(0, len(p), 512)
     ]
-    reference = _on_a_drifting_server(blocks, mic, ppm)
+    for k in range(0, len(mic) - 511, 512):
+        while blocks and blocks[0][0] <= k / RATE + 0.06:
+            virtual_s, samples, restart = blocks.pop(0)
+            tap.publish(samples.astype(np.int16), PLAYER_RATE, stamp(virtual_s), restart)
+        stage.process(AudioChunk(mic[k : k + 512], RATE, stamp(k / RATE)))
     assert ppm * len(mic) / RATE > 0.010  # its stamps drift past a move of its clock
+    reference = np.concatenate(canceller.references)
     lags = []
     for start in starts:
         at = start + RATE // 4  # half a second inside the sentence
@@ -288,10 +277,21 @@ def test_a_move_of_the_microphones_clock_leaves_a_running_reply_aligned() -> Non
     far = np.concatenate([c.samples() for c in clips() if c.is_sentence][:6])
     mic = np.concatenate([np.zeros(delay, np.int16), far[:-delay] // 2])
 
+    def stamp(virtual_s: float) -> float:  # the server's time, as the monotonic clock says
+        return T0 + virtual_s * (1 + ppm)
+
+    canceller = _Handed()
+    tap = ReferenceTap()
+    stage = EchoStage(canceller, tap)
     played = resample(far, RATE, PLAYER_RATE)
-    blocks = [(i / PLAYER_RATE, played[i : i + 512], False) for i in range(0, len(played), 512)]
-    reference = _on_a_drifting_server(blocks, mic, ppm)
+    blocks = [(i / PLAYER_RATE, played[i : i + 512]) for i in range(0, len(played), 512)]
+    for k in range(0, len(mic) - 511, 512):
+        while blocks and blocks[0][0] <= k / RATE + 0.06:
+            virtual_s, samples = blocks.pop(0)
+            tap.publish(samples.astype(np.int16), PLAYER_RATE, stamp(virtual_s))
+        stage.process(AudioChunk(mic[k : k + 512], RATE, stamp(k / RATE)))
     assert ppm * len(mic) / RATE > 0.012  # its stamps drift past two moves of its clock
+    reference = np.concatenate(canceller.references)
     lags = []
     step = RATE // 20
     for at in range(RATE, len(reference) - step - 200, step):
