@@ -104,13 +104,6 @@ class SteadyClock:
                 predicted += drift
         return predicted
 
-    def shift(self, moved_s: float) -> None:
-        """The times it is read in moved by `moved_s` (another clock they are measured
-        against moved): its stamps will move that much, so its anchor moves with them."""
-        if self._anchor is not None:
-            base, base_s = self._anchor
-            self._anchor = (base, base_s + moved_s)
-
 
 class ReferenceTimeline:
     """Played audio at 16 kHz, readable by capture time: on the monotonic clock, or on the
@@ -140,13 +133,9 @@ class ReferenceTimeline:
         return round((t_s - self._origin_s) * RATE_HZ)
 
     def shift(self, moved_s: float) -> None:
-        """The clock times are read by moved by `moved_s`: every index stays where it was,
-        and so does the next block played (the player's stamps, taken less the moved
-        clock's offset, move with it; left to find that move itself, the player's clock
-        placed her voice that much off for a third of a second and more)."""
+        """The clock times are read by moved by `moved_s`: every index stays where it was."""
         if self._origin_s is not None:
             self._origin_s += moved_s
-        self._clock.shift(moved_s)
 
     @property
     def written(self) -> int:
