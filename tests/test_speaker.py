@@ -12,6 +12,7 @@ import pytest
 
 from voiceos import config as config_mod
 from voiceos.audio.player import _PRINTF_FIELD, Player, _unfilled
+from voiceos.audio.reference import ReferenceTap
 from voiceos.speak import worker
 from voiceos.speak.speaker import DeviceSpeaker, NullSpeaker, WavSpeaker, heard_text, open_speaker
 from voiceos.speak.synth import Pyttsx3Synth, Utterance
@@ -141,3 +142,25 @@ async def test_wedged_synthesis_is_given_up_and_text_goes_on(
 def test_alsa_messages_are_logged_without_their_unfilled_fields(fmt: str, logged: str) -> None:
     # ALSA's variadic arguments are out of reach: "%s occurred" was logged as is.
     assert _PRINTF_FIELD.sub(_unfilled, fmt) == logged
+
+
+class _Status:
+    """PortAudio's callback flags, as sounddevice hands them over."""
+
+    def __init__(self, underflow: bool) -> None:
+        self.output_underflow = underflow
+
+    def __bool__(self) -> bool:
+        return self.output_underflow
+
+
+def test_after_an_underflow_the_reference_clock_starts_afresh() -> None:
+    """The device played silence the sample count knows nothing of: the echo reference is
+    placed by the stamps that follow (as after a restart), not by the count."""
+    player = Player()
+    player.tap = tap = ReferenceTap()
+    block = np.zeros((441, 1), np.int16)
+    for underflow in (False, True, False, False):
+        player._callback(block, 441, None, _Status(underflow))
+    assert [b.restart for b in tap.drain()] == [False, True, False, False]
+    assert player.underruns == 1

@@ -397,7 +397,11 @@ class Player:
         self._fill(outdata, frames, time_info)
         tap = self.tap
         if tap is not None:
-            restarted, self._restarted = self._restarted, False
+            # After an underflow the device played silence the sample count knows nothing
+            # of (at a reply's start, 10-30 ms here): its clock starts afresh, as after a
+            # restart, rather than placing her voice that far off until the stamps tell.
+            underflow = bool(getattr(status, "output_underflow", False))
+            restarted, self._restarted = self._restarted or underflow, False
             tap.publish(
                 outdata[:, 0].copy(),
                 self.rate_hz,
