@@ -6,6 +6,7 @@ import asyncio
 import threading
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -164,3 +165,67 @@ def test_after_an_underflow_the_reference_clock_starts_afresh() -> None:
         player._callback(block, 441, None, _Status(underflow))
     assert [b.restart for b in tap.drain()] == [False, True, False, False]
     assert player.underruns == 1
+
+
+class _Stream:
+    """Stands in for the PortAudio output stream: records aborts and starts."""
+
+    def __init__(self) -> None:
+        self.active = True
+        self.calls: list[str] = []
+        self.latency = 0.03
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+        self.active = False
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self.active = True
+
+
+def test_a_hold_drops_what_the_device_had_queued_and_resuming_plays_it() -> None:
+    """Held, she falls silent at once: the audio already queued at the device (the
+    buffer's 30 ms and the block just written) is dropped by restarting the stream, and
+    counted as not played; resumed, she goes on from the first sample dropped. Nothing
+    of the sentence is lost."""
+    timing = SimpleNamespace(outputBufferDacTime=0.03, currentTime=0.0)  # 30 ms queued
+
+    async def go() -> tuple[list[np.ndarray], _Stream, int, int]:
+        player = Player(rate_hz=16000)
+        player._stream = stream = _Stream()
+        sentence = np.arange(1, 16001, dtype=np.int16)  # every sample told apart
+        playing = asyncio.ensure_future(player.play(sentence, 16000))
+        await asyncio.sleep(0)  # a yield: play() hands the sentence over before it waits
+        assert player._job is not None
+        written: list[np.ndarray] = []
+
+        def callback() -> None:
+            block = np.zeros((1600, 1), np.int16)
+            player._callback(block, 1600, timing, None)
+            written.append(block[:, 0].copy())
+
+        for _ in range(3):
+            callback()
+        before = player._job.position
+        player.hold(True)
+        after = player._job.position
+        for _ in range(2):
+            callback()  # held: silence
+        player.hold(False)
+        while not playing.done():
+            callback()
+            await asyncio.sleep(0)
+        await playing
+        return written, stream, before, after
+
+    written, stream, before, after = asyncio.run(go())
+    assert stream.calls[-2:] == ["abort", "start"]  # the hold's restart
+    # The last block and the 30 ms queued ahead of it were dropped, give or take the
+    # milliseconds the test itself took.
+    assert 1600 + 480 - 80 <= before - after <= 1600 + 480, (before, after)
+    heard = np.concatenate(written)
+    said = heard[heard != 0]
+    assert np.array_equal(np.unique(said), np.arange(1, 16001)), "a sample was lost"
+    resumed = int(np.flatnonzero(np.diff(said.astype(np.int32)) != 1)[0]) + 1
+    assert said[resumed] == said[resumed - 1] - (before - after) + 1  # from the first dropped
