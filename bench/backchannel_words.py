@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bench.echo_bargein import _clips  # noqa: E402
 from voiceos.listen.bargein import STOP_PHRASES, BargeInPolicy, Phase, Verdict  # noqa: E402
+from voiceos.stt.expected import LIKELY_ABOVE  # noqa: E402
 from voiceos.stt.whisper import WhisperTranscriber  # noqa: E402
 from voiceos.types import Transcript  # noqa: E402
 
@@ -48,7 +49,10 @@ def main() -> None:
     stt.start()
     rules = {
         "as shipped": STOP_PHRASES,
-        "backchannels expected too": STOP_PHRASES + BACKCHANNEL_PHRASES,
+        "backchannels expected too": {
+            **STOP_PHRASES,
+            **dict.fromkeys(BACKCHANNEL_PHRASES, LIKELY_ABOVE),
+        },
     }
     wrong = {rule: [0, 0] for rule in (*rules, "chosen words alone")}
     """rule -> [interruptions let pass, backchannels that stopped her]"""

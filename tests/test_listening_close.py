@@ -10,7 +10,7 @@ with it, even when the chunks are read late on a busy machine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -143,12 +143,12 @@ def test_nothing_is_closed_while_she_speaks_or_when_nothing_is_ignored() -> None
 
 class Transcriber:
     def __init__(self) -> None:
-        self.expected: list[tuple[str, ...]] = []
+        self.expected: list[dict[str, float]] = []
 
     def transcribe(
-        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Mapping[str, float] | None = None
     ) -> Transcript:
-        self.expected.append(tuple(expect))
+        self.expected.append(dict(expect or {}))
         return Transcript("So.")
 
 
@@ -187,4 +187,4 @@ def test_speech_over_her_is_transcribed_listening_for_requests_to_stop() -> None
 
     assert asyncio.run(pause(over_her=True)) == 1
     assert asyncio.run(pause(over_her=False)) == 0  # an ordinary turn: nothing expected
-    assert transcriber.expected == [STOP_PHRASES, ()]
+    assert transcriber.expected == [dict(STOP_PHRASES), {}]

@@ -198,6 +198,19 @@ def test_an_expected_phrase_is_taken_only_when_likely_and_nearly_as_likely_as_th
     assert pick(-1.0, {}) == ""
 
 
+def test_each_expected_phrase_may_have_a_bar_of_its_own() -> None:
+    # An espeak-ng "wait" said over her, heard as "It's" (a lab run): "Wait." scored -2.63.
+    heard, phrases = -2.12, {"Stop.": -5.45, "No.": -3.68, "Wait.": -2.63, "Hold on.": -3.5}
+    assert pick(heard, phrases) == ""  # under the common bar
+    assert pick(heard, phrases, STOP_PHRASES) == "Wait."
+    # The bar is the phrase's own: a backchannel scoring "Hold on." as high is not taken.
+    assert pick(-1.0, {"Hold on.": -2.63, "Wait.": -4.2}, STOP_PHRASES) == ""
+    # The likeliest phrase over its bar wins, not the likeliest phrase.
+    assert pick(None, {"No.": -2.3, "Wait.": -2.6}, STOP_PHRASES) == "Wait."
+    # The margin to the heard words still holds ("LIT" -1.28 against "Wait." -2.8).
+    assert pick(-1.28, {"Wait.": -2.8}, STOP_PHRASES) == ""
+
+
 SO = Decoded(" So.", 0.3, -1.3, Window.SHORT, 1)
 """How Whisper heard a real "no" said over her, cut at its start (a lab run)."""
 

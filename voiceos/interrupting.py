@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -91,7 +91,7 @@ class Interrupter(Generic[T]):
         return self._stage.echo_delay_s
 
     @property
-    def expected(self) -> Sequence[str]:
+    def expected(self) -> Mapping[str, float]:
         """Phrases to listen for in what is said over her (`Transcriber.transcribe`'s
         `expect`): the requests to stop that Whisper mishears there most."""
         return STOP_PHRASES

@@ -16,7 +16,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -393,13 +393,15 @@ class Listener:
         self.merges += 1
         logger.info("the user went on: the pending reply is withdrawn, both parts become one turn")
 
-    def _expected(self) -> Sequence[str]:
+    def _expected(self) -> Mapping[str, float]:
         """Phrases to listen for in the utterance under way: requests to stop, while it is
         said over her; none otherwise."""
         interrupter = self._interrupter
-        return interrupter.expected if interrupter is not None and interrupter.active else ()
+        return interrupter.expected if interrupter is not None and interrupter.active else {}
 
-    def _transcribe(self, audio: PCM16, expect: Sequence[str] = ()) -> asyncio.Future[Transcript]:
+    def _transcribe(
+        self, audio: PCM16, expect: Mapping[str, float] | None = None
+    ) -> asyncio.Future[Transcript]:
         # Names the user has told are hints for the recogniser; read them here, on the
         # loop's thread, where the memory lives.
         set_vocabulary = getattr(self._transcriber, "set_vocabulary", None)

@@ -7,7 +7,7 @@ with WAV files and text.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -132,10 +132,11 @@ class Transcriber(Protocol):
     """Speech to text on 16 kHz mono int16 audio. Blocking; run it in an executor."""
 
     def transcribe(
-        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Mapping[str, float] | None = None
     ) -> Transcript:
-        """`expect`: phrases the listener is waiting for ("Stop."); an engine that can
-        score them may take one as the words where it finds it about as likely."""
+        """`expect`: phrases the listener is waiting for ("Stop."), each with the least
+        score (mean log-probability per token) at which it may be taken; an engine that
+        can score them may take one as the words where it finds it about as likely."""
         ...
 
 

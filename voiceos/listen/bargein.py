@@ -33,11 +33,13 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from voiceos.audio.echostage import FAR_ACTIVE_DB, EchoFrame, Residue
 from voiceos.stt.base import is_filler
+from voiceos.stt.expected import LIKELY_ABOVE
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +175,20 @@ STOP_WORDS = frozenset(
 """A word said over her that asks her to stop, even when she was too loud to confirm it."""
 
 
-STOP_PHRASES = ("Stop.", "No.", "Wait.", "Hold on.")
-"""Requests to stop that the transcriber is asked to listen for in speech over her: short,
-cut at their start and laid over her echo, they are what Whisper mishears most there
-("No" as "So.", "stop" as "Okay."). Each costs about 25 ms of scoring."""
+STOP_PHRASES: Mapping[str, float] = MappingProxyType(
+    {"Stop.": LIKELY_ABOVE, "No.": LIKELY_ABOVE, "Wait.": -3.0, "Hold on.": LIKELY_ABOVE}
+)
+"""Requests to stop that the transcriber is asked to listen for in speech over her, each
+with the least score (mean log-probability per token) at which it is taken: short, cut at
+their start and laid over her echo, they are what Whisper mishears most there ("No" as
+"So.", "stop" as "Okay."). Each costs about 25 ms of scoring.
+
+"Wait." has a bar of its own. In the 205 scorings of session 29's four lab runs
+(bench/echo_bargein.py), her echo and the backchannels scored it -3.6 at best, while the
+espeak-ng "wait"s that Whisper heard as "It's", "With..." or "LIT" scored it -1.75 to
+-3.35; at `LIKELY_ABOVE` it was missed in every run. "No." and "Hold on." stay there:
+what was held over her scored "No." up to -0.9 ("Nope.") and a backchannel scored
+"Hold on." up to -2.8 ("Uh oh."), so a lower bar would stop her for them."""
 
 
 def is_stop_request(text: str) -> bool:

@@ -5,8 +5,9 @@ over what is left of her echo. Decoded freely it comes back as "So.", "Cool." or
 and she talks on. The listener knows what matters there (a request to stop), so it passes
 those phrases along; Whisper scores each one as the words of the audio (the decoder's mean
 log-probability per token, forced through the phrase) and the phrase is taken when it is
-at least nearly as likely as what was heard, and likely in itself. Pure: scores in, a
-choice out.
+at least nearly as likely as what was heard, and likely in itself: each phrase may come
+with its own bar (how likely is likely enough depends on how easily other sounds pass for
+it). Pure: scores in, a choice out.
 
 Measured on what barge-in transcribed in lab runs (bench/echo_bargein.py, the audio kept;
 BENCHMARKS.md, session 22): stop words Whisper misheard scored their phrase at -1.1
@@ -31,17 +32,22 @@ heard words were clearly likelier ("Go." -0.84 against "No." -2.03, the /n/ lost
 phrase is not taken. Over her echo and backchannels, `LIKELY_ABOVE` alone decided."""
 
 
-def pick(heard: float | None, phrases: Mapping[str, float]) -> str:
+def pick(
+    heard: float | None, phrases: Mapping[str, float], floors: Mapping[str, float] | None = None
+) -> str:
     """The expected phrase to take as the words, or "" to keep what was heard.
 
     Args:
         heard: the score of the heard words, or None when nothing was heard.
         phrases: each expected phrase's score on the same audio.
+        floors: the least score at which each phrase may be taken (`LIKELY_ABOVE` for
+            one not named). The likeliest phrase that reaches its floor, and is within
+            `MARGIN` of the heard words, is taken.
     """
-    if not phrases:
-        return ""
-    best = max(phrases, key=phrases.__getitem__)
-    score = phrases[best]
-    if score < LIKELY_ABOVE or (heard is not None and score < heard - MARGIN):
-        return ""
-    return best
+    floors = floors or {}
+    taken = [
+        (score, phrase)
+        for phrase, score in phrases.items()
+        if score >= floors.get(phrase, LIKELY_ABOVE) and (heard is None or score >= heard - MARGIN)
+    ]
+    return max(taken)[1] if taken else ""

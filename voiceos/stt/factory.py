@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Protocol
 
 from voiceos.config import Config
@@ -27,7 +27,7 @@ class StartableTranscriber(Protocol):
     def start(self) -> None: ...
 
     def transcribe(
-        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Mapping[str, float] | None = None
     ) -> Transcript: ...
 
 

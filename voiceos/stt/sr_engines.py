@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -119,7 +119,7 @@ class SpeechRecognitionTranscriber:
             raise TranscriberError(_describe(self.engine, exc)) from None
 
     def transcribe(
-        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Mapping[str, float] | None = None
     ) -> Transcript:
         """Text of one utterance; "" when nothing was recognised. Blocking. These engines
         give one text and no scores: `expect` changes nothing."""

@@ -31,7 +31,7 @@ import os
 import re
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -366,7 +366,7 @@ class WhisperTranscriber:
 
     # --- one utterance -------------------------------------------------------------------
 
-    def _words(self, audio: np.ndarray, expect: Sequence[str] = ()) -> Heard:
+    def _words(self, audio: np.ndarray, expect: Mapping[str, float] | None = None) -> Heard:
         """The words in one utterance, with known names heard right where they belong, or
         one of the `expect`ed phrases where Whisper finds it about as likely."""
         encoded: dict[Window, Any] = {}
@@ -377,7 +377,7 @@ class WhisperTranscriber:
     def _expected(
         self,
         heard: Heard,
-        expect: Sequence[str],
+        expect: Mapping[str, float] | None,
         audio: np.ndarray,
         window: Window,
         encoded: dict[Window, Any],
@@ -398,7 +398,7 @@ class WhisperTranscriber:
             return heard
         phrases = dict(zip(expect, scores[: len(expect)], strict=True))
         said_score = scores[-1] if said else None
-        taken = pick(said_score, phrases)
+        taken = pick(said_score, phrases, expect)
         logger.debug(
             "expected phrases on %r (%s) in %.0f ms: %s -> %r",
             said,
@@ -525,12 +525,13 @@ class WhisperTranscriber:
         return [step for step in dict.fromkeys(plan) if step != (first.window, first.beam)]
 
     def transcribe(
-        self, pcm16: PCM16, sample_rate_hz: int, expect: Sequence[str] = ()
+        self, pcm16: PCM16, sample_rate_hz: int, expect: Mapping[str, float] | None = None
     ) -> Transcript:
         """Text of one utterance of mono int16 audio, filler dropped ("" when none).
 
-        `expect`: phrases the listener is waiting for ("Stop.", "No."): one is taken as the
-        words where Whisper finds it about as likely as what it heard (voiceos.stt.expected).
+        `expect`: phrases the listener is waiting for ("Stop.", "No."), each with the least
+        score at which it may be taken: one is taken as the words where Whisper finds it
+        that likely and about as likely as what it heard (voiceos.stt.expected).
         """
         if self._model is None:
             self.start()
