@@ -608,6 +608,39 @@ def test_the_words_of_an_earlier_hold_do_not_decide_a_later_one() -> None:
     assert rig.stopped == 1 and rig.turns == ["stop"]
 
 
+def test_the_words_of_what_held_her_do_not_end_what_the_user_goes_on_to_say() -> None:
+    """The lab bench: an espeak-ng "no" held her; nothing went on at first, so what was
+    held was sent to be transcribed; then the user was heard with her silent. The held
+    audio came back as nothing sure and let her go on, as for a hum; the utterance's own
+    words, "No.", came 0.15 s later and were dropped."""
+
+    async def go() -> Rig:
+        rig = Rig()
+        rig.chunk(-21.0)
+        rig.chunk(-21.0)
+        assert rig.holds == [True]
+        while rig.interrupter.held_word() is None:  # quiet once her echo died
+            rig.chunk(-80.0, far_db=-120.0)
+            assert rig.t < 2.0, "what was held was never sent to be transcribed"
+        held: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        rig.interrupter.judge_held(held)
+        rig.chunk(-21.0, far_db=-120.0)  # the user goes on, heard with her silent
+        rig.chunk(-21.0, far_db=-120.0)
+        assert rig.interrupter.user_started(rig.t)
+        held.set_result(Transcript(""))  # the held audio's words: nothing sure
+        await asyncio.sleep(0)
+        assert rig.holds[-1], "the held audio's words let her go on"
+        early = await _transcript("No.")  # the utterance's own words, at its pause
+        rig.interrupter.judge(early)
+        await asyncio.sleep(0)
+        rig.interrupter.settle("no", early, rig.turns.append)
+        await asyncio.sleep(0)
+        return rig
+
+    rig = asyncio.run(go())
+    assert rig.stopped == 1 and rig.turns == ["no"]
+
+
 def test_she_falls_silent_before_her_echo_path_is_fitted() -> None:
     """Fitting her echo path at a hold takes 10-20 ms (`Hindsight.look_back`): her voice
     must not go on for that long over the user's."""

@@ -161,7 +161,15 @@ class Interrupter(Generic[T]):
 
     def judge_held(self, transcript: asyncio.Future[Transcript]) -> None:
         """The transcript of `held_word()`: a request to stop stops her."""
-        transcript.add_done_callback(self._for_this_hold(self._on_transcript))
+        transcript.add_done_callback(self._for_this_hold(self._on_held_word))
+
+    def _on_held_word(self, future: asyncio.Future[Transcript]) -> None:
+        # Asked while nothing had confirmed the user. If they have since been heard going
+        # on with her silent, those words are only the start of what they say: heard as
+        # an early transcript, they cannot let her go on by saying nothing. (On the lab an
+        # espeak-ng "no" held her this way: the held audio came back as nothing, she went
+        # on as for a hum, and the utterance's own "No." came 0.15 s later, too late.)
+        self._on_transcript(future, final=self._policy.phase is not Phase.DECIDING)
 
     @property
     def onset(self) -> list[AudioChunk]:
