@@ -140,6 +140,9 @@ def _during_replies(
 LOOPBACK_MS = 30
 """The lab echo path's configured latency: her echo reaches the mic this long after the
 speaker played it."""
+QUICKEST_STOP_MS = 32
+"""No hold comes sooner after the user's onset than one chunk of the microphone's (32 ms):
+a reply falling silent sooner was ending anyway (a stop landed at its sentence's end)."""
 
 
 def _clips(
@@ -256,7 +259,9 @@ def interruptions(
                         return False
                     mic.wait_for_samples(mic_at + len(samples) + 2 * RATE, timeout_s=30)
                     ms = _stop_ms(mic.snapshot(), rec.snapshot(), samples, mic_at, fed_at)
-                    if ms == 0.0:  # she was already silent: nothing here to time
+                    if ms is not None and ms - LOOPBACK_MS < QUICKEST_STOP_MS:
+                        # She was already silent, or falling silent at her sentence's end:
+                        # no hold can come that soon after the onset. Nothing here to time.
                         in_silence.append(label)
                     elif ms is not None:
                         latencies.append(ms - LOOPBACK_MS)
@@ -287,7 +292,8 @@ def interruptions(
         ),
         f"missed stops: {len(missed)} of {len(stops_clips)} interruptions "
         f"({', '.join(missed) or 'none'})",
-        f"not timed: {len(in_silence)} stops landed while she was already silent "
+        f"not timed: {len(in_silence)} stops landed while she was already silent or "
+        f"falling silent (her echo gone within {QUICKEST_STOP_MS} ms of the onset) "
         f"({', '.join(in_silence) or 'none'})",
         f"false stops: {false_stops} of {len(backs)} backchannels "
         f"(2 real words, the rest espeak-ng), fed 3 per reply",
