@@ -608,11 +608,22 @@ def test_the_words_of_an_earlier_hold_do_not_decide_a_later_one() -> None:
     assert rig.stopped == 1 and rig.turns == ["stop"]
 
 
-def test_the_words_of_what_held_her_do_not_end_what_the_user_goes_on_to_say() -> None:
-    """The lab bench: an espeak-ng "no" held her; nothing went on at first, so what was
-    held was sent to be transcribed; then the user was heard with her silent. The held
-    audio came back as nothing sure and let her go on, as for a hum; the utterance's own
-    words, "No.", came 0.15 s later and were dropped."""
+@pytest.mark.parametrize(
+    ("held_words", "said", "stopped"),
+    [
+        ("", "No.", 1),  # the held audio came back as nothing sure
+        ("with you.", "Yeah.", 0),  # her echo's tail and a backchannel, heard as words
+        ("Stop.", "Mm-hmm.", 1),  # a request to stop still stops her at once
+    ],
+)
+def test_the_words_of_what_held_her_are_not_the_user_s_once_they_went_on(
+    held_words: str, said: str, stopped: int
+) -> None:
+    """The lab bench: a word held her; nothing went on at first, so what was held (from
+    half a second before the hold, her echo included) was sent to be transcribed; then the
+    user was heard with her silent. An espeak-ng "no" whose held audio came back as
+    nothing let her go on, and the utterance's own "No." came 0.15 s later, too late; an
+    espeak-ng "yeah" whose held audio came back as "with you." stopped her."""
 
     async def go() -> Rig:
         rig = Rig()
@@ -627,18 +638,20 @@ def test_the_words_of_what_held_her_do_not_end_what_the_user_goes_on_to_say() ->
         rig.chunk(-21.0, far_db=-120.0)  # the user goes on, heard with her silent
         rig.chunk(-21.0, far_db=-120.0)
         assert rig.interrupter.user_started(rig.t)
-        held.set_result(Transcript(""))  # the held audio's words: nothing sure
+        held.set_result(Transcript(held_words))
         await asyncio.sleep(0)
-        assert rig.holds[-1], "the held audio's words let her go on"
-        early = await _transcript("No.")  # the utterance's own words, at its pause
+        assert rig.stopped == (1 if held_words == "Stop." else 0)
+        assert rig.stopped or rig.holds[-1], "the held audio's words let her go on"
+        early = await _transcript(said)  # the utterance's own words, at its pause
         rig.interrupter.judge(early)
         await asyncio.sleep(0)
-        rig.interrupter.settle("no", early, rig.turns.append)
+        rig.interrupter.settle(said, early, rig.turns.append)
         await asyncio.sleep(0)
         return rig
 
     rig = asyncio.run(go())
-    assert rig.stopped == 1 and rig.turns == ["no"]
+    assert rig.stopped == stopped and rig.turns == ([said] if stopped else [])
+    assert rig.holds[-1] is False  # playing on, or stopped: never left paused
 
 
 def test_she_falls_silent_before_her_echo_path_is_fitted() -> None:

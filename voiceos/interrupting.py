@@ -164,12 +164,7 @@ class Interrupter(Generic[T]):
         transcript.add_done_callback(self._for_this_hold(self._on_held_word))
 
     def _on_held_word(self, future: asyncio.Future[Transcript]) -> None:
-        # Asked while nothing had confirmed the user. If they have since been heard going
-        # on with her silent, those words are only the start of what they say: heard as
-        # an early transcript, they cannot let her go on by saying nothing. (On the lab an
-        # espeak-ng "no" held her this way: the held audio came back as nothing, she went
-        # on as for a hum, and the utterance's own "No." came 0.15 s later, too late.)
-        self._on_transcript(future, final=self._policy.phase is not Phase.DECIDING)
+        self._on_transcript(future, held_word=True)
 
     @property
     def onset(self) -> list[AudioChunk]:
@@ -254,7 +249,9 @@ class Interrupter(Generic[T]):
         else:
             logger.debug("dropped a backchannel heard while speaking")
 
-    def _on_transcript(self, future: asyncio.Future[Transcript], final: bool = True) -> str:
+    def _on_transcript(
+        self, future: asyncio.Future[Transcript], final: bool = True, held_word: bool = False
+    ) -> str:
         if future.cancelled():
             return ""
         error = future.exception()
@@ -271,6 +268,7 @@ class Interrupter(Generic[T]):
             readings,
             sure,
             lambda: self._stage.unexplained_since_db(held_from),
+            held_word,
         )
         if Verdict.RESUME in verdicts:
             self._verdict = Verdict.RESUME

@@ -430,6 +430,7 @@ class BargeInPolicy:
         readings: Sequence[str] = (),
         sure: bool = True,
         unexplained_db: Callable[[], float | None] = lambda: None,
+        held_word: bool = False,
     ) -> list[Verdict]:
         """The early transcript of a short utterance heard while she was held.
 
@@ -445,6 +446,14 @@ class BargeInPolicy:
                 once her voice is taken out of it afresh (`EchoStage.unexplained_since_db`),
                 None if unknown; asked only of a request to stop heard while she was held
                 (it costs tens of milliseconds).
+            held_word: the words of what held her (`Verdict.TRANSCRIBE`), asked for
+                before anything confirmed the user. Once the user has been heard going
+                on with her silent, they are only a request to stop or nothing: that
+                audio began half a second before the hold, in her echo, and the
+                utterance's own words decide the rest. (On the lab an espeak-ng "no"
+                held her this way: the held audio came back as nothing, she went on as
+                for a hum, and the utterance's "No." came 0.15 s later, too late; an
+                espeak-ng "yeah" came back as "with you." and stopped her.)
 
         Confirmed speech whose words ask her to stop (`asks_to_stop`) stops her.
         Otherwise a short utterance that some decode heard as a backchannel, or whose
@@ -459,6 +468,9 @@ class BargeInPolicy:
             logger.debug("nothing intelligible yet at a pause: waiting for the rest")
             return []
         asks = asks_to_stop(text, playing)
+        if held_word and self.phase is Phase.DECIDING and not asks:
+            logger.debug("heard %r in what held her; the user went on: their words decide", text)
+            return []
         if self.phase is Phase.HELD:
             # Not confirmed by sound alone: only an explicit request, not in her own
             # sentence, stops her; anything else may be her echo getting through. So may
