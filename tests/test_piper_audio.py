@@ -119,7 +119,8 @@ async def test_rate_changes_duration_and_volume_changes_level(
         loud = captured[np.abs(captured.astype(np.int32)) > 200].astype(np.float64)
         spans[rate, volume] = speech_span_s(captured, RECORD_RATE_HZ)
         levels[rate, volume] = float(np.percentile(np.abs(loud), 95))
-    assert 1.6 < spans[100, 1.0] / spans[200, 1.0] < 2.4, spans
+    # Measured 1.9-2.0 (1.57-1.74 before the rate allowed for what does not stretch).
+    assert 1.7 < spans[100, 1.0] / spans[200, 1.0] < 2.4, spans
     assert 2.3 < levels[200, 1.0] / levels[200, 0.3] < 4.5, levels
 
 

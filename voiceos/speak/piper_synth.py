@@ -50,6 +50,10 @@ CALIBRATION_PEAK = 0.8
 """The calibration sentence, rendered without noise, peaks here; phrases then peak at
 about 0.5-1.0 (they were normalised one by one before, so loudness jumped between them)."""
 MAX_GAIN = 8.0
+RATE_PROBE = 0.5
+"""The calibration sentence is rendered once more at this length scale, to learn how a
+change of the length scale changes how long the voice speaks (see `length_scale`)."""
+MAX_FIXED_SHARE = 0.6
 THREADS = 1
 """onnxruntime threads. On a shared 2-core machine one thread renders a short phrase in
 half the time two take (they fight the rest of the pipeline for the cores)."""
@@ -166,6 +170,8 @@ class PiperSynth:
         self._lock = threading.Lock()
         self.gain = 1.0
         """Scales the model's output so a typical phrase peaks near full scale."""
+        self.fixed_share = 0.0
+        """The share of a sentence's length that the length scale does not stretch."""
         self.name = BUNDLED_VOICE
 
     @property
@@ -201,6 +207,7 @@ class PiperSynth:
             self.sample_rate_hz = int(voice.config.sample_rate)
         # A model that loads but cannot render (wrong inputs) fails here, not mid-reply.
         # The same render sets the gain and warms the sessions up.
+        self.fixed_share = 0.0  # the calibration renders ask for plain length scales
         try:
             calibration = self._float_audio(CALIBRATION_TEXT, VoiceSettings(), noise=False)
         except SynthError as exc:
@@ -208,7 +215,19 @@ class PiperSynth:
             raise PiperUnavailable(f"Piper voice {str(path)!r} cannot speak ({exc})") from None
         peak = float(np.max(np.abs(calibration))) if calibration.size else 0.0
         self.gain = min(MAX_GAIN, CALIBRATION_PEAK / peak) if peak > 1e-4 else 1.0
-        logger.debug("piper voice %s loaded from %s, gain %.2f", self.name, path, self.gain)
+        quick = self._float_audio(
+            CALIBRATION_TEXT,
+            VoiceSettings(rate_wpm=round(NATURAL_RATE_WPM / RATE_PROBE)),
+            noise=False,
+        )
+        self.fixed_share = fixed_share(_span(calibration), _span(quick), RATE_PROBE)
+        logger.debug(
+            "piper voice %s loaded from %s, gain %.2f, %.0f%% of its length fixed",
+            self.name,
+            path,
+            self.gain,
+            100 * self.fixed_share,
+        )
 
     def voice_ids(self) -> list[str]:
         return [self.name]
@@ -219,7 +238,8 @@ class PiperSynth:
     def _scales(self, settings: VoiceSettings, noise: bool) -> tuple[float, float, float]:
         """(noise, length, noise_w) scales; the rate maps to the length scale."""
         config = self._voice.config
-        length = float(config.length_scale or 1.0) * NATURAL_RATE_WPM / max(1, settings.rate_wpm)
+        stretch = NATURAL_RATE_WPM / max(1, settings.rate_wpm)
+        length = float(config.length_scale or 1.0) * length_scale(stretch, self.fixed_share)
         if not noise:
             return 0.0, length, 0.0
         return float(config.noise_scale), length, float(config.noise_w_scale)
@@ -324,6 +344,34 @@ def _words_between(text: str, begin: float, end: float, last: bool) -> str:
         if (begin < share <= end) or (last and share > end):
             found.append(word)
     return " ".join(found)
+
+
+def _span(audio: np.ndarray) -> float:
+    """Samples from the first to the last one louder than SEAM_LEVEL."""
+    loud = np.flatnonzero(np.abs(audio) > SEAM_LEVEL / 32767)
+    return float(loud[-1] - loud[0]) if loud.size else 0.0
+
+
+def fixed_share(natural: float, probe: float, probe_length: float) -> float:
+    """The share of `natural` (a sentence's span at the voice's own length scale) that does
+    not stretch, from its span `probe` at `probe_length` times that scale.
+
+    Piper rounds each phoneme's duration (and the short pauses between them) up to whole
+    frames, so a sentence lasts about a * length + b: halving the rate of the bundled voice
+    made it only 1.6-1.7 times longer, with b about a fifth of its natural length.
+    """
+    if natural <= 0 or probe <= 0 or probe_length == 1.0:
+        return 0.0
+    stretching = (natural - probe) / (1.0 - probe_length)
+    if stretching <= 0:  # the length scale did not lengthen it: measure nothing
+        return 0.0
+    return min(MAX_FIXED_SHARE, max(0.0, 1.0 - stretching / natural))
+
+
+def length_scale(stretch: float, share: float) -> float:
+    """The length scale (of the voice's own) that makes speech last `stretch` times as long,
+    when `share` of its length does not stretch."""
+    return max(0.05, (stretch - share) / (1.0 - share))
 
 
 def _trim_lead(samples: np.ndarray, keep: int) -> tuple[np.ndarray, bool]:
