@@ -128,6 +128,13 @@ def window_levels_db(
     return np.where(power > 1e-12, 10.0 * np.log10(np.maximum(power, 1e-30)), -120.0)
 
 
+def loudest_db(samples: npt.ArrayLike, window: int = 512, hop: int | None = None) -> float:
+    """The level of the loudest `window` of `samples` (one every `hop`, as in
+    `window_levels_db`); `level_db` of them all when they are shorter than a window."""
+    levels = window_levels_db(samples, window, hop)
+    return float(levels.max()) if levels.size else level_db(samples)
+
+
 def cancel_arrays(canceller: EchoCanceller, mic: PCM16, reference: PCM16) -> PCM16:
     """Run a whole recording through `canceller` (reference already aligned, same length)."""
     n = canceller.frame_samples

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from voiceos.audio.delay import EchoDelayTracker
-from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db, window_levels_db
+from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db, loudest_db
 from voiceos.audio.hindsight import EchoPathFit, Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
@@ -477,10 +477,10 @@ class EchoStage:
         frame = EchoFrame(
             level_db(mic),
             level_db(out),
-            self._loudest(recent[LEAK_WINDOW:]),
+            loudest_db(recent[LEAK_WINDOW:]),
             start_s,
             late,
-            self._loudest(recent[-(self._window + whole) :]),
+            loudest_db(recent[-(self._window + whole) :]),
             leak,
             near_db,
             near_leak,
@@ -640,8 +640,3 @@ class EchoStage:
         else:
             self.recent_detected.append(AudioChunk(np.zeros(0, np.int16), RATE_HZ, stamp))
         return self._near_db
-
-    @staticmethod
-    def _loudest(samples: np.ndarray, block: int = 512) -> float:
-        levels = window_levels_db(samples, block)
-        return float(levels.max()) if levels.size else level_db(samples)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voiceos.audio.echo import FAR_ACTIVE_DB, level_db, window_levels_db
+from voiceos.audio.echo import FAR_ACTIVE_DB, level_db, loudest_db, window_levels_db
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ
 
@@ -232,14 +232,14 @@ class Hindsight:
             return mic
         score = sliding_match(mic, haystack)
         # Her voice matches itself a pitch period away too: fit at the best few peaks.
-        best, best_db = mic, _loudest_db(mic)
+        best, best_db = mic, loudest_db(mic, hop=256)
         for k in _peaks(score, CANDIDATE_LAGS, self._taps):
             lag = max_lag - k  # mic[t] follows reference[t - lag]
             rows = self._regressors(start, stop, self.first_lag(lag), stop, drift=False)
             weights = _solve(rows, mic)
             if weights is not None:
                 left = mic - rows @ weights
-                left_db = _loudest_db(left)
+                left_db = loudest_db(left, hop=256)
                 if left_db < best_db:
                     best, best_db = left, left_db
         return best
@@ -304,12 +304,6 @@ def _sustained_db(levels: np.ndarray) -> float:
     """The level `levels` (32 ms windows) keep over their loudest `SUSTAINED` windows: a
     word lasts longer than the slip of a fit at a step of the clocks."""
     return float(np.sort(levels)[-min(SUSTAINED, len(levels))])
-
-
-def _loudest_db(samples: np.ndarray, window: int = 512) -> float:
-    """The level of the loudest `window` of `samples` (half-overlapping)."""
-    levels = window_levels_db(samples, window, window // 2, partial=False)
-    return float(levels.max()) if levels.size else level_db(samples)
 
 
 def _heard_share(mic: np.ndarray, window: int = 512) -> float:
