@@ -29,17 +29,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from echo_paths import Handed  # noqa: E402
 from lab import PrivateLab  # noqa: E402
 from speech_data import clip  # noqa: E402
 
-from voiceos.audio.echo import EchoCanceller, level_db, open_canceller, open_detector  # noqa: E402
+from voiceos.audio.echo import level_db, open_canceller, open_detector  # noqa: E402
 from voiceos.audio.echostage import EchoStage  # noqa: E402
 from voiceos.audio.matching import sliding_match  # noqa: E402
 from voiceos.audio.mic import MicSource  # noqa: E402
 from voiceos.audio.pcm import resample  # noqa: E402
 from voiceos.audio.player import Player  # noqa: E402
 from voiceos.audio.reference import ReferenceTap  # noqa: E402
-from voiceos.types import PCM16  # noqa: E402
 
 RATE = 16000
 PLAYER_RATE = 22050
@@ -48,28 +48,7 @@ GAP_S = 0.5
 """Between sentences: the player goes idle and restarts its stream, as between replies."""
 
 
-class Recording:
-    """A canceller that keeps what it is handed (the detector's view)."""
-
-    def __init__(self, inner: EchoCanceller) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.frame_samples = inner.frame_samples
-        self.latency_samples = inner.latency_samples
-        self.reach_samples = inner.reach_samples
-        self.mic: list[PCM16] = []
-        self.reference: list[PCM16] = []
-
-    def process(self, mic: PCM16, reference: PCM16) -> PCM16:
-        self.mic.append(mic.copy())
-        self.reference.append(reference.copy())
-        return self.inner.process(mic, reference)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-async def _play_and_listen(seconds: float, recording: Recording) -> None:
+async def _play_and_listen(seconds: float, recording: Handed) -> None:
     tap = ReferenceTap()
     player = Player("", rate_hz=PLAYER_RATE)
     player.tap = tap
@@ -120,7 +99,7 @@ def main() -> None:
     detector = open_detector("speex")
     if detector is None:
         raise SystemExit("libspeexdsp is needed")
-    recording = Recording(detector)
+    recording = Handed(detector)
     with PrivateLab() as lab:
         lab.echo_path(30)
         os.environ.update(lab.env)  # before PortAudio starts: the private devices

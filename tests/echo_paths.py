@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceos.audio.delay import EchoDelayTracker
-from voiceos.audio.echo import open_canceller, open_detector
+from voiceos.audio.echo import EchoCanceller, open_canceller, open_detector
 from voiceos.audio.echostage import REFIT_SAMPLES, EchoFrame, EchoStage, Residue
 from voiceos.audio.pcm import resample
 from voiceos.audio.reference import ReferenceTap
@@ -58,6 +58,27 @@ class EchoPath:
 LAB_LIKE = EchoPath("lab-like: 45 ms, -3 dB, dry", 45, -3, 0)
 HARD = EchoPath("hard: 150 ms, 0 dB, 250 ms reverb", 150, 0, 250)
 PATHS = (LAB_LIKE, HARD)
+
+
+class Handed:
+    """A canceller that keeps each frame it is handed: what the stage gave it to work on."""
+
+    def __init__(self, inner: EchoCanceller) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.frame_samples = inner.frame_samples
+        self.latency_samples = inner.latency_samples
+        self.reach_samples = inner.reach_samples
+        self.mic: list[Int16Array] = []
+        self.reference: list[Int16Array] = []
+
+    def process(self, mic: Int16Array, reference: Int16Array) -> Int16Array:
+        self.mic.append(mic.copy())
+        self.reference.append(reference.copy())
+        return self.inner.process(mic, reference)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def mic_signal(

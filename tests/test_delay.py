@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from echo_paths import LAB_LIKE, PLAYER_RATE, T0, EchoPath, mic_signal, run_stage, stepped_echo
+from echo_paths import (
+    LAB_LIKE,
+    PLAYER_RATE,
+    T0,
+    EchoPath,
+    Handed,
+    mic_signal,
+    run_stage,
+    stepped_echo,
+)
 from speech_data import clip, clips
 
 from voiceos.audio.delay import EchoDelayTracker
@@ -157,31 +166,12 @@ def test_a_slow_echo_path_still_counts_as_echoing_after_she_stops() -> None:
     assert after and all(f.recent_far_db <= FAR_ACTIVE_DB for f in after)
 
 
-class _Handed:
-    """AEC3, keeping each reference frame it is handed."""
-
-    def __init__(self) -> None:
-        self.inner = open_canceller("webrtc")
-        self.name = self.inner.name
-        self.frame_samples = self.inner.frame_samples
-        self.latency_samples = self.inner.latency_samples
-        self.reach_samples = self.inner.reach_samples
-        self.references: list[np.ndarray] = []
-
-    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        self.references.append(reference.copy())
-        return self.inner.process(mic, reference)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def _cancelled(
     far: np.ndarray, mic: np.ndarray, tracker: EchoDelayTracker | None
-) -> tuple[_Handed, np.ndarray]:
+) -> tuple[Handed, np.ndarray]:
     """AEC3 as the stage ran it, and what the stage made of the microphone."""
     try:
-        canceller = _Handed()
+        canceller = Handed(open_canceller("webrtc"))
         detector = open_detector("speex")
     except EchoError as exc:
         pytest.skip(str(exc))
@@ -213,7 +203,7 @@ def test_within_the_cancellers_reach_its_reference_is_never_moved(stepped) -> No
     far, mic, _ = stepped
     tracked, _ = _cancelled(far, mic, EchoDelayTracker())
     alone, _ = _cancelled(far, mic, None)
-    assert np.array_equal(np.concatenate(tracked.references), np.concatenate(alone.references))
+    assert np.array_equal(np.concatenate(tracked.reference), np.concatenate(alone.reference))
 
 
 def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
@@ -238,7 +228,7 @@ def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
     def stamp(virtual_s: float) -> float:  # the server's time, as the monotonic clock says
         return T0 + virtual_s * (1 + ppm)
 
-    canceller = _Handed()
+    canceller = Handed(open_canceller("webrtc"))
     tap = ReferenceTap()
     stage = EchoStage(canceller, tap)
     played = [resample(s, RATE, PLAYER_RATE) for s in sentences]
@@ -253,7 +243,7 @@ def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
             tap.publish(samples.astype(np.int16), PLAYER_RATE, stamp(virtual_s), restart)
         stage.process(AudioChunk(mic[k : k + 512], RATE, stamp(k / RATE)))
     assert ppm * len(mic) / RATE > 0.010  # its stamps drift past a move of its clock
-    reference = np.concatenate(canceller.references)
+    reference = np.concatenate(canceller.reference)
     lags = []
     for start in starts:
         at = start + RATE // 4  # half a second inside the sentence
