@@ -70,6 +70,14 @@ def _listening(vo: VoiceosProcess, after: int) -> int:
     return index + 1
 
 
+def _greeted(vo: VoiceosProcess) -> tuple[int, int]:
+    """Wait for voiceos to listen and greet; (the stderr line after "[listening]", the
+    number of replies so far)."""
+    err_at = _listening(vo, 0)
+    vo.wait_for(r"^Samantha: .*\S", timeout_s=60)  # the greeting (stdout is read apart)
+    return err_at, len(vo.replies())
+
+
 @pytest.mark.timeout(900)  # 20 clips are about 110 s of audio, fed in real time
 def test_paused_sentences_are_one_turn_each(
     private_lab: PrivateLab, voice_env: dict[str, str]
@@ -150,9 +158,7 @@ def test_speech_resuming_while_thinking_joins_the_turn(
     stream = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.0, 3), b])
     stream = np.concatenate([stream, np.zeros(RATE, np.int16)])
     with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
-        err_at = _listening(vo, 0)
-        vo.wait_for(r"^Samantha: .*\S", timeout_s=60)  # the greeting (stdout is read apart)
-        greeted = len(vo.replies())
+        err_at, greeted = _greeted(vo)
         private_lab.feed_mic(stream)
         vo.wait_until(lambda: len(vo.replies()) > greeted, "a reply", timeout_s=90)
         _listening(vo, err_at)
@@ -175,9 +181,7 @@ def test_speech_resuming_just_after_the_turn_ended_joins_it(
     opening = np.concatenate([np.zeros(RATE // 4, np.int16), a, room_tone(a, 1.5, 5)])
     going_on = _speech_from(clip("testing_routine").samples())
     with VoiceosProcess(["--debug", *(["--mute"] if mute else [])], thinker.env) as vo:
-        err_at = _listening(vo, 0)
-        vo.wait_for(r"^Samantha: .*\S", timeout_s=60)  # the greeting (stdout is read apart)
-        greeted = len(vo.replies())
+        err_at, greeted = _greeted(vo)
         feeding = private_lab.feed_mic(opening, wait=False)
         assert feeding is not None
         # The turn has ended when voiceos starts thinking about it; the user goes on
