@@ -176,10 +176,9 @@ class Listener:
             async for chunk in chunks:
                 if worker.done():
                     break
-                was_busy = self._was_busy
-                busy = self._note_speaking()
-                if was_busy and not busy:
-                    self._show_listening(queue)  # she fell silent with no turn to answer
+                busy, fell_silent = self._note_speaking()
+                if fell_silent:
+                    self._show_listening(queue)  # with no turn to answer
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(busy)
                 if interrupter is not None and (word := interrupter.held_word()) is not None:
@@ -256,14 +255,15 @@ class Listener:
                 interrupter.forget()
             self._show_listening(queue)
 
-    def _note_speaking(self) -> bool:
-        """Whether she is speaking; notes when she falls silent after anything she said
-        (a greeting's echo is hers as a reply's is)."""
+    def _note_speaking(self) -> tuple[bool, bool]:
+        """(whether she is speaking, whether she has just fallen silent); notes when she
+        falls silent after anything she said (a greeting's echo is hers as a reply's is)."""
         busy = self._conversation.busy
-        if self._was_busy and not busy:
+        fell_silent = self._was_busy and not busy
+        if fell_silent:
             self._reply_ended_s = max(self._reply_ended_s, self._clock())
         self._was_busy = busy
-        return busy
+        return busy, fell_silent
 
     def _echo_guard_s(self) -> float:
         """How long after she falls silent speech is taken for her own echo: the guard,
