@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
+from test_synth import speech_span_s
 
 from voiceos.speak.piper_synth import PiperSynth, bundled_model, fixed_share, length_scale
 from voiceos.types import VoiceSettings
@@ -50,9 +50,8 @@ def synth() -> Iterator[PiperSynth]:
 
 
 def spoken_s(synth: PiperSynth, rate_wpm: int) -> float:
-    utterance = synth.synthesize(TEXT, VoiceSettings("en-us", rate_wpm, 1.0, engine="piper"))
-    loud = np.flatnonzero(np.abs(utterance.samples.astype(np.int32)) > 200)
-    return float(loud[-1] - loud[0]) / utterance.sample_rate_hz
+    settings = VoiceSettings("en-us", rate_wpm, 1.0, engine="piper")
+    return speech_span_s(synth.synthesize(TEXT, settings))
 
 
 def test_half_the_rate_speaks_twice_as_long(synth: PiperSynth) -> None:
