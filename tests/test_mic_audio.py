@@ -116,6 +116,8 @@ async def test_captured_speech_matches_the_clip_and_is_transcribed(private_lab: 
         dropped = mic.dropped
     captured = np.concatenate([c.samples for c in chunks])
     assert all(c.sample_rate_hz == RATE and c.samples.dtype == np.int16 for c in chunks)
+    # PortAudio's 10 ms blocks come out gathered into whole 32 ms chunks.
+    assert {c.samples.size for c in chunks} == {512}
     assert aligned_correlation(captured, speech.samples()) > 0.99
     stamps = [c.timestamp_s for c in chunks]
     assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))

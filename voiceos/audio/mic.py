@@ -1,8 +1,15 @@
 """The microphone as an audio source: a sounddevice InputStream feeding the asyncio loop.
 
 The PortAudio callback only copies each block and hands it to the loop with
-`call_soon_threadsafe`. The loop keeps a bounded queue (oldest dropped and counted when a
-slow consumer lets it fill) and resamples to 16 kHz there, never in the callback.
+`call_soon_threadsafe`. The loop gathers the blocks into chunks, keeps a bounded queue
+(oldest dropped and counted when a slow consumer lets it fill) and resamples to 16 kHz
+there, never in the callback.
+
+PortAudio is asked for small blocks at low latency, and the chunks are gathered here: asked
+for 32 ms blocks, PortAudio through PulseAudio handed them over in bursts, each up to 32 ms
+after its last sample was captured (10 ms on average); in 10 ms blocks at low latency, each
+chunk is whole within about 10 ms of its end (bench/mic_delivery.py). Every decision made on
+the microphone (the user's onset over her voice, the end of a turn) waits on that.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ class MicSource:
 
     Args:
         device: "" for the default input, an index, or part of a device name.
-        queue_chunks: blocks buffered for a slow consumer before the oldest is dropped.
-        chunk_ms: block length asked of PortAudio.
+        queue_chunks: chunks buffered for a slow consumer before the oldest is dropped.
+        chunk_ms: length of the chunks yielded.
+        block_ms: length of the blocks asked of PortAudio (at low latency); they are
+            gathered into chunks. Smaller blocks reach the loop sooner after capture.
         stall_timeout_s: no audio for this long while the stream should be running
             counts as a lost device.
     """
@@ -44,10 +53,12 @@ class MicSource:
         queue_chunks: int = 200,
         chunk_ms: int = 32,
         stall_timeout_s: float = 3.0,
+        block_ms: int = 10,
     ) -> None:
         self.device = device
         self.queue_chunks = queue_chunks
         self.chunk_ms = chunk_ms
+        self.block_ms = block_ms
         self.stall_timeout_s = stall_timeout_s
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -57,12 +68,17 @@ class MicSource:
         self._overflows = 0
         self._failure = ""
         self._closing = False
+        self._gathered: list[np.ndarray] = []
+        """Blocks received since the latest whole chunk (at the device's rate)."""
+        self._gathered_s = 0.0
+        """Capture time of the first sample in `_gathered`."""
+        self._gathered_flagged = False
         self.rate_hz = 0
         """The rate the device was opened at (16000 when it supports it)."""
 
     @property
     def dropped(self) -> int:
-        """Blocks thrown away because the consumer fell behind."""
+        """Chunks thrown away because the consumer fell behind."""
         return self._dropped
 
     async def __aenter__(self) -> MicSource:
@@ -87,11 +103,12 @@ class MicSource:
         self._queue = deque(maxlen=self.queue_chunks)
         self._wakeup = asyncio.Event()
         self._failure, self._closing = "", False
+        self._gathered, self._gathered_flagged = [], False
         sd = sounddevice()
         index = resolve_device(self.device, "input")
         label = self.device or "default"
         self.rate_hz = self._pick_rate(sd, index, label)
-        blocksize = max(1, self.rate_hz * self.chunk_ms // 1000)
+        blocksize = max(1, self.rate_hz * min(self.block_ms, self.chunk_ms) // 1000)
         try:
             self._stream = sd.InputStream(
                 device=index,
@@ -99,6 +116,7 @@ class MicSource:
                 channels=1,
                 dtype="int16",
                 blocksize=blocksize,
+                latency="low",
                 callback=self._callback,
                 finished_callback=self._finished,
             )
@@ -106,7 +124,13 @@ class MicSource:
         except (sd.PortAudioError, ValueError) as exc:
             self.close()
             raise AudioDeviceError(f"cannot open the microphone ({label}): {exc}") from None
-        logger.info("microphone %s open at %d Hz, %d-sample blocks", label, self.rate_hz, blocksize)
+        logger.info(
+            "microphone %s open at %d Hz, %d-sample blocks gathered into %d ms chunks",
+            label,
+            self.rate_hz,
+            blocksize,
+            self.chunk_ms,
+        )
 
     @staticmethod
     def _pick_rate(sd: Any, index: int | None, label: str) -> int:
@@ -150,13 +174,35 @@ class MicSource:
     def _deliver(self, block: np.ndarray, captured_s: float, flagged: bool) -> None:
         if self._closing:
             return
+        if not self._gathered:
+            self._gathered_s = captured_s
+        self._gathered.append(block)
+        self._gathered_flagged = self._gathered_flagged or flagged
+        size = max(1, self.rate_hz * self.chunk_ms // 1000)
+        held = sum(b.size for b in self._gathered)
+        if held < size:
+            return
+        samples = np.concatenate(self._gathered)
+        whole = held // size * size
+        for start in range(0, whole, size):
+            self._queue_chunk(
+                samples[start : start + size],
+                self._gathered_s + start / self.rate_hz,
+                self._gathered_flagged,
+            )
+        rest = samples[whole:]
+        self._gathered = [rest] if rest.size else []
+        self._gathered_s += whole / self.rate_hz
+        self._gathered_flagged = False
+
+    def _queue_chunk(self, chunk: np.ndarray, captured_s: float, flagged: bool) -> None:
         if len(self._queue) == self._queue.maxlen:
             self._dropped += 1
             if self._dropped in (1, 10, 100) or self._dropped % 1000 == 0:
-                logger.warning("microphone queue full: %d blocks dropped", self._dropped)
+                logger.warning("microphone queue full: %d chunks dropped", self._dropped)
         if flagged:
             self._overflows += 1
-        self._queue.append((block, captured_s))
+        self._queue.append((chunk, captured_s))
         if self._wakeup is not None:
             self._wakeup.set()
 
