@@ -7,8 +7,8 @@ drifts (10-16 dB on the lab's loopback). At a hold there is time to look back: f
 echo path by least squares on the last stretch of her voice alone, a few taps around the
 delay the tracker measured, with each tap allowed to drift linearly in time. Cancelled
 with that fit, what followed keeps the user's word whole (bench/echo_hindsight.py).
-The stage also refits a static filter every eighth of a second while she plays, on the
-quarter second of her voice up to a tenth of a second ago: a third reading of the user
+The stage also refits a static filter every sixteenth of a second while she plays, on the
+quarter second of her voice up to 50 ms ago: a third reading of the user
 over her (`EchoFrame.fit_db`), which hears a user far quieter than her once it has
 proven itself.
 """
