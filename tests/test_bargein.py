@@ -708,6 +708,9 @@ def test_a_short_word_over_her_is_decided_by_its_transcript() -> None:
         ("And then boom.", ("Mmm.", "And then boom."), True, Verdict.RESUME),
         ("Yeah, man, man.", ("MmMm", "Yeah, man, man."), True, Verdict.RESUME),
         ("And then boom.", (), True, Verdict.INTERRUPT),  # no decode heard a hum
+        ("And then them.", ("And then them.", "and m m", "And then them."), True, Verdict.RESUME),
+        ("And then what?", ("and then what", "And then what?"), True, Verdict.INTERRUPT),
+        ("And?", ("and", "And?"), True, Verdict.INTERRUPT),  # "and" alone is no hum
         ("And anthem.", ("and anthem", "And anthem."), False, Verdict.RESUME),  # doubted
         ("Stop.", ("Mmm.", "Stop."), True, Verdict.INTERRUPT),  # a request to stop wins
         ("Wait.", ("with", "Wait."), False, Verdict.INTERRUPT),

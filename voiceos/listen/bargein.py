@@ -161,10 +161,15 @@ _SOUNDS = frozenset({"uh", "um", "ah"})
 def heard_as_backchannel(readings: Sequence[str]) -> bool:
     """True when some decode of an utterance heard a backchannel ("Mmm", "Yeah."), not
     just a hesitation sound. Whisper writes one hum as a hum under its quick decode and
-    as words under a fuller one ("And then boom.", "Yeah, man, man.")."""
+    as words under a fuller one ("And then boom.", "Yeah, man, man."). It may begin the
+    hum's decode with "and" ("and m m" beside "And then them.", an espeak-ng "mm hmm"
+    said over her that stopped her in a lab run of session 31 and one of 32): that "and" is
+    passed over."""
     for reading in readings:
         words = _words(reading)
-        if words and not set(words) <= _SOUNDS and is_backchannel(reading):
+        if words[:1] == ["and"]:
+            words = words[1:]
+        if words and not set(words) <= _SOUNDS and is_backchannel(" ".join(words)):
             return True
     return False
 
