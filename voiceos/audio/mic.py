@@ -6,10 +6,11 @@ The PortAudio callback only copies each block and hands it to the loop with
 there, never in the callback.
 
 PortAudio is asked for small blocks at low latency, and the chunks are gathered here: asked
-for 32 ms blocks, PortAudio through PulseAudio handed them over in bursts, each up to 32 ms
-after its last sample was captured (10 ms on average); in 10 ms blocks at low latency, each
-chunk is whole within about 10 ms of its end (bench/mic_delivery.py). Every decision made on
-the microphone (the user's onset over her voice, the end of a turn) waits on that.
+for 32 ms blocks, PortAudio through PulseAudio handed them over in bursts, each up to 33 ms
+after its last sample was captured (17 ms at the median); in 10 ms blocks at low latency,
+each chunk is whole within about 9 ms of its end (4 ms at the median;
+bench/mic_delivery.py). Every decision made on the microphone (the user's onset over her
+voice, the end of a turn) waits on that.
 """
 
 from __future__ import annotations
