@@ -21,6 +21,7 @@ from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db, loudest_d
 from voiceos.audio.hindsight import EchoPathFit, Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
+from voiceos.audio.spectrum import EchoSpectrum
 from voiceos.types import AudioChunk
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ def fit_user_ratio_db(reduction_db: float) -> float:
     return max(FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - reduction_db)
 
 
+SPECTRAL_RATIO_DB = -12.0
+"""What the microphone holds beyond her echo's predicted spectrum (`EchoFrame.spectral_db`)
+counts as the user from this far under the microphone."""
 AEC_HEARS_DB = 25.0
 """... provided AEC3 takes out less than this of the microphone then: it hears more than
 her echo too. Where a clock step leaves a fit behind, AEC3 follows her echo, and keeps
@@ -130,6 +134,9 @@ class EchoFrame:
     """The loudest microphone chunk over the last ~100 ms (with a detector): the linear
     filter's residue of her echo fades more slowly than her echo at a word's end, so the
     detector's output is read against it."""
+    spectral_db: float | None = None
+    """What the microphone holds beyond her echo's predicted power spectrum (`EchoSpectrum`,
+    with a detector and a measured delay), in dBFS; None when not known."""
 
     def explained(self, residue: Residue) -> bool:
         """True when what is left after cancellation can be her echo: she is playing, and
@@ -164,6 +171,12 @@ class EchoFrame:
                 and self.fit_db <= self.mic_db + ADDED_DB
                 and self._unexplained(
                     self.fit_db, self.fit_leak, self._fit_residue(linear), max_leak, heard
+                )
+            )
+            or (
+                self.spectral_db is not None
+                and self._unexplained(
+                    self.spectral_db, 0.0, replace(residue, ratio_db=SPECTRAL_RATIO_DB), max_leak
                 )
             )
         )
@@ -305,6 +318,7 @@ class EchoStage:
         self.late_samples = 0
         self.frames = 0
         self._hindsight = Hindsight()
+        self._spectrum = EchoSpectrum() if tracker is not None and detector is not None else None
         self._held_fit: EchoPathFit | None = None
         self._running_fit: EchoPathFit | None = None
         self._since_refit = 0
@@ -468,7 +482,9 @@ class EchoStage:
         self.frames += whole // n
         self.late_samples += late
         fitted = self._follow(mic, reference)
-        near_db = self._detect(mic, self._detector_reference(mic, reference, first), start_s)
+        aligned = self._detector_reference(mic, reference, first)
+        near_db = self._detect(mic, aligned, start_s)
+        spectral_db = self._spectral(mic, aligned)
         # The reference as it reaches the microphone: her echo `late` samples behind it.
         at = first - self._echo_late()
         recent, _ = self._timeline.read(
@@ -492,6 +508,7 @@ class EchoStage:
             fit_db=None if fitted is None else level_db(fitted),
             fit_leak=fit_leak,
             fit_reduction_db=self._fit_reduction,
+            spectral_db=spectral_db,
         )
         if frame.far_db > FAR_ACTIVE_DB:
             # She plays: how much of what reaches the mic is left. A mic that stays quiet
@@ -579,6 +596,15 @@ class EchoStage:
         if playing and heard > FAR_ACTIVE_DB and not user:
             record.append(heard - kept)
         return left if proven else None
+
+    def _spectral(self, mic: np.ndarray, aligned: np.ndarray) -> float | None:
+        """What `mic` holds beyond her echo's spectrum (`EchoFrame.spectral_db`), read on
+        the reference moved to arrive with her echo; None until her delay is measured."""
+        spectrum = self._spectrum
+        if spectrum is None:
+            return None
+        excess = spectrum.add(mic, aligned)
+        return None if self._lag is None else excess
 
     def _detector_reference(self, mic: np.ndarray, reference: np.ndarray, first: int) -> np.ndarray:
         """The reference for the detector: `reference` moved to arrive with her echo."""

@@ -400,11 +400,12 @@ class BargeInPolicy:
         self._last_near_s, self._awaiting, self._asked = frame.captured_s, False, False
         logger.debug(
             "unexplained sound: mic %.0f dB, cleaned %.0f dB, detector %s dB, fit %s dB, "
-            "far %.0f dB, leak %.2f/%.2f/%.2f",
+            "beyond her spectrum %s dB, far %.0f dB, leak %.2f/%.2f/%.2f",
             frame.mic_db,
             frame.out_db,
             "-" if frame.near_db is None else f"{frame.near_db:.0f}",
             "-" if frame.fit_db is None else f"{frame.fit_db:.0f}",
+            "-" if frame.spectral_db is None else f"{frame.spectral_db:.0f}",
             frame.far_db,
             frame.leak,
             frame.near_leak,
