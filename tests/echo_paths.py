@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from speech_data import clip
 
 from voiceos.audio.delay import EchoDelayTracker
 from voiceos.audio.echo import EchoCanceller, open_canceller, open_detector
@@ -79,6 +80,17 @@ class Handed:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def her_reply(seconds: float = 12.0) -> Int16Array:
+    """Real recorded speech for her side: two corpus readers, `seconds` of them."""
+    both = [clip("LJ050-0131"), clip("sense_and_sensibility_01_austen_64kb-0870")]
+    return np.concatenate([c.samples() for c in both])[: int(seconds * RATE)]
+
+
+def as_int16(signal: npt.NDArray[np.float64]) -> Int16Array:
+    """A simulated microphone's samples, rounded and clipped as a device would."""
+    return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
 
 
 def mic_signal(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, drifting
+from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, as_int16, drifting, her_reply
 from speech_data import clip, word_cuts
 
 from voiceos.audio.echo import level_db
@@ -20,12 +20,6 @@ LAB_DRIFT_PPM = 40.0
 """How fast her echo's delay drifts on the lab's loopback."""
 
 
-def _far() -> npt.NDArray[np.int16]:
-    return np.concatenate(
-        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
-    )[: 12 * RATE]
-
-
 def _feed(hindsight: Hindsight, mic: np.ndarray, far: np.ndarray, start: int, stop: int) -> None:
     for i in range(start, stop, BLOCK):
         hindsight.add(mic[i : i + BLOCK], far[i : i + BLOCK])
@@ -35,10 +29,6 @@ def _lag(path: EchoPath) -> int:
     return round(path.delay_ms * RATE / 1000)
 
 
-def _int16(signal: np.ndarray) -> npt.NDArray[np.int16]:
-    return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
-
-
 @pytest.mark.parametrize("at_s", [3.0, 5.0, 7.3, 9.0])
 def test_fitted_on_her_voice_it_takes_her_drifting_echo_out_and_keeps_a_word_whole(
     at_s: float,
@@ -46,13 +36,13 @@ def test_fitted_on_her_voice_it_takes_her_drifting_echo_out_and_keeps_a_word_who
     """A real "stop" said over her (6 dB quieter than recorded), held 150 ms into it: the
     fit made then on her voice alone takes out her echo, whose delay drifts as on the lab,
     and what it leaves where the word is, is the word (AEC3 crushes it: test_bargein)."""
-    far = _far()
+    far = her_reply()
     word = np.rint(word_cuts()["stop"] * 10 ** (-6 / 20))
     at = int(at_s * RATE)
     echo = drifting(LAB_LIKE.apply(far), LAB_DRIFT_PPM)
     mic = echo.copy()
     mic[at : at + len(word)] += word
-    mic = _int16(mic)
+    mic = as_int16(mic)
     hindsight = Hindsight()
     hold = (at + RATE * 15 // 100) // BLOCK * BLOCK
     _feed(hindsight, mic, far, 0, hold)
@@ -74,8 +64,8 @@ def test_fitted_on_her_voice_it_takes_her_drifting_echo_out_and_keeps_a_word_who
 def test_a_reverberant_path_longer_than_the_filter_is_not_fitted() -> None:
     """A 250 ms reverb leaves most of her echo to a 2 ms filter: no fit is kept, and the
     held audio comes from the cancellers as before."""
-    far = _far()
-    mic = _int16(HARD.apply(far))
+    far = her_reply()
+    mic = as_int16(HARD.apply(far))
     hindsight = Hindsight()
     _feed(hindsight, mic, far, 0, 6 * RATE)
     fit = hindsight.look_back(_lag(HARD))
@@ -86,25 +76,25 @@ def test_a_reverberant_path_longer_than_the_filter_is_not_fitted() -> None:
 def test_a_step_of_the_clocks_just_after_the_fit_is_caught() -> None:
     """Her echo 6 ms later from just after the stretch the fit saw (the microphone's clock
     resynced): the fit is good where it was made and wrong after; it is not kept."""
-    far = _far()
+    far = her_reply()
     end = 6 * RATE // BLOCK * BLOCK
     step_at = end - RATE * 4 // 10  # where the fit's stretch ends
     echo = LAB_LIKE.apply(far)
     late = LAB_LIKE.apply(np.concatenate([np.zeros(96, dtype=np.int16), far]))[: len(far)]
-    mic = _int16(np.concatenate([echo[:step_at], late[step_at:]]))
+    mic = as_int16(np.concatenate([echo[:step_at], late[step_at:]]))
     hindsight = Hindsight()
     _feed(hindsight, mic, far, 0, end)
     fit = hindsight.look_back(_lag(LAB_LIKE))
     assert fit is not None and fit.erle_db > 30 and fit.check_db < 10, fit
     assert not hindsight.usable(fit)
     steady = Hindsight()
-    _feed(steady, _int16(echo), far, 0, end)
+    _feed(steady, as_int16(echo), far, 0, end)
     assert steady.usable(steady.look_back(_lag(LAB_LIKE)))
 
 
 def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
-    far = _far()
-    mic = _int16(LAB_LIKE.apply(far))
+    far = her_reply()
+    mic = as_int16(LAB_LIKE.apply(far))
     short = Hindsight()
     _feed(short, mic, far, 0, RATE // 2)
     assert short.look_back(_lag(LAB_LIKE)) is None  # less than a fit's stretch and its gap
@@ -117,7 +107,7 @@ def test_nothing_is_fitted_without_a_lag_her_voice_or_enough_history() -> None:
     _feed(quiet, silence, silence, 0, 4 * RATE)
     assert quiet.look_back(_lag(LAB_LIKE)) is None
     user = Hindsight()  # the microphone hears the user while she is silent
-    _feed(user, _int16(clip("another_engineer").samples()), silence, 0, 4 * RATE)
+    _feed(user, as_int16(clip("another_engineer").samples()), silence, 0, 4 * RATE)
     assert user.look_back(_lag(LAB_LIKE)) is None
     assert user.look_back(_lag(LAB_LIKE), drift=False) is None
     fit = hindsight.look_back(_lag(LAB_LIKE))
@@ -183,7 +173,7 @@ def test_a_word_said_over_her_echo_is_not_explained(word: str) -> None:
             heard = mic.astype(np.float64)
             part = samples[: len(heard) - at]
             heard[at : at + len(part)] += part * 10 ** (gain_db / 20)
-            value = _unexplained(_int16(heard), reference, at + int(0.6 * RATE))
+            value = _unexplained(as_int16(heard), reference, at + int(0.6 * RATE))
             assert value is not None
             left.append(value)
     assert min(left) >= BargeInSettings().heard_db + 5.0, sorted(left)[:5]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
-from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, drifting
-from speech_data import clip, word_cuts
+from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, as_int16, drifting, her_reply
+from speech_data import word_cuts
 
 from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
 from voiceos.audio.echostage import SPECTRAL_RATIO_DB, EchoFrame
@@ -17,16 +17,6 @@ from voiceos.listen.bargein import BargeInSettings
 BLOCK = 512
 SLACK = 32
 """Samples by which the reference leads her echo, as the stage hands it."""
-
-
-def _far() -> npt.NDArray[np.int16]:
-    return np.concatenate(
-        [clip("LJ050-0131").samples(), clip("sense_and_sensibility_01_austen_64kb-0870").samples()]
-    )[: 12 * RATE]
-
-
-def _int16(signal: np.ndarray) -> npt.NDArray[np.int16]:
-    return np.clip(np.rint(signal), -32768, 32767).astype(np.int16)
 
 
 def _aligned(far: np.ndarray, path: EchoPath) -> npt.NDArray[np.int16]:
@@ -56,8 +46,8 @@ def test_her_drifting_echo_alone_leaves_little_beyond_her_spectrum(drift_ppm: fl
     """Her echo's delay drifting as on the lab, and faster (at 150 ppm a linear fit made
     half a second back has lost her high frequencies): what is left beyond her predicted
     spectrum stays well under the bar the stage reads the user from."""
-    far = _far()
-    mic = _int16(drifting(LAB_LIKE.apply(far), drift_ppm))
+    far = her_reply()
+    mic = as_int16(drifting(LAB_LIKE.apply(far), drift_ppm))
     shares = [
         s for i, _, s in _shares(mic, _aligned(far, LAB_LIKE)) if s is not None and _playing(far, i)
     ]
@@ -69,8 +59,8 @@ def test_a_rooms_tail_never_rises_over_the_bar_twice_in_a_row() -> None:
     """Through a 250 ms reverberation (more of her echo's power in the tail than in the
     direct sound), one block at a word's end came within 2 dB of the bar; the stage
     holds her only on two in a row."""
-    far = _far()
-    mic = _int16(HARD.apply(far))
+    far = her_reply()
+    mic = as_int16(HARD.apply(far))
     blocks = _shares(mic, _aligned(far, HARD))
     over = [s is not None and s >= SPECTRAL_RATIO_DB and _playing(far, i) for i, _, s in blocks]
     assert sum(s is not None for _, _, s in blocks) > 300
@@ -82,7 +72,7 @@ def test_a_word_over_her_echo_stands_out_of_her_spectrum(word: str) -> None:
     """A real word 6 dB quieter than recorded (up to 14 dB under her echo at its start),
     said over her at three places in her reply: within its first four blocks (128 ms),
     two in a row rise over the stage's bar. AEC3 alone crushes such a start."""
-    far = _far()
+    far = her_reply()
     said = np.rint(word_cuts()[word] * 10 ** (-6 / 20))
     start = int(np.flatnonzero(np.abs(said) > 1000)[0])
     reference = _aligned(far, LAB_LIKE)
@@ -90,7 +80,7 @@ def test_a_word_over_her_echo_stands_out_of_her_spectrum(word: str) -> None:
         at = int(at_s * RATE)
         echo = drifting(LAB_LIKE.apply(far), 40.0)
         echo[at : at + len(said)] += said
-        blocks = _shares(_int16(echo), reference)
+        blocks = _shares(as_int16(echo), reference)
         onset = (at + start) // BLOCK
         over = [s is not None and s >= SPECTRAL_RATIO_DB for _, _, s in blocks]
         within = range(onset, onset + 3)
@@ -98,8 +88,8 @@ def test_a_word_over_her_echo_stands_out_of_her_spectrum(word: str) -> None:
 
 
 def test_nothing_is_read_until_her_voice_taught_it_her_echo() -> None:
-    far = _far()
-    mic = _int16(LAB_LIKE.apply(far))
+    far = her_reply()
+    mic = as_int16(LAB_LIKE.apply(far))
     reference = _aligned(far, LAB_LIKE)
     spectrum = EchoSpectrum()
     readings = [
@@ -114,8 +104,8 @@ def test_nothing_is_read_until_her_voice_taught_it_her_echo() -> None:
 
 def test_blocks_of_any_size_give_the_same_reading() -> None:
     """The microphone's chunks need not be whole frames: readings follow the frames."""
-    far = _far()[: 4 * RATE]
-    mic = _int16(LAB_LIKE.apply(far))
+    far = her_reply()[: 4 * RATE]
+    mic = as_int16(LAB_LIKE.apply(far))
     reference = _aligned(far, LAB_LIKE)
     whole, odd = EchoSpectrum(), EchoSpectrum()
     for i in range(0, len(mic), BLOCK):
@@ -129,9 +119,9 @@ def test_blocks_of_any_size_give_the_same_reading() -> None:
 def test_steady_hiss_is_not_another_voice() -> None:
     """A microphone's own noise, 30 dB under her echo, is learned as its floor: while she
     plays it adds nothing beyond her spectrum (with her silent any sound is heard anyway)."""
-    far = _far()
+    far = her_reply()
     noise = np.random.default_rng(3).standard_normal(len(far)) * 10 ** (-50 / 20) * 32768
-    mic = _int16(LAB_LIKE.apply(far) + noise)
+    mic = as_int16(LAB_LIKE.apply(far) + noise)
     reference = _aligned(far, LAB_LIKE)
     shares = [s for i, _, s in _shares(mic, reference) if s is not None and _playing(far, i)]
     assert max(shares) < SPECTRAL_RATIO_DB - 3
