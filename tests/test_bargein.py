@@ -783,3 +783,40 @@ def test_confirmed_words_that_say_nothing_new_let_her_go_on(text: str, verdict: 
     assert says_nothing_new(text, playing) is (verdict is Verdict.RESUME)
     policy = _deciding()
     assert policy.transcript(text, playing) == [verdict]
+
+
+def _quiet(policy: BargeInPolicy, t: float, seconds: float) -> tuple[float, list[Verdict]]:
+    """Chunks of a silent microphone with her held (her echo died away)."""
+    verdicts: list[Verdict] = []
+    for _ in range(round(seconds / 0.032)):
+        t += 0.032
+        verdicts += policy.frame(_frame(t, mic=-80.0, out=-80.0, far=-120.0), True, 30.0)
+    return t, verdicts
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_an_utterance_whose_words_are_still_coming_keeps_her_held(answered: bool) -> None:
+    """The lab bench (session 33): a hold, then the endpointer heard speech; its first
+    transcript at a pause said nothing yet, the words of what held her came back as
+    nothing, and the user had been heard with her silent. Quiet for 0.7 s, she went on
+    ("no utterance came of it"), and the utterance's own "Wait." came 0.5 s later, too
+    late. Its words decide; if none come within `transcript_s` of the sound, she goes on."""
+    policy = BargeInPolicy()
+    t = _held(policy)
+    assert policy.speech_started(t)
+    assert policy.transcript("", final=False) == []
+    t, verdicts = _quiet(policy, t, 0.3)
+    assert Verdict.RESUME not in verdicts
+    for _ in range(2):  # the user goes on, heard with her silent
+        t += 0.032
+        verdicts += policy.frame(_frame(t, mic=-25.0, out=-25.0, far=-120.0), True, 30.0)
+    assert policy.phase is Phase.DECIDING
+    if Verdict.TRANSCRIBE in verdicts:
+        assert policy.transcript("", held_word=True) == []
+    t, verdicts = _quiet(policy, t, 1.2)
+    assert verdicts == [], "she went on while the utterance's words were on their way"
+    if answered:
+        assert policy.transcript("Wait.") == [Verdict.INTERRUPT]
+    else:
+        _, verdicts = _quiet(policy, t, BargeInSettings().transcript_s)
+        assert Verdict.RESUME in verdicts, "left paused for words that never came"

@@ -262,7 +262,10 @@ class BargeInPolicy:
         self._last_near_s = 0.0
         self._confirmed = 0
         self._quiet = 0
-        self._awaiting = False
+        self._word_pending = False
+        """The words of what held her were asked for (`Verdict.TRANSCRIBE`) and are not back."""
+        self._utterance_open = False
+        """The endpointer heard speech since the hold whose final words are not back yet."""
         self._asked = False
         """A transcript of the held sound was asked for (once a hold)."""
         self._now_s = 0.0
@@ -329,7 +332,9 @@ class BargeInPolicy:
                 # second word while the first one's words were still being transcribed).
                 self.phase, self._started_s = Phase.DECIDING, self._sound_s
                 logger.debug("the user is speaking (heard with her silent)")
-            elif self._awaiting and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s:
+            elif (
+                self._awaiting() and frame.captured_s - self._held_s <= s.confirm_s + s.transcript_s
+            ):
                 pass  # words are being transcribed: they decide
             elif (
                 self._quiet >= s.confirm_chunks + 1
@@ -340,7 +345,7 @@ class BargeInPolicy:
                     # sound confirms it then, and the endpointer may have made nothing
                     # of it. Its words decide, with the held phase's bar.
                     logger.debug("nothing went on when she paused: what was held decides")
-                    self._asked = self._awaiting = True
+                    self._asked = self._word_pending = True
                     return [Verdict.TRANSCRIBE]
                 logger.debug("nothing went on when she paused: her echo, or a noise")
                 self.phase, self._run = Phase.IDLE, 0
@@ -351,18 +356,17 @@ class BargeInPolicy:
             if talking and frame.captured_s - self._started_s >= s.backchannel_max_s:
                 self.phase = Phase.INTERRUPTED
                 return [Verdict.INTERRUPT]
-            if (
-                not talking
-                and not self._awaiting
-                and (frame.captured_s - self._last_near_s > s.release_s)
-            ):
+            quiet_s = frame.captured_s - self._last_near_s
+            # Words on their way decide, unless none has come this long after the sound.
+            waiting = self._awaiting() and quiet_s <= s.transcript_s
+            if not talking and not waiting and quiet_s > s.release_s:
                 if not self._asked:
                     # Too short for the endpointer to make an utterance of: a hum, or a
                     # "stop" clipped at its start. Its words decide, with the held phase's
                     # bar: no utterance, so nothing but a request to stop counts.
                     logger.debug("no utterance came of it: what was held decides")
                     self.phase, self._confirmed = Phase.HELD, 0
-                    self._asked = self._awaiting = True
+                    self._asked = self._word_pending = True
                     return [Verdict.TRANSCRIBE]
                 logger.debug("no utterance came of it (a hum, or a word too short): going on")
                 self.phase, self._run = Phase.IDLE, 0
@@ -397,7 +401,8 @@ class BargeInPolicy:
         self.phase, self._held_s = Phase.HELD, frame.captured_s
         self._sound_s = frame.captured_s
         self._confirmed = self._quiet = 0
-        self._last_near_s, self._awaiting, self._asked = frame.captured_s, False, False
+        self._last_near_s, self._asked = frame.captured_s, False
+        self._word_pending = self._utterance_open = False
         logger.debug(
             "unexplained sound: mic %.0f dB, cleaned %.0f dB, detector %s dB, fit %s dB, "
             "beyond her spectrum %s dB, far %.0f dB, leak %.2f/%.2f/%.2f",
@@ -416,13 +421,17 @@ class BargeInPolicy:
     def speech_started(self, started_s: float) -> bool:
         """The endpointer found speech while she speaks. True when it may be the user's
         (she is held for it); False for the residue of her own echo."""
-        if self.phase is Phase.HELD:
-            self._awaiting = True  # its words will be transcribed: wait for them
-        return self.phase is Phase.HELD or self.phase is Phase.DECIDING
+        user = self.phase is Phase.HELD or self.phase is Phase.DECIDING
+        self._utterance_open = self._utterance_open or user  # its words will decide
+        return user
 
     def expect_transcript(self) -> None:
         """A transcript of the user's utterance is on its way: wait for it before resuming."""
-        self._awaiting = True
+        self._utterance_open = True
+
+    def _awaiting(self) -> bool:
+        """Words that decide are on their way: the held sound's, or the utterance's."""
+        return self._word_pending or self._utterance_open
 
     def utterance_short(self) -> bool:
         """True when the user's utterance ended before it became an interruption by length."""
@@ -469,7 +478,10 @@ class BargeInPolicy:
         misheard hum costs the conversation more than going on over a word the user can
         say again. So does one that says nothing new (`says_nothing_new`).
         """
-        self._awaiting = False
+        if held_word:
+            self._word_pending = False
+        elif final:
+            self._utterance_open = False  # at a pause, the rest of its words are to come
         if not final and not _words(text):
             logger.debug("nothing intelligible yet at a pause: waiting for the rest")
             return []
@@ -521,5 +533,6 @@ class BargeInPolicy:
 
     def _reset(self) -> list[Verdict]:
         # The reply is over (or never began): nothing to hold or resume.
-        self.phase, self._run, self._awaiting = Phase.IDLE, 0, False
+        self.phase, self._run = Phase.IDLE, 0
+        self._word_pending = self._utterance_open = False
         return []
