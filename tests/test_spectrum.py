@@ -11,7 +11,7 @@ from speech_data import word_cuts
 
 from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
 from voiceos.audio.echostage import SPECTRAL_RATIO_DB, EchoFrame
-from voiceos.audio.spectrum import LEARN_FRAMES, EchoSpectrum
+from voiceos.audio.spectrum import TRUST_FRAMES, EchoSpectrum
 from voiceos.listen.bargein import BargeInSettings
 
 BLOCK = 512
@@ -63,20 +63,21 @@ def test_a_rooms_tail_never_rises_over_the_bar_twice_in_a_row() -> None:
     mic = as_int16(HARD.apply(far))
     blocks = _shares(mic, _aligned(far, HARD))
     over = [s is not None and s >= SPECTRAL_RATIO_DB and _playing(far, i) for i, _, s in blocks]
-    assert sum(s is not None for _, _, s in blocks) > 300
+    assert sum(s is not None for _, _, s in blocks) > 200
     assert not any(a and b for a, b in zip(over, over[1:], strict=False))
 
 
 @pytest.mark.parametrize("word", ["stop", "yes", "right"])
 def test_a_word_over_her_echo_stands_out_of_her_spectrum(word: str) -> None:
     """A real word 6 dB quieter than recorded (up to 14 dB under her echo at its start),
-    said over her at three places in her reply: within its first four blocks (128 ms),
-    two in a row rise over the stage's bar. AEC3 alone crushes such a start."""
+    said over her at three places in her reply once the model is trusted: within its
+    first four blocks (128 ms), two in a row rise over the stage's bar. AEC3 alone
+    crushes such a start."""
     far = her_reply()
     said = np.rint(word_cuts()[word] * 10 ** (-6 / 20))
     start = int(np.flatnonzero(np.abs(said) > 1000)[0])
     reference = _aligned(far, LAB_LIKE)
-    for at_s in (3.0, 5.0, 7.3):
+    for at_s in (5.0, 7.3, 10.5):
         at = int(at_s * RATE)
         echo = drifting(LAB_LIKE.apply(far), 40.0)
         echo[at : at + len(said)] += said
@@ -87,19 +88,39 @@ def test_a_word_over_her_echo_stands_out_of_her_spectrum(word: str) -> None:
         assert any(over[k] and over[k + 1] for k in within), (at_s, blocks[onset : onset + 5])
 
 
-def test_nothing_is_read_until_her_voice_taught_it_her_echo() -> None:
+def test_nothing_is_read_until_it_has_explained_her_echo_for_a_while() -> None:
     far = her_reply()
     mic = as_int16(LAB_LIKE.apply(far))
     reference = _aligned(far, LAB_LIKE)
     spectrum = EchoSpectrum()
     readings = [
         spectrum.add(mic[i : i + BLOCK], reference[i : i + BLOCK])
-        for i in range(0, 3 * RATE, BLOCK)
+        for i in range(0, 6 * RATE, BLOCK)
     ]
-    learning = LEARN_FRAMES // 2  # two frames a block
-    assert all(r is None for r in readings[: learning - 1])
-    assert all(r is not None for r in readings[learning + 5 :])
-    assert spectrum.excess_db == readings[-1]
+    first = next(k for k, r in enumerate(readings) if r is not None)
+    assert first >= TRUST_FRAMES // 2  # two frames a block, not all of them her voice
+    assert all(r is not None for r in readings[first:])
+    assert spectrum.trusted and spectrum.excess_db == readings[-1]
+
+
+def test_an_echo_path_it_cannot_model_is_never_read() -> None:
+    """The bench's harder path (the lab's, 60 ms, plus a reflection at half level 150 ms
+    later, beyond the reference frames the prediction takes): her echo alone rose over
+    the bar on two chunks in five, and held her ten times in 31 s of her voice before
+    the model had to prove itself."""
+    far = her_reply()
+    early, late = int(0.060 * RATE), int(0.210 * RATE)
+    echo = np.zeros(len(far))
+    echo[early:] += far[:-early]
+    echo[late:] += 0.5 * far[:-late]
+    mic = as_int16(echo)
+    reference = _aligned(far, EchoPath("direct", 60, 0, 0))
+    readings = [r for _, _, r in _shares(mic, reference)]
+    spectrum = EchoSpectrum()
+    for i in range(0, len(mic), BLOCK):
+        spectrum.add(mic[i : i + BLOCK], reference[i : i + BLOCK])
+    assert all(r is None for r in readings)
+    assert not spectrum.trusted
 
 
 def test_blocks_of_any_size_give_the_same_reading() -> None:

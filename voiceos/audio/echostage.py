@@ -21,7 +21,7 @@ from voiceos.audio.echo import FAR_ACTIVE_DB, EchoCanceller, level_db, loudest_d
 from voiceos.audio.hindsight import EchoPathFit, Hindsight
 from voiceos.audio.matching import sliding_match
 from voiceos.audio.reference import RATE_HZ, ReferenceTap, ReferenceTimeline, SteadyClock
-from voiceos.audio.spectrum import EchoSpectrum
+from voiceos.audio.spectrum import USER_SHARE_DB, EchoSpectrum
 from voiceos.types import AudioChunk
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def fit_user_ratio_db(reduction_db: float) -> float:
     return max(FIT_RATIO_FLOOR_DB, FIT_MARGIN_DB - reduction_db)
 
 
-SPECTRAL_RATIO_DB = -12.0
+SPECTRAL_RATIO_DB = USER_SHARE_DB
 """What the microphone holds beyond her echo's predicted spectrum (`EchoFrame.spectral_db`)
 counts as the user from this far under the microphone."""
 AEC_HEARS_DB = 25.0

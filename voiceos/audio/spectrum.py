@@ -18,6 +18,7 @@ room's reverberation by letting the prediction decay no faster than `DECAY_PER_F
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -47,6 +48,21 @@ LEARN_FRAMES = 30
 """Playing frames (about half a second) before anything is measured."""
 BINS = slice(3, 250)
 """100 Hz to 7.8 kHz: below, hum and the loudspeaker's rumble; above, the resampler's edge."""
+USER_SHARE_DB = -12.0
+"""Power beyond her predicted echo this far under the microphone's (in `BINS`) is more
+than her echo: the echo stage reads a chunk as the user's from it."""
+FLOOR_DB = -50.0
+"""Power beyond her echo under this (dBFS) is too faint to be anyone's."""
+TRUST_FRAMES = 150
+"""Frames of her voice (about 2.4 s) the model must have explained before it is read."""
+CHECK_FRAMES = 300
+"""Frames of her voice (about 5 s) over which the model's fit of her echo path is judged."""
+MAX_UNEXPLAINED = 0.08
+"""Share of those frames with more than her echo (`USER_SHARE_DB`) above which the model
+does not fit this echo path and is not read. Her echo alone through the lab's loopback
+leaves almost none; a user talking over her, a few in a hundred; an echo path with a
+discrete reflection 150 ms after the direct sound (which the three frames of reference
+do not reach), about two in five."""
 PLAYING_POWER = 10 ** (-50 / 10)
 """Reference power per sample (relative to full scale) from which a frame counts as her
 playing: -50 dBFS, the echo stage's `FAR_ACTIVE_DB`."""
@@ -74,9 +90,12 @@ class EchoSpectrum:
         self._mic_sum = np.zeros(FRAME // 2 + 1)
         self._ref_sum = np.zeros(FRAME // 2 + 1)
         self._learned = 0
+        self._unexplained: deque[bool] = deque(maxlen=CHECK_FRAMES)
+        """Per frame of her voice: the model left more than her echo (`USER_SHARE_DB`)."""
         self.excess_db: float | None = None
         """The louder frame's power beyond her predicted echo and the noise floor, in dBFS
-        as `level_db` reads a mean power (None until the gain is learned)."""
+        as `level_db` reads a mean power (None until the gain is learned, or while the
+        model does not fit the echo path: `trusted`)."""
 
     def add(self, mic: np.ndarray, reference: np.ndarray) -> float | None:
         """Take a block of microphone and the reference aligned with it (same length);
@@ -90,9 +109,18 @@ class EchoSpectrum:
                 loudest = excess if loudest is None else max(loudest, excess)
             self._mic = self._mic[HOP:]
             self._ref = self._ref[HOP:]
-        if loudest is not None:
+        if loudest is not None and not self.trusted:
+            loudest = None
+        if loudest is not None or self._learned >= LEARN_FRAMES:
             self.excess_db = loudest
         return loudest
+
+    @property
+    def trusted(self) -> bool:
+        """The model has explained her echo alone on almost every frame of her voice
+        lately (`MAX_UNEXPLAINED` over `CHECK_FRAMES`, after `TRUST_FRAMES`)."""
+        seen = self._unexplained
+        return len(seen) >= TRUST_FRAMES and sum(seen) <= MAX_UNEXPLAINED * len(seen)
 
     def _frame(self, mic: np.ndarray, reference: np.ndarray) -> float | None:
         heard = _power(mic, self._window)
@@ -115,4 +143,8 @@ class EchoSpectrum:
         floor = np.maximum(MARGIN * self._echo, NOISE_MARGIN * self._noise)
         beyond = float(np.sum(np.maximum(heard[BINS] - floor[BINS], 0.0)))
         power = beyond / self._scale
-        return 10.0 * math.log10(power) if power > 1e-12 else -120.0
+        excess_db = 10.0 * math.log10(power) if power > 1e-12 else -120.0
+        if playing:
+            share = beyond / max(float(np.sum(heard[BINS])), 1e-12)
+            self._unexplained.append(excess_db >= FLOOR_DB and share >= 10 ** (USER_SHARE_DB / 10))
+        return excess_db
