@@ -22,6 +22,8 @@ from collections import deque
 
 import numpy as np
 
+from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
+
 FRAME = 512
 HOP = 256
 HISTORY_FRAMES = 3
@@ -63,9 +65,6 @@ does not fit this echo path and is not read. Her echo alone through the lab's lo
 leaves almost none; a user talking over her, a few in a hundred; an echo path with a
 discrete reflection 150 ms after the direct sound (which the three frames of reference
 do not reach), about two in five."""
-PLAYING_POWER = 10 ** (-50 / 10)
-"""Reference power per sample (relative to full scale) from which a frame counts as her
-playing: -50 dBFS, the echo stage's `FAR_ACTIVE_DB`."""
 
 
 def _power(frame: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -130,7 +129,7 @@ class EchoSpectrum:
         self._smooth = smooth = smooth + NOISE_SMOOTHING * (heard - smooth)
         noise = self._noise
         self._noise = smooth.copy() if noise is None else np.minimum(smooth, noise * NOISE_RISE)
-        playing = float(np.mean(reference**2)) / 32768.0**2 >= PLAYING_POWER
+        playing = level_db(reference) >= FAR_ACTIVE_DB
         if playing:
             self._mic_sum += GAIN_MEMORY * (heard - self._mic_sum)
             self._ref_sum += GAIN_MEMORY * (played - self._ref_sum)
