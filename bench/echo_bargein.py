@@ -34,9 +34,10 @@ from bench.stats import summary  # noqa: E402
 
 RATE = 16000
 HELP = "What can you do?"
-PATHS: dict[str, list[tuple[int, int]]] = {
-    "lab loopback 30 ms": [(30, 100)],
-    "hard: 60 ms + reflection at 210 ms, half level": [(60, 100), (210, 50)],
+# (latency ms, gain dB) of each loopback; "half level" is half the amplitude.
+PATHS: dict[str, list[tuple[int, float]]] = {
+    "lab loopback 30 ms": [(30, 0.0)],
+    "hard: 60 ms + reflection at 210 ms, half level": [(60, 0.0), (210, -6.0)],
 }
 
 
@@ -60,10 +61,10 @@ def _wait_listening(vo: VoiceosProcess, after: int = 0, timeout_s: float = 240) 
     vo.wait_for(r"\[listening\]", stream="err", after=after, timeout_s=timeout_s)
 
 
-def self_interruptions(path: list[tuple[int, int]], cancel: bool, replies: int) -> str:
+def self_interruptions(path: list[tuple[int, float]], cancel: bool, replies: int) -> str:
     with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
-        for latency, volume in path:
-            lab.echo_path(latency, volume)
+        for latency, gain_db in path:
+            lab.echo_path(latency, gain_db)
         args = ["--debug"] if cancel else ["--debug", "--barge-in"]
         with lab.recorder() as rec, VoiceosProcess(args, _env(tmp, lab, cancel)) as vo:
             _wait_listening(vo)

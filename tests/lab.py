@@ -127,6 +127,15 @@ def feed_mic(
     return None
 
 
+def _input_of(module: str) -> str:
+    """The sink input a module (a loopback) plays into. `pactl list short` leaves its
+    owner out ("-"); the long listing names it."""
+    for block in _pactl("list", "sink-inputs").split("Sink Input #")[1:]:
+        if re.search(rf"^\s*Owner Module: {module}$", block, re.MULTILINE):
+            return block.split(None, 1)[0]
+    raise LabError(f"module {module} plays into no sink input")
+
+
 class SpeakerRecorder:
     """Records the virtual speaker (16 kHz mono int16) while the `with` block runs.
 
@@ -379,8 +388,9 @@ class PrivateLab:
                 )
             )
 
-    def echo_path(self, latency_ms: int = 30, volume_pct: int = 100) -> str:
-        """Loop this speaker back into this microphone, like a laptop's speakers and mic.
+    def echo_path(self, latency_ms: int = 30, gain_db: float = 0.0) -> str:
+        """Loop this speaker back into this microphone, like a laptop's speakers and mic,
+        `gain_db` louder (negative: quieter) than her voice.
 
         Several calls add several paths (a direct one and a later, weaker reflection).
         Returns the module id; `remove_echo_path(id)` or `remove_echo_paths()` removes
@@ -396,11 +406,9 @@ class PrivateLab:
             "sink_dont_move=true",
         ).strip()
         self._echo_paths.append(module)
-        if volume_pct != 100:
-            for line in _pactl("list", "short", "sink-inputs").splitlines():
-                fields = line.split("\t")
-                if len(fields) > 2 and fields[2] == module:
-                    _pactl("set-sink-input-volume", fields[0], f"{volume_pct}%")
+        if gain_db:
+            # In dB: pactl's percentages are on a cubic scale (50% is -18 dB).
+            _pactl("set-sink-input-volume", _input_of(module), f"{gain_db:.1f}dB")
         return module
 
     def remove_echo_path(self, module: str) -> None:

@@ -64,3 +64,17 @@ def test_private_speaker_hears_only_this_process(private_lab: PrivateLab, tmp_pa
         onset = private.wait_for_sound(start)
     before = private.samples[start : onset - 20]  # the tone rises for a few samples
     assert before.size > 0.25 * 16000 and np.abs(before.astype(int)).max() == 0
+
+
+@pytest.mark.parametrize("gain_db", [0.0, -12.0])
+def test_an_echo_path_reaches_the_mic_at_its_gain(private_lab: PrivateLab, gain_db: float) -> None:
+    private_lab.echo_path(30, gain_db)
+    tone = _tone(1.0)
+    with private_lab.mic_recorder() as mic:
+        start = mic.sample_count()
+        feed_mic(tone, 16000, sink=private_lab.speaker)
+        onset = mic.wait_for_sound(start)
+        mic.wait_for_samples(onset + tone.size)
+    heard = mic.samples[onset + 1600 : onset + tone.size - 1600].astype(float)
+    level_db = 20 * np.log10(np.sqrt(np.mean(heard**2)) / np.sqrt(np.mean(tone.astype(float) ** 2)))
+    assert abs(level_db - gain_db) < 1.5, f"the echo came {level_db:.1f} dB, not {gain_db}"
