@@ -196,8 +196,12 @@ _CHATTY = "double-talk detector "
 
 
 def said_stop(text: str) -> bool:
-    """The turn was "Stop.", which is answered by silence (the stop skill says nothing)."""
-    return text.lower().strip(".! ") == "stop"
+    """The turn asked her to stop ("Stop.", "Stop it.", "Quiet."), which the stop skill
+    answers with silence."""
+    from voiceos.dialogue.skills.basics import asks_for_silence
+    from voiceos.dialogue.skills.text import normalise, strip_fillers
+
+    return asks_for_silence(strip_fillers(normalise(text), ("Samantha",)))
 
 
 def synthesize_clip(text: str, voice: str = "en-us", rate_wpm: int = 150) -> npt.NDArray[np.int16]:

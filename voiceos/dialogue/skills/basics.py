@@ -79,8 +79,13 @@ def speak_date(day: datetime) -> str:
     return f"{day:%A}, the {ordinal(day.day)} of {day:%B}, {day.year}"
 
 
+def asks_for_silence(text: str) -> bool:
+    """Whether `text` (normalised, fillers stripped) asks her to stop and say nothing."""
+    return _STOP.match(text) is not None
+
+
 def stop(said: Said, ctx: SkillContext) -> SkillReply | None:
-    if _STOP.match(said.text):
+    if asks_for_silence(said.text):
         return SkillReply("", "stop", Action.STOP)
     if _WAIT.match(said.text):
         # Stop talking, and say that she is waiting: silence would sound like not hearing.
