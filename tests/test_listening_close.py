@@ -10,6 +10,7 @@ with it, even when the chunks are read late on a busy machine.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -188,3 +189,42 @@ def test_speech_over_her_is_transcribed_listening_for_requests_to_stop() -> None
     assert asyncio.run(pause(over_her=True)) == 1
     assert asyncio.run(pause(over_her=False)) == 0  # an ordinary turn: nothing expected
     assert transcriber.expected == [dict(STOP_PHRASES), {}]
+
+
+class FedTurns(Turns):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fed: list[AudioChunk] = []
+
+    def feed(self, chunk: AudioChunk) -> list[object]:
+        self.fed.append(chunk)
+        return []
+
+
+@pytest.mark.parametrize("shown_s", [10.3, math.inf])
+def test_a_hold_early_in_a_reply_hears_again_only_what_came_since_it_began(
+    shown_s: float,
+) -> None:
+    """Held 0.1 s into her reply, the half second of onset audio before the hold holds
+    the end of the question she answers: heard again, its onset came before the reply
+    and the question was taken for going on (the reply withdrawn; a CI run had 11 turns
+    for 10 questions). Only chunks captured since she began are heard again; where her
+    reply's start is not known, all of them."""
+    turns = FedTurns()
+    listener = Listener(
+        Conversation(),  # type: ignore[arg-type]
+        turns,  # type: ignore[arg-type]
+        transcriber=None,  # type: ignore[arg-type]
+        executor=None,  # type: ignore[arg-type]
+        display=ReplyWatch(inner=Display(), shown_s=shown_s),  # type: ignore[arg-type]
+        options=ListenOptions(),
+        clock=lambda: 10.4,
+    )
+    onset = [AudioChunk(np.zeros(512, np.int16), 16000, 9.9 + k * 0.032) for k in range(16)]
+    listener._restart_at_onset(onset, asyncio.Queue())
+    assert turns.resets == 1
+    if math.isfinite(shown_s):
+        assert turns.fed and all(c.timestamp_s >= shown_s for c in turns.fed)
+        assert len(turns.fed) == sum(c.timestamp_s >= shown_s for c in onset)
+    else:
+        assert turns.fed == onset

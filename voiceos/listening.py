@@ -216,11 +216,17 @@ class Listener:
         An utterance taken for her own voice would swallow the user's words, and the gate
         silences the soft start of a word said over her; heard again from its onset, a
         short "stop" reaches the endpointer whole while she is still held.
+
+        Only what was captured since her reply began is heard again: a hold early in a
+        reply would otherwise hand the endpointer the end of the question it answers,
+        an onset before the reply, taken for the user going on (the reply withdrawn).
         """
-        logger.debug("held: listening afresh from %d chunks before", len(onset))
+        since = self._display.shown_s if math.isfinite(self._display.shown_s) else -math.inf
+        heard = [c for c in onset if not c.timestamp_s or c.timestamp_s >= since]
+        logger.debug("held: listening afresh from %d chunks before", len(heard))
         self._turns.reset()
         self._ignoring, self._early, self._quiet_since_s = False, None, None
-        for chunk in onset:
+        for chunk in heard:
             for event in self._turns.feed(chunk):
                 self._on_event(event, queue)
 
