@@ -56,6 +56,18 @@ class EchoPath:
         return np.convolve(far.astype(np.float64), self.impulse())[: len(far)]
 
 
+def direct_and_reflected(far: Int16Array) -> npt.NDArray[np.float64]:
+    """Her echo through the bench's harder path (bench/echo_bargein.py): the direct sound
+    60 ms late, and a reflection at half its level 150 ms after it."""
+    echo = np.zeros(len(far))
+    echo[DIRECT:] += far[:-DIRECT]
+    echo[REFLECTED:] += 0.5 * far[:-REFLECTED]
+    return echo
+
+
+DIRECT, REFLECTED = RATE * 60 // 1000, RATE * 210 // 1000
+"""Samples by which the direct sound and the reflection of `direct_and_reflected` lag."""
+
 LAB_LIKE = EchoPath("lab-like: 45 ms, -3 dB, dry", 45, -3, 0)
 HARD = EchoPath("hard: 150 ms, 0 dB, 250 ms reverb", 150, 0, 250)
 PATHS = (LAB_LIKE, HARD)

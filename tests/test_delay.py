@@ -7,14 +7,21 @@ step the same way at the pause after each sentence.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from echo_paths import (
+    DIRECT,
+    HARD,
     LAB_LIKE,
     PLAYER_RATE,
+    REFLECTED,
     T0,
     EchoPath,
     Handed,
+    as_int16,
+    direct_and_reflected,
     mic_signal,
     run_stage,
     stepped_echo,
@@ -252,3 +259,34 @@ def test_sentences_stay_aligned_when_the_sound_server_clock_runs_off() -> None:
         score = np.correlate(ref.astype(np.float64), heard, mode="valid")
         lags.append(delay + 160 - int(np.argmax(score)))
     assert max(lags) - min(lags) <= 4, lags  # within a quarter of a millisecond
+
+
+def test_a_reflection_never_takes_the_lag_from_the_direct_sound() -> None:
+    """The bench's harder path: the direct sound 60 ms late and a reflection at half its
+    level 150 ms after it. Where she paused, the microphone holds only the reflection and
+    matches the reference best there; the filter given the reference at that lag could not
+    reach the direct sound (it would come before the reference). The lag stays on the
+    direct sound, the first arrival."""
+    far = np.concatenate([clip(n).samples() for n in SENTENCES])
+    tracker = EchoDelayTracker()
+    lags, _ = _track(tracker, as_int16(direct_and_reflected(far)), far)
+    measured = [lag for lag in lags if lag is not None]
+    assert len(measured) > len(lags) // 2
+    assert all(abs(lag - DIRECT) <= 2 for lag in measured), sorted(set(measured))
+    assert tracker.moves == 0
+    # ...and it knows her echo comes for 150 ms more.
+    assert tracker.spread == pytest.approx(REFLECTED - DIRECT, abs=2)
+
+
+def test_a_single_echo_path_has_no_later_arrival(stepped) -> None:
+    """Her echo through one path, stepped by the clocks as on the lab or recorded on the
+    lab, or through a room's diffuse tail: nothing is taken for a reflection (her echo
+    would be waited for that much longer after she stops)."""
+    far, mic, _ = stepped
+    hard_far = np.concatenate([clip(n).samples() for n in SENTENCES[:2]])
+    with np.load(Path(__file__).parent / "data" / "lab_echo_steps.npz") as recording:
+        lab = recording["mic"].astype(np.int16), recording["reference"].astype(np.int16)
+    for heard, played in ((mic, far), (mic_signal(hard_far, HARD), hard_far), lab):
+        tracker = EchoDelayTracker()
+        _track(tracker, heard, played)
+        assert tracker.spread == 0

@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
-from echo_paths import HARD, LAB_LIKE, RATE, EchoPath, as_int16, drifting, her_reply
+from echo_paths import (
+    HARD,
+    LAB_LIKE,
+    RATE,
+    EchoPath,
+    as_int16,
+    direct_and_reflected,
+    drifting,
+    her_reply,
+)
 from speech_data import word_cuts
 
 from voiceos.audio.echo import FAR_ACTIVE_DB, level_db
@@ -109,11 +118,7 @@ def test_an_echo_path_it_cannot_model_is_never_read() -> None:
     the bar on two chunks in five, and held her ten times in 31 s of her voice before
     the model had to prove itself."""
     far = her_reply()
-    early, late = int(0.060 * RATE), int(0.210 * RATE)
-    echo = np.zeros(len(far))
-    echo[early:] += far[:-early]
-    echo[late:] += 0.5 * far[:-late]
-    mic = as_int16(echo)
+    mic = as_int16(direct_and_reflected(far))
     reference = _aligned(far, EchoPath("direct", 60, 0, 0))
     spectrum = EchoSpectrum()
     readings = [

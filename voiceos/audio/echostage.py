@@ -109,8 +109,10 @@ class EchoFrame:
     """Reference samples that were not published in time (cancelled against silence)."""
     recent_far_db: float = -120.0
     """The loudest reference over the last `echo_window_ms` (as her echo reaches the
-    microphone, where the delay tracker measured it): below FAR_ACTIVE_DB, no direct echo
-    can be arriving (she is paused), whatever the room's long tail."""
+    microphone, where the delay tracker measured it), and over the spread to a distinct
+    later arrival the tracker measured (a reflection 150 ms later): below FAR_ACTIVE_DB,
+    no direct or reflected echo can be arriving (she is paused), whatever the room's
+    diffuse tail."""
     leak: float = 0.0
     """Peak normalised correlation (0-1) of the last 64 ms of cleaned audio with the
     reference at any delay within the tail: high when her echo got through the canceller."""
@@ -346,10 +348,11 @@ class EchoStage:
 
     @property
     def echo_delay_s(self) -> float:
-        """How much later than the clocks say her echo reaches the microphone, as the
-        delay tracker measured it (0 where it is not measured)."""
+        """How much later than the clocks say her echo reaches the microphone, to its last
+        arrival (a reflection included), as the delay tracker measured it (0 where it is
+        not measured)."""
         lag = self._lag
-        return 0.0 if lag is None else lag / RATE_HZ
+        return 0.0 if lag is None else (lag + self._spread) / RATE_HZ
 
     @property
     def latency_samples(self) -> int:
@@ -407,7 +410,9 @@ class EchoStage:
         unknown."""
         if mark is None or self._tracker is None:
             return None
-        return self._hindsight.unexplained_db(self._hindsight.end - mark, self._tracker.max_lag)
+        return self._hindsight.unexplained_db(
+            self._hindsight.end - mark, self._tracker.max_lag, self._tracker.spread
+        )
 
     def forget_fit(self) -> None:
         """The hold is over: the fit will not follow her echo path for long."""
@@ -501,7 +506,7 @@ class EchoStage:
             loudest_db(recent[LEAK_WINDOW:]),
             start_s,
             late,
-            loudest_db(recent[-(self._window + whole) :]),
+            loudest_db(recent[-(self._window + self._spread + whole) :]),
             leak,
             near_db,
             near_leak,
@@ -639,6 +644,11 @@ class EchoStage:
             return reference
         moved, _ = self._timeline.read(first - later, len(reference))
         return moved
+
+    @property
+    def _spread(self) -> int:
+        """Samples from her echo's first arrival to a later one the tracker measured."""
+        return 0 if self._tracker is None else self._tracker.spread
 
     def _echo_late(self) -> int:
         """Samples by which her echo, as the tracker measured it, comes after the reference

@@ -198,7 +198,7 @@ class Hindsight:
         fit = EchoPathFit(weights, first_lag, stop, erle, _best_reduction(after, left), drift)
         return fit
 
-    def unexplained_db(self, count: int, max_lag: int) -> float | None:
+    def unexplained_db(self, count: int, max_lag: int, spread: int = 0) -> float | None:
         """How loud the latest `count` microphone samples stay once her echo is taken out
         afresh (dBFS, over their loudest `SUSTAINED` windows of 32 ms): faint when her
         voice explains all the microphone heard, as loud as the user when they spoke.
@@ -207,7 +207,9 @@ class Hindsight:
         `max_lag` samples) where it matches her voice best, and so is every 64 ms
         between; each 32 ms keeps the better of its two. The clocks step every few seconds
         on the lab (her echo comes 6-15 ms later or sooner), and every running fit misses
-        the step: fitted this way, her echo on either side of one is explained. None
+        the step: fitted this way, her echo on either side of one is explained. Where her
+        echo also arrives `spread` samples after its first arrival (a reflection the
+        delay tracker measured), each delay is fitted with that reflection too. None
         without that much history."""
         stop = self._end
         start = stop - count
@@ -218,24 +220,36 @@ class Hindsight:
         kept = np.full(windows, np.inf)
         for first in range(-1, windows):  # fits over windows `first` and `first + 1`
             a, b = start + max(first, 0) * step, min(stop, start + (first + 2) * step)
-            left = self._unexplained(a, b, max_lag)
+            left = self._unexplained(a, b, max_lag, spread)
             levels = window_levels_db(left, step, partial=True)
             at = max(first, 0)
             kept[at : at + len(levels)] = np.minimum(kept[at : at + len(levels)], levels)
         return _sustained_db(kept)
 
-    def _unexplained(self, start: int, stop: int, max_lag: int) -> np.ndarray:
+    def _unexplained(self, start: int, stop: int, max_lag: int, spread: int) -> np.ndarray:
         """The microphone from `start` to `stop` less the best fit of her echo on it."""
         mic = self._slice(self._mic, start, stop)
         haystack = self._slice(self._reference, start - max_lag, stop)
         if level_db(haystack) <= SILENT_DB or level_db(mic) <= SILENT_DB:
             return mic
         score = sliding_match(mic, haystack)
-        # Her voice matches itself a pitch period away too: fit at the best few peaks.
+        # Her voice matches itself a pitch period away too: fit at the best few peaks, each
+        # with its reflection `spread` later where her echo arrives twice.
+        peaks = _peaks(score, CANDIDATE_LAGS, self._taps)
         best, best_db = mic, loudest_db(mic, hop=256)
-        for k in _peaks(score, CANDIDATE_LAGS, self._taps):
-            lag = max_lag - k  # mic[t] follows reference[t - lag]
-            rows = self._regressors(start, stop, self.first_lag(lag), stop, drift=False)
+        fits = [[k] for k in peaks]
+        if spread >= self._taps:  # a peak may be either arrival
+            fits += [[k, k - spread] for k in peaks if k >= spread]
+            fits += [[k + spread, k] for k in peaks if k + spread < len(score)]
+        for ks in fits:
+            # mic[t] follows reference[t - lag], lag = max_lag - k
+            rows = np.concatenate(
+                [
+                    self._regressors(start, stop, self.first_lag(max_lag - k), stop, drift=False)
+                    for k in ks
+                ],
+                axis=1,
+            )
             weights = _solve(rows, mic)
             if weights is not None:
                 left = mic - rows @ weights
