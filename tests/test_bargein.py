@@ -820,3 +820,51 @@ def test_an_utterance_whose_words_are_still_coming_keeps_her_held(answered: bool
     else:
         _, verdicts = _quiet(policy, t, BargeInSettings().transcript_s)
         assert Verdict.RESUME in verdicts, "left paused for words that never came"
+
+
+def test_her_echo_cancelled_too_poorly_holds_her_no_more_until_it_is_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Where a fifth of her voice goes unexplained (a room neither canceller models), she
+    would stop every second for her own echo: nothing holds her then, and a line says why
+    and what to do. Once her echo is explained again, the user holds her at once."""
+    policy = BargeInPolicy()
+    chunks = policy.settings.check_chunks
+    t = 0.0
+
+    def feed(unexplained: bool) -> list[Verdict]:
+        nonlocal t
+        t += 0.032
+        return policy.frame(_frame(t, out=-22.0 if unexplained else -50.0), True, 30.0)
+
+    with caplog.at_level("INFO", logger="voiceos.listen.bargein"):
+        for k in range(chunks):
+            assert feed(k % 5 == 0) == []  # never two in a row: no hold
+        assert not policy.cancelled_well
+        assert "barge-in paused" in caplog.text and "headset" in caplog.text
+        assert feed(True) == [] and feed(True) == []  # two in a row hold nothing now
+        for _ in range(chunks):  # her pauses between sentences say nothing of her echo
+            t += 0.032
+            policy.frame(_frame(t, out=-50.0, far=-120.0), True, 30.0)
+        assert not policy.cancelled_well
+        for k in range(chunks):  # one in ten: not yet well enough to hold her again
+            feed(k % 10 == 0)
+        assert not policy.cancelled_well
+        for _ in range(chunks):
+            feed(False)
+        assert policy.cancelled_well and "barge-in on again" in caplog.text
+    assert feed(True) == [] and feed(True) == [Verdict.HOLD]
+
+
+def test_an_unexplained_chunk_now_and_then_leaves_barge_in_on() -> None:
+    """An unexplained chunk in twenty (the lab's loopback: about one a second of her
+    voice) leaves the user's first words able to hold her, before and after the count."""
+    policy = BargeInPolicy()
+    t = 0.0
+    for k in range(2 * policy.settings.check_chunks):
+        t += 0.032
+        assert policy.frame(_frame(t, out=-22.0 if k % 20 == 0 else -50.0), True, 30.0) == []
+        assert policy.cancelled_well
+    t += 0.032
+    assert policy.frame(_frame(t), True, 30.0) == []
+    assert policy.frame(_frame(t + 0.032), True, 30.0) == [Verdict.HOLD]

@@ -75,10 +75,19 @@ def _ask_and_wait(lab: PrivateLab, vo: VoiceosProcess, text: str) -> str:
     return vo.out[-1] if vo.out else ""
 
 
+@pytest.mark.parametrize(
+    ("reflection", "replies"),
+    [(False, 10), (True, 4)],
+    ids=["lab loopback", "with a reflection 150 ms later"],
+)
 def test_long_replies_on_loudspeakers_play_to_their_end(
-    private_lab: PrivateLab, echo_env: dict[str, str]
+    private_lab: PrivateLab, echo_env: dict[str, str], reflection: bool, replies: int
 ) -> None:
-    replies = 10
+    """Her own echo never interrupts her, nor becomes a turn. Also through a room that
+    sends her voice back a second time, 150 ms after the direct sound at half its level
+    (bench/echo_bargein.py's harder path; there the direct sound comes 30 ms late)."""
+    if reflection:
+        private_lab.echo_path(latency_ms=180, gain_db=-6.0)
     with private_lab.recorder() as rec, VoiceosProcess(["--debug"], echo_env) as vo:
         _listening(vo)
         start = rec.sample_count()

@@ -204,12 +204,12 @@ class EchoDelayTracker:
         """Nothing in this window shows her echo has left `lag` for `later`: she was silent
         where `lag` reads, or far quieter than where `later` does (a word's last sounds
         against the reflection of its loudest), or, fitted on both lags at once, the
-        microphone still holds her voice from `lag`. The lag is her echo's first arrival, where a filter must start;
-        a room's reflection comes later, and where she paused it is all the microphone
-        holds of her (on a direct sound 60 ms late and a reflection at half level 150 ms
-        after it, the best match went to the reflection in 1 window in 3 of her pauses,
-        while the direct sound still matched 0.27). After a step of the clocks, the old
-        lag explains nothing the new one does not."""
+        microphone still holds her voice from `lag`. The lag is her echo's first arrival,
+        where a filter must start; a room's reflection comes later, and where she paused
+        it is all the microphone holds of her (on a direct sound 60 ms late and a
+        reflection at half level 150 ms after it, the best match went to the reflection
+        in 1 window in 3 of her pauses, while the direct sound still matched 0.27). After
+        a step of the clocks, the old lag explains nothing the new one does not."""
         assert self.lag is not None
         n = self._window
         now = reference[self._max_lag - self.lag :][:n].astype(np.float64)

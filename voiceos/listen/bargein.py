@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -119,6 +120,16 @@ class BargeInSettings:
     count (it converges more slowly than AEC3, and loses her echo after a timing jump). On
     the lab's loopback, whose delay drifts, it keeps 10-16 dB; read from 15 dB it held her
     for her own echo 7 times a minute there (bench/echo_dtd.py --recorded)."""
+    check_chunks: int = 300
+    """Chunks of her voice (about 10 s) over which `max_unexplained` is counted."""
+    max_unexplained: float = 0.08
+    """Share of those chunks her reply could not explain above which her echo counts as not
+    cancelled well enough: nothing holds her until it is again. Where her voice came back
+    in a way neither canceller kept up with on the lab (a reflection 150 ms after the direct
+    sound, at half its level), she was held 1.8 times a second, never for the user, and
+    10-15% of her voice went unexplained; on the lab's loopback, 1-3%."""
+    well_unexplained: float = 0.04
+    """Share at or under which her echo counts as cancelled well enough again."""
 
 
 RESIDUES = {"webrtc": Residue(ratio_db=-15.0, floor_db=-50.0)}
@@ -274,6 +285,10 @@ class BargeInPolicy:
         self.detector_counts = False
         """The double-talk detector's output is read (its filter removes enough echo)."""
         self._detector_seen = False
+        self._explained: deque[bool] = deque(maxlen=self.settings.check_chunks)
+        """Whether her reply explained each of her latest chunks, as watched."""
+        self.cancelled_well = True
+        """Her echo is cancelled well enough for anything to hold her (`max_unexplained`)."""
 
     def frame(
         self,
@@ -395,6 +410,11 @@ class BargeInPolicy:
         unexplained = frame.unexplained(
             s.residue, s.max_leak, s.detector_erle_db, s.detector_residue
         )
+        if frame.far_db > FAR_ACTIVE_DB:  # her voice, not the pauses between her sentences
+            self._explained.append(not unexplained)
+        if not self._judge_cancellation():
+            self._run = 0
+            return []
         self._run = self._run + 1 if unexplained else 0
         if self._run < s.onset_chunks:
             return []
@@ -405,7 +425,8 @@ class BargeInPolicy:
         self._word_pending = self._utterance_open = False
         logger.debug(
             "unexplained sound: mic %.0f dB, cleaned %.0f dB, detector %s dB, fit %s dB, "
-            "beyond her spectrum %s dB, far %.0f dB, leak %.2f/%.2f/%.2f",
+            "beyond her spectrum %s dB, far %.0f dB, leak %.2f/%.2f/%.2f; %.0f%% of her "
+            "latest voice unexplained",
             frame.mic_db,
             frame.out_db,
             "-" if frame.near_db is None else f"{frame.near_db:.0f}",
@@ -415,8 +436,39 @@ class BargeInPolicy:
             frame.leak,
             frame.near_leak,
             frame.fit_leak,
+            100 * self._unexplained_share(),
         )
         return [Verdict.HOLD]
+
+    def _unexplained_share(self) -> float:
+        seen = self._explained
+        return (len(seen) - sum(seen)) / len(seen) if seen else 0.0
+
+    def _judge_cancellation(self) -> bool:
+        """Whether her echo is cancelled well enough for sound to hold her: at most
+        `max_unexplained` of her latest `check_chunks` went unexplained (all of them
+        counted first), or once it was not, at most `well_unexplained`. Logged when that
+        changes."""
+        s = self.settings
+        share = self._unexplained_share()
+        if len(self._explained) < s.check_chunks:
+            well = True
+        elif self.cancelled_well:
+            well = share <= s.max_unexplained
+        else:
+            well = share <= s.well_unexplained
+        if well != self.cancelled_well:
+            self.cancelled_well = well
+            if well:
+                logger.info("barge-in on again: her echo is cancelled well enough")
+            else:
+                logger.info(
+                    "barge-in paused: her echo is not cancelled well enough here (%.0f%% of "
+                    "her latest voice not explained); lower the speaker volume, move the "
+                    "microphone, or use a headset",
+                    100 * share,
+                )
+        return well
 
     def speech_started(self, started_s: float) -> bool:
         """The endpointer found speech while she speaks. True when it may be the user's
