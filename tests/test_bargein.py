@@ -868,3 +868,31 @@ def test_an_unexplained_chunk_now_and_then_leaves_barge_in_on() -> None:
     t += 0.032
     assert policy.frame(_frame(t), True, 30.0) == []
     assert policy.frame(_frame(t + 0.032), True, 30.0) == [Verdict.HOLD]
+
+
+@pytest.mark.parametrize("confirmed", [False, True])
+def test_the_users_backchannels_say_nothing_of_how_well_her_echo_is_cancelled(
+    confirmed: bool,
+) -> None:
+    """One chunk in twenty of her voice unexplained, and the user saying "yeah" over her
+    every few seconds: the chunks that held her were the user's, so barge-in stays on
+    (counted as her echo's, they took the share over `max_unexplained`)."""
+    policy = BargeInPolicy()
+    t = 0.0
+    for k in range(2 * policy.settings.check_chunks):
+        t += 0.032
+        verdicts = policy.frame(_frame(t, out=-22.0 if k % 20 == 0 else -50.0), True, 30.0)
+        assert verdicts == []
+        if k % 40 == 10:  # "yeah": two chunks hold her, and its words let her go on
+            t += 0.032
+            assert policy.frame(_frame(t), True, 30.0) == []
+            t += 0.032
+            assert policy.frame(_frame(t), True, 30.0) == [Verdict.HOLD]
+            assert policy.speech_started(t)
+            if confirmed:  # heard with her silent
+                for _ in range(2):
+                    t += 0.032
+                    policy.frame(_frame(t, far=-120.0), True, 30.0)
+                assert policy.phase is Phase.DECIDING
+            assert policy.transcript(" Yeah.") == [Verdict.RESUME]
+        assert policy.cancelled_well, k

@@ -286,7 +286,14 @@ class BargeInPolicy:
         """The double-talk detector's output is read (its filter removes enough echo)."""
         self._detector_seen = False
         self._explained: deque[bool] = deque(maxlen=self.settings.check_chunks)
-        """Whether her reply explained each of her latest chunks, as watched."""
+        """Whether her reply explained each of her latest chunks of voice, as watched; the
+        chunks that held her for the user count as explained once that is known."""
+        self._run_counted = 0
+        """Chunks of the current run of unexplained ones that are in `_explained`."""
+        self._voice_chunks = 0
+        """Chunks of her voice counted into `_explained` so far."""
+        self._held_run: tuple[int, int] = (0, 0)
+        """At the latest hold: `_voice_chunks`, and how many of the last were its run."""
         self.cancelled_well = True
         """Her echo is cancelled well enough for anything to hold her (`max_unexplained`)."""
 
@@ -370,6 +377,7 @@ class BargeInPolicy:
             talking = frame.captured_s - self._last_near_s < s.gap_s
             if talking and frame.captured_s - self._started_s >= s.backchannel_max_s:
                 self.phase = Phase.INTERRUPTED
+                self._was_the_user()
                 return [Verdict.INTERRUPT]
             quiet_s = frame.captured_s - self._last_near_s
             # Words on their way decide, unless none has come this long after the sound.
@@ -410,15 +418,19 @@ class BargeInPolicy:
         unexplained = frame.unexplained(
             s.residue, s.max_leak, s.detector_erle_db, s.detector_residue
         )
-        if frame.far_db > FAR_ACTIVE_DB:  # her voice, not the pauses between her sentences
+        counted = frame.far_db > FAR_ACTIVE_DB  # her voice, not the pauses between sentences
+        if counted:
             self._explained.append(not unexplained)
+            self._voice_chunks += 1
         if not self._judge_cancellation():
-            self._run = 0
+            self._run = self._run_counted = 0
             return []
         self._run = self._run + 1 if unexplained else 0
+        self._run_counted = self._run_counted + counted if unexplained else 0
         if self._run < s.onset_chunks:
             return []
         self.phase, self._held_s = Phase.HELD, frame.captured_s
+        self._held_run, self._run_counted = (self._voice_chunks, self._run_counted), 0
         self._sound_s = frame.captured_s
         self._confirmed = self._quiet = 0
         self._last_near_s, self._asked = frame.captured_s, False
@@ -555,6 +567,8 @@ class BargeInPolicy:
                 if left_db is not None:
                     why = f"her own echo (her voice leaves {left_db:.0f} dB of what was heard)"
                 logger.info("heard %r while held, %s: going on", text, why)
+                if left_db is None and _words(text) and is_backchannel(text):
+                    self._was_the_user()  # "Yeah." over her, not confirmed by sound
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
             logger.debug(
@@ -572,10 +586,23 @@ class BargeInPolicy:
             why = f" (doubted; decodes {list(readings)})" if doubted else ""
             why = why or (" (nothing of the user's in its words)" if empty else "")
             logger.info("backchannel %r%s: going on", text, why)
+            if not empty:
+                self._was_the_user()
             self.phase, self._run = Phase.IDLE, 0
             return [Verdict.RESUME]
         self.phase = Phase.INTERRUPTED
+        self._was_the_user()
         return [Verdict.INTERRUPT]
+
+    def _was_the_user(self) -> None:
+        """What held her was the user: its chunks say nothing of how well her echo is
+        cancelled (a user's backchannels over her would otherwise pause barge-in)."""
+        at, run = self._held_run
+        if at != self._voice_chunks:
+            return  # her voice has gone on since: those chunks are no longer the latest
+        for k in range(1, min(run, len(self._explained)) + 1):
+            self._explained[-k] = True
+        self._held_run = (at, 0)
 
     def turn_taken(self) -> None:
         """The user's interruption has become a turn: her answer to it may start at once,
