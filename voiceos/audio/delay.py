@@ -207,9 +207,9 @@ class EchoDelayTracker:
         microphone still holds her voice from `lag`. The lag is her echo's first arrival,
         where a filter must start; a room's reflection comes later, and where she paused
         it is all the microphone holds of her (on a direct sound 60 ms late and a
-        reflection at half level 150 ms after it, the best match went to the reflection
-        in 1 window in 3 of her pauses, while the direct sound still matched 0.27). After
-        a step of the clocks, the old lag explains nothing the new one does not."""
+        reflection at half level 150 ms after it, the lag went to the reflection twice in
+        four sentences of real speech, where the direct sound still matched 0.27). After a
+        step of the clocks, the old lag explains nothing the new one does not."""
         assert self.lag is not None
         n = self._window
         now = reference[self._max_lag - self.lag :][:n].astype(np.float64)
