@@ -170,11 +170,10 @@ class EchoDelayTracker:
         assert self.lag is not None
         at, n = self._max_lag - self.lag, self._window
         here = reference[at : at + n].astype(np.float64)
-        energy = float(np.dot(here, here))
-        if level_db(reference[at : at + n]) < FAR_ACTIVE_DB or energy <= 0.0:
+        if level_db(here) < FAR_ACTIVE_DB:
             return
         heard = mic.astype(np.float64)
-        left = heard - here * (float(np.dot(here, heard)) / energy)
+        left = heard - here * (float(np.dot(here, heard)) / float(np.dot(here, here)))
         if level_db(left) < FAR_ACTIVE_DB:
             return
         score = sliding_match(left, reference[: at - DISTINCT + n])  # later lags only

@@ -290,10 +290,8 @@ class BargeInPolicy:
         chunks that held her for the user count as explained once that is known."""
         self._run_counted = 0
         """Chunks of the current run of unexplained ones that are in `_explained`."""
-        self._voice_chunks = 0
-        """Chunks of her voice counted into `_explained` so far."""
-        self._held_run: tuple[int, int] = (0, 0)
-        """At the latest hold: `_voice_chunks`, and how many of the last were its run."""
+        self._held_counted = 0
+        """The latest `_explained` entries that the run which held her added."""
         self.cancelled_well = True
         """Her echo is cancelled well enough for anything to hold her (`max_unexplained`)."""
 
@@ -421,7 +419,6 @@ class BargeInPolicy:
         counted = frame.far_db > FAR_ACTIVE_DB  # her voice, not the pauses between sentences
         if counted:
             self._explained.append(not unexplained)
-            self._voice_chunks += 1
         if not self._judge_cancellation():
             self._run = self._run_counted = 0
             return []
@@ -430,7 +427,7 @@ class BargeInPolicy:
         if self._run < s.onset_chunks:
             return []
         self.phase, self._held_s = Phase.HELD, frame.captured_s
-        self._held_run, self._run_counted = (self._voice_chunks, self._run_counted), 0
+        self._held_counted, self._run_counted = self._run_counted, 0
         self._sound_s = frame.captured_s
         self._confirmed = self._quiet = 0
         self._last_near_s, self._asked = frame.captured_s, False
@@ -596,13 +593,12 @@ class BargeInPolicy:
 
     def _was_the_user(self) -> None:
         """What held her was the user: its chunks say nothing of how well her echo is
-        cancelled (a user's backchannels over her would otherwise pause barge-in)."""
-        at, run = self._held_run
-        if at != self._voice_chunks:
-            return  # her voice has gone on since: those chunks are no longer the latest
-        for k in range(1, min(run, len(self._explained)) + 1):
+        cancelled (a user's backchannels over her would otherwise pause barge-in). Called
+        while she is held or the user's words decide, when nothing has been added to
+        `_explained` since the hold: its latest entries are still that run's."""
+        for k in range(1, min(self._held_counted, len(self._explained)) + 1):
             self._explained[-k] = True
-        self._held_run = (at, 0)
+        self._held_counted = 0
 
     def turn_taken(self) -> None:
         """The user's interruption has become a turn: her answer to it may start at once,
