@@ -730,6 +730,37 @@ def test_a_hum_heard_by_any_decode_or_doubted_words_are_a_backchannel(
     assert policy.transcript(text, readings=readings, sure=sure) == [verdict]
 
 
+@pytest.mark.parametrize(
+    ("text", "readings", "verdict"),
+    [
+        ("Bye-oh.", ("Bye-oh.", "No!", "No."), Verdict.INTERRUPT),  # en-029 "no", session 35
+        ("Build.", ("No", "No.", "Build."), Verdict.INTERRUPT),  # en-gb-scotland, session 34
+        ("Bye-oh.", ("Bye-oh.", "Oh.", "No."), Verdict.RESUME),  # one of three: doubted
+        ("Bye-oh.", ("Bye-oh.", "Bye-oh.", "Bye."), Verdict.RESUME),
+    ],
+)
+def test_confirmed_speech_most_of_whose_decodes_ask_her_to_stop_stops_her(
+    text: str, readings: tuple[str, ...], verdict: Verdict
+) -> None:
+    """Whisper's greedy decode can win on confidence over two wider ones that heard the
+    "no": confirmed as the user's, the majority stops her."""
+    policy = _deciding()
+    playing = "I can tell you the time."
+    assert policy.transcript(text, playing, readings=readings, sure=False) == [verdict]
+
+
+def test_decodes_asking_to_stop_stop_nothing_that_is_not_confirmed_or_is_her_own() -> None:
+    """Her echo held alone decodes as "No." twice in three now and then (every lab run of
+    sessions 30-34): unconfirmed, only the chosen words count. Nor does a "No" of her own
+    sentence heard back."""
+    readings = ("So.", "No.", "No.")
+    held = BargeInPolicy()
+    _held(held)
+    assert held.transcript("So.", "I can tell you the time.", readings=readings) == [Verdict.RESUME]
+    own = _deciding().transcript("So.", "No, I can't.", readings=readings, sure=False)
+    assert own == [Verdict.RESUME]
+
+
 def test_her_own_words_heard_back_are_echo() -> None:
     policy = BargeInPolicy()
     t = _held(policy)
@@ -837,7 +868,7 @@ def test_her_echo_cancelled_too_poorly_holds_her_no_more_until_it_is_again(
         t += 0.032
         return policy.frame(_frame(t, out=-22.0 if unexplained else -50.0), True, 30.0)
 
-    with caplog.at_level("INFO", logger="voiceos.listen.bargein"):
+    with caplog.at_level("INFO", logger="voiceos.listen.echocheck"):
         for k in range(chunks):
             assert feed(k % 5 == 0) == []  # never two in a row: no hold
         assert not policy.cancelled_well
