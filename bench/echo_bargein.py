@@ -235,6 +235,7 @@ def interruptions(
     in_silence: list[str] = []
     """Stops whose clip landed while her echo was already silent (between sentences)."""
     false_stops = 0
+    false_labels: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, PrivateLab() as lab:
         lab.echo_path(LOOPBACK_MS)
         with (
@@ -271,8 +272,17 @@ def interruptions(
 
                 _during_replies(lab, vo, rec, [s for _, s in stops_clips], 1, measure_stop, offsets)
                 before = sum(1 for r in vo.replies() if r.endswith("[interrupted]"))
-                _during_replies(lab, vo, rec, [s for _, s in backs], 3, lambda *_: False)
+                fed: list[tuple[datetime, str]] = []
+
+                def note_fed(samples: np.ndarray, *_: int) -> bool:
+                    fed.append((datetime.now(), labels[id(samples)]))
+                    return False
+
+                stops_logged = len(_stops_logged(vo.err))
+                _during_replies(lab, vo, rec, [s for _, s in backs], 3, note_fed)
                 false_stops = sum(1 for r in vo.replies() if r.endswith("[interrupted]")) - before
+                stopping = _stops_logged(vo.err)[stops_logged:]
+                false_labels = [_fed_before(fed, at) for at in stopping]
             finally:
                 vo.close()
                 if log is not None:
@@ -297,8 +307,30 @@ def interruptions(
         f"falling silent (her echo gone within {QUICKEST_STOP_MS} ms of the onset) "
         f"({', '.join(in_silence) or 'none'})",
         f"false stops: {false_stops} of {len(backs)} backchannels "
-        f"(2 real words, the rest espeak-ng), fed 3 per reply",
+        f"(2 real words, the rest espeak-ng), fed 3 per reply "
+        f"({', '.join(false_labels) or 'none'})",
+        f"real recordings alone: {_real(missed)} of {_real(stops_clips)} interruptions "
+        f"missed, {_real(false_labels)} of {_real(backs)} backchannels stopped her",
     ]
+
+
+def _stops_logged(err: list[str]) -> list[datetime]:
+    """When voiceos's log says it stopped a reply for the user."""
+    stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*barge-in: stopping the reply")
+    found = (stamp.match(line) for line in err)
+    return [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f") for m in found if m]
+
+
+def _fed_before(fed: list[tuple[datetime, str]], at: datetime) -> str:
+    """The label of the latest clip fed before `at`: what a stop logged then answered."""
+    earlier = [label for when, label in fed if when <= at]
+    return earlier[-1] if earlier else "?"
+
+
+def _real(labelled: list[str] | list[tuple[str, np.ndarray]]) -> int:
+    """How many of `labelled` (labels, or clips with their labels) are real recordings."""
+    labels = [x if isinstance(x, str) else x[0] for x in labelled]
+    return sum(1 for label in labels if label.startswith("real "))
 
 
 def main() -> None:
