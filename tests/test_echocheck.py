@@ -44,6 +44,22 @@ def test_a_share_over_the_bar_pauses_and_a_lower_one_resumes(
         assert check.well and "barge-in on again" in caplog.text
 
 
+def test_the_user_is_told_once_when_barge_in_pauses_and_once_when_it_is_back() -> None:
+    check = _check()
+    assert check.news() is None
+    for k in range(100):
+        check.chunk(True, k % 10 != 0)  # 10% unexplained: paused
+    paused = check.news()
+    assert paused is not None and paused.startswith("barge-in paused")
+    assert "headset" in paused and "volume" in paused
+    assert check.news() is None  # told once
+    for _ in range(100):
+        check.chunk(True, True)
+    back = check.news()
+    assert back is not None and back.startswith("barge-in is on again")
+    assert check.news() is None
+
+
 def test_her_pauses_are_not_counted() -> None:
     check = _full()
     for _ in range(500):

@@ -153,20 +153,28 @@ class Quiet(Turns):
         return []
 
 
+def _hearing_nothing(
+    conversation: Conversation, display: Display, interrupter: object = None
+) -> Listener:
+    """A listener whose turn detector hears nothing in any chunk."""
+    return Listener(
+        conversation,  # type: ignore[arg-type]
+        Quiet(),  # type: ignore[arg-type]
+        transcriber=None,  # type: ignore[arg-type]
+        executor=None,  # type: ignore[arg-type]
+        display=display,  # type: ignore[arg-type]
+        options=ListenOptions(),
+        interrupter=interrupter,  # type: ignore[arg-type]
+    )
+
+
 def test_listening_shows_once_her_greeting_is_over() -> None:
     """She greets with the microphone already open (its echo is hers from her first word):
     "listening" shows when she falls silent, not before."""
 
     async def run() -> None:
         conversation, display = Conversation(), Display()
-        listener = Listener(
-            conversation,  # type: ignore[arg-type]
-            Quiet(),  # type: ignore[arg-type]
-            transcriber=None,  # type: ignore[arg-type]
-            executor=None,  # type: ignore[arg-type]
-            display=display,  # type: ignore[arg-type]
-            options=ListenOptions(),
-        )
+        listener = _hearing_nothing(conversation, display)
         shown: list[list[TurnState]] = []
 
         async def chunks() -> AsyncIterator[AudioChunk]:
@@ -177,5 +185,57 @@ def test_listening_shows_once_her_greeting_is_over() -> None:
 
         await listener.run(chunks())
         assert shown == [[], [], [], [TurnState.LISTENING], [TurnState.LISTENING]]
+
+    asyncio.run(run())
+
+
+class Pausing:
+    """Stands in for voiceos.interrupting.Interrupter: barge-in pauses at the third chunk
+    (her echo is not cancelled well enough) and nothing holds her."""
+
+    active = dismissed = False
+    expected = ()
+    echo_delay_s = 0.0
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    def on_chunk(self, speaking: bool) -> bool:
+        self.chunks += 1
+        return False
+
+    def news(self) -> str | None:
+        return "barge-in paused: use a headset." if self.chunks == 3 else None
+
+    def held_word(self) -> None:
+        return None
+
+    def heard(self, chunk: AudioChunk) -> AudioChunk:
+        return chunk
+
+
+class Noting(Display):
+    def __init__(self) -> None:
+        super().__init__()
+        self.notices: list[str] = []
+
+    def notice(self, line: str) -> None:
+        self.notices.append(line)
+
+
+def test_the_user_is_told_when_barge_in_pauses_while_she_speaks() -> None:
+    async def run() -> None:
+        conversation, display = Conversation(), Noting()
+        listener = _hearing_nothing(conversation, display, Pausing())
+        told: list[int] = []
+
+        async def chunks() -> AsyncIterator[AudioChunk]:
+            for n in range(5):
+                yield AudioChunk(np.zeros(512, np.int16), 16000, 0.032 * n)
+                told.append(len(display.notices))
+
+        await listener.run(chunks())
+        assert told == [0, 0, 1, 1, 1]
+        assert display.notices == ["barge-in paused: use a headset."]
 
     asyncio.run(run())

@@ -101,6 +101,11 @@ class Interrupter(Generic[T]):
         """The utterance under way was judged not the user's (her echo, or a backchannel)."""
         return self._active and self._verdict is Verdict.RESUME
 
+    def news(self) -> str | None:
+        """One line for the user when barge-in has paused (her echo is not cancelled well
+        enough here) or come back, since last asked; None otherwise."""
+        return self._policy.news()
+
     def forget(self) -> None:
         """The utterance under way was closed unheard: nothing is left to settle."""
         self._active, self._verdict = False, None

@@ -181,6 +181,8 @@ class Listener:
                     self._show_listening(queue)  # with no turn to answer
                 interrupter = self._interrupter
                 held = interrupter is not None and interrupter.on_chunk(busy)
+                if interrupter is not None and (news := interrupter.news()):
+                    self._display.notice(news)
                 if interrupter is not None and (word := interrupter.held_word()) is not None:
                     # Nothing confirmed it: its words decide.
                     interrupter.judge_held(self._transcribe(word, interrupter.expected))

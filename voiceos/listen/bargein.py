@@ -306,6 +306,11 @@ class BargeInPolicy:
         """Her echo is cancelled well enough for anything to hold her (`max_unexplained`)."""
         return self._check.well
 
+    def news(self) -> str | None:
+        """One line for the user when barge-in has paused, or come back, since last asked
+        (`CancellationCheck.news`)."""
+        return self._check.news()
+
     def frame(
         self,
         frame: EchoFrame | None,

@@ -40,6 +40,8 @@ class CancellationCheck:
         """The latest entries that the run which held her added."""
         self.well = True
         """Her echo is cancelled well enough for anything to hold her."""
+        self._news: str | None = None
+        """The line for the user about the latest change, until it is taken."""
 
     @property
     def share(self) -> float:
@@ -67,6 +69,12 @@ class CancellationCheck:
             self._explained[-k] = True
         self._held = 0
 
+    def news(self) -> str | None:
+        """One line for the user when barge-in has paused or come back since last asked
+        (the log says so too, in more detail); None otherwise."""
+        news, self._news = self._news, None
+        return news
+
     def _judge(self) -> bool:
         share = self.share
         if len(self._explained) < (self._explained.maxlen or 0):
@@ -79,7 +87,13 @@ class CancellationCheck:
             self.well = well
             if well:
                 logger.info("barge-in on again: her echo is cancelled well enough")
+                self._news = "barge-in is on again: the speaker's echo is cancelled well enough."
             else:
+                self._news = (
+                    "barge-in paused: the speaker's echo is not cancelled well enough here, "
+                    "so speaking over a reply will not stop it; lower the speaker volume, "
+                    "move the microphone away from it, or use a headset."
+                )
                 logger.info(
                     "barge-in paused: her echo is not cancelled well enough here (%.0f%% of "
                     "her latest voice not explained); lower the speaker volume, move the "
