@@ -40,8 +40,10 @@ class CancellationCheck:
         """The latest entries that the run which held her added."""
         self.well = True
         """Her echo is cancelled well enough for anything to hold her."""
-        self._news: str | None = None
-        """The line for the user about the latest change, until it is taken."""
+        self._told_well = True
+        """What the user was last told (nothing yet: barge-in is on)."""
+        self._well_for = 0
+        """Chunks of her voice counted since her echo was last found cancelled well enough."""
 
     @property
     def share(self) -> float:
@@ -56,6 +58,7 @@ class CancellationCheck:
             self._explained.append(explained)
         well = self._judge()
         self._run = 0 if explained or not well else self._run + counted
+        self._well_for = self._well_for + counted if well else 0
         return well
 
     def held(self) -> None:
@@ -70,10 +73,23 @@ class CancellationCheck:
         self._held = 0
 
     def news(self) -> str | None:
-        """One line for the user when barge-in has paused or come back since last asked
-        (the log says so too, in more detail); None otherwise."""
-        news, self._news = self._news, None
-        return news
+        """One line for the user when barge-in has paused, or is on again, since they were
+        last told; None otherwise. Where her echo is cancelled about as well as the bar
+        asks, it pauses and comes back every half minute or so (a room that sends her
+        voice back twice, on the lab): the user is told it is on again only once it has
+        stayed on for two windows of her voice (about 20 s), and told nothing between."""
+        if not self.well and self._told_well:
+            self._told_well = False
+            return (
+                "barge-in paused: the speaker's echo is not cancelled well enough here, "
+                "so speaking over a reply will not stop it; lower the speaker volume, move "
+                "the microphone away from it, or use a headset."
+            )
+        settled = self._well_for >= 2 * (self._explained.maxlen or 0)
+        if self.well and not self._told_well and settled:
+            self._told_well = True
+            return "barge-in is on again: the speaker's echo is cancelled well enough."
+        return None
 
     def _judge(self) -> bool:
         share = self.share
@@ -87,13 +103,7 @@ class CancellationCheck:
             self.well = well
             if well:
                 logger.info("barge-in on again: her echo is cancelled well enough")
-                self._news = "barge-in is on again: the speaker's echo is cancelled well enough."
             else:
-                self._news = (
-                    "barge-in paused: the speaker's echo is not cancelled well enough here, "
-                    "so speaking over a reply will not stop it; lower the speaker volume, "
-                    "move the microphone away from it, or use a headset."
-                )
                 logger.info(
                     "barge-in paused: her echo is not cancelled well enough here (%.0f%% of "
                     "her latest voice not explained); lower the speaker volume, move the "
