@@ -353,18 +353,52 @@ def test_held_sound_her_voice_explains_is_not_the_user(left_db: float | None, ph
     asked: list[float | None] = []
 
     def unexplained() -> float | None:
-        asked.append(left_db)
-        return left_db
+        # A moment after the hold, what held her is not explained (her late echo has
+        # not come yet); at the confirmation, `left_db`.
+        asked.append(-30.0 if not asked else left_db)
+        return asked[-1]
 
     heard: list[Verdict] = []
     t = 1.0  # the hold's capture time (_double_talk)
-    for _ in range(2):
+    for _ in range(3):
         t += 0.032
         frame = EchoFrame(-25.0, -60.0, -120.0, t, recent_far_db=-120.0, near_db=-25.0)
         heard += policy.frame(frame, True, 30.0, unexplained)
     assert policy.phase is phase
     assert heard == ([Verdict.RESUME] if phase is Phase.IDLE else [])
-    assert len(asked) == 1  # asked once, at the confirmation
+    assert len(asked) == 2  # once a moment after the hold, once at the confirmation
+
+
+@pytest.mark.parametrize(("left_db", "resumed"), [(-70.0, True), (-30.0, False), (None, False)])
+def test_what_her_voice_explains_a_moment_after_the_hold_lets_her_go_on_at_once(
+    left_db: float | None, resumed: bool
+) -> None:
+    """On the lab's loopback her echo got through a step of the clocks and held her every
+    8 s of her voice, each time for 0.7 s (median) while her echo died away and the held
+    sound's words were transcribed. Her voice fitted afresh explains it 64 ms after the
+    hold: she goes on then, with her echo still sounding. Where it leaves the user's
+    level, or cannot tell, she stays held, and it is not asked again until sound heard
+    with her silent would confirm the user."""
+    policy = BargeInPolicy()
+    for _ in range(2):
+        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
+    assert verdicts == [Verdict.HOLD]
+    asked: list[float | None] = []
+
+    def unexplained() -> float | None:
+        asked.append(left_db)
+        return left_db
+
+    heard: list[list[Verdict]] = []
+    t = 1.0  # the hold's capture time (_double_talk)
+    for _ in range(4):
+        t += 0.032
+        frame = EchoFrame(-25.0, -60.0, -20.0, t, recent_far_db=-20.0, near_db=-25.0)
+        heard.append(policy.frame(frame, True, 30.0, unexplained))
+    assert heard[0] == []  # 32 ms after the hold: not asked yet
+    assert heard[1] == ([Verdict.RESUME] if resumed else [])
+    assert policy.phase is (Phase.IDLE if resumed else Phase.HELD)
+    assert asked == [left_db]
 
 
 def test_held_a_detector_playing_her_voice_into_a_silent_mic_is_not_the_user() -> None:

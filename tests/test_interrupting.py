@@ -40,6 +40,8 @@ class Stage:
         self.captured_until_s = 0.0  # no capture clock: a WAV file's chunks
         self.unexplained_db: float | None = None
         """What `unexplained_since_db` says: unknown unless a test sets it."""
+        self.unexplained_first: list[float] = []
+        """What it says first, ask by ask, before `unexplained_db`."""
         self.marks: list[int] = []
 
     def mark(self, chunks_back: int = 0) -> int:
@@ -48,6 +50,8 @@ class Stage:
 
     def unexplained_since_db(self, mark: int | None) -> float | None:
         assert mark == len(self.marks)  # asked since the latest hold
+        if self.unexplained_first:
+            return self.unexplained_first.pop(0)
         return self.unexplained_db
 
     def look_back(self) -> bool:
@@ -312,6 +316,7 @@ def test_a_request_to_stop_made_of_her_echo_lets_her_go_on(unexplained_db: float
 
     async def go() -> Rig:
         rig = Rig("I can tell you the time or the date.")
+        rig.stage.unexplained_first = [-30.0]  # a moment after the hold: not explained
         rig.stage.unexplained_db = unexplained_db
         rig.chunk(-21.0)
         rig.chunk(-21.0)
@@ -319,6 +324,7 @@ def test_a_request_to_stop_made_of_her_echo_lets_her_go_on(unexplained_db: float
         for _ in range(15):
             rig.chunk(-95.0, far_db=-120.0)
             rig.heard()
+        assert not rig.stage.unexplained_first
         assert rig.interrupter.held_word() is not None
         rig.interrupter.judge_held(await _transcript("No."))
         await asyncio.sleep(0)
@@ -333,14 +339,30 @@ def test_sound_with_her_silent_that_her_voice_explains_lets_her_go_on() -> None:
     """The stage's fresh fit of her voice since the hold (`unexplained_since_db`) is asked
     when sound heard with her silent would confirm the user: her late echo resumes her."""
     rig = Rig()
+    rig.stage.unexplained_first = [-30.0]  # a moment after the hold: her late echo not in
     rig.stage.unexplained_db = -70.0
     rig.chunk(-21.0)
     rig.chunk(-21.0)
     assert rig.holds == [True] and rig.stage.marks == [2]
     for _ in range(3):
         rig.chunk(-21.0, far_db=-120.0)
+    assert not rig.stage.unexplained_first  # asked then, and again at the confirmation
     assert rig.holds == [True, False] and rig.stopped == 0
     assert not rig.interrupter.user_started(rig.t)
+
+
+def test_a_hold_her_voice_explains_a_moment_later_lets_her_go_on_then() -> None:
+    """Her echo through a step of the clocks held her; her voice fitted afresh explains it
+    64 ms later, with her echo still sounding: she goes on there and then."""
+    rig = Rig()
+    rig.stage.unexplained_db = -70.0
+    rig.chunk(-21.0)
+    rig.chunk(-21.0)
+    assert rig.holds == [True]
+    rig.chunk(-21.0)
+    assert rig.holds == [True]
+    rig.chunk(-21.0)
+    assert rig.holds == [True, False] and rig.stopped == 0
 
 
 def test_the_end_of_her_reply_releases_a_hold() -> None:
