@@ -337,6 +337,15 @@ def test_held_the_detector_level_confirms_the_user() -> None:
     assert policy.phase is Phase.DECIDING
 
 
+def _held_on_double_talk() -> BargeInPolicy:
+    """A policy that held her for the user talking over her, captured at 1.0 s."""
+    policy = BargeInPolicy()
+    for _ in range(2):
+        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
+    assert verdicts == [Verdict.HOLD]
+    return policy
+
+
 @pytest.mark.parametrize(
     ("left_db", "phase"),
     [(-70.0, Phase.IDLE), (-30.0, Phase.DECIDING), (None, Phase.DECIDING)],
@@ -346,10 +355,7 @@ def test_held_sound_her_voice_explains_is_not_the_user(left_db: float | None, ph
     grown to 940 ms): heard with her silent, it would confirm the user. Where her voice,
     fitted afresh on what was heard since the hold, leaves nothing audible, she goes on;
     where it leaves the user's level, or cannot tell, the user is confirmed as before."""
-    policy = BargeInPolicy()
-    for _ in range(2):
-        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
-    assert verdicts == [Verdict.HOLD]
+    policy = _held_on_double_talk()
     asked: list[float | None] = []
 
     def unexplained() -> float | None:
@@ -379,10 +385,7 @@ def test_what_her_voice_explains_a_moment_after_the_hold_lets_her_go_on_at_once(
     hold: she goes on then, with her echo still sounding. Where it leaves the user's
     level, or cannot tell, she stays held, and it is not asked again until sound heard
     with her silent would confirm the user."""
-    policy = BargeInPolicy()
-    for _ in range(2):
-        verdicts = policy.frame(_double_talk(-23.0), True, 30.0)
-    assert verdicts == [Verdict.HOLD]
+    policy = _held_on_double_talk()
     asked: list[float | None] = []
 
     def unexplained() -> float | None:
