@@ -30,7 +30,7 @@ from marks import locate, onset, silent_from  # noqa: E402
 from speech_data import clip, said_word  # noqa: E402
 from voiceproc import VoiceosProcess, said_stop, synthesize_clip  # noqa: E402
 
-from bench.stats import summary  # noqa: E402
+from bench.stats import percentile, summary  # noqa: E402
 
 RATE = 16000
 HELP = "What can you do?"
@@ -82,13 +82,38 @@ def self_interruptions(path: list[tuple[int, float]], cancel: bool, replies: int
     spoken_s = _voiced_s(audio)
     stops = sum(1 for r in vo.replies()[1:] if r.endswith("[interrupted]"))
     own_turns = sum(1 for h in vo.heard() if h.lower() != HELP.lower())
-    holds = sum(1 for ln in vo.err if "nothing went on when she paused" in ln)
+    held = hold_lengths_s(vo.err)
     per10 = 600 / max(spoken_s, 1e-9)
     return (
-        f"{stops} stops, {own_turns} self-transcribed turns, {holds} brief pauses in "
+        f"{stops} stops, {own_turns} self-transcribed turns, {len(held)} brief pauses in "
         f"{spoken_s:.0f} s of reply audio = {stops * per10:.1f} self-interruptions and "
-        f"{holds * per10:.1f} pauses per 10 min"
+        f"{len(held) * per10:.1f} pauses per 10 min; each {percentile(held, 50):.2f} s "
+        f"(p50), {percentile(held, 90):.2f} s (p90), {sum(held):.0f} s in all"
     )
+
+
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def _stamped(line: str) -> datetime | None:
+    found = _STAMP.match(line)
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S,%f") if found else None
+
+
+def hold_lengths_s(err: list[str]) -> list[float]:
+    """How long each hold of her reply lasted by voiceos's `--debug` log: from her voice
+    stopping at the speaker to the verdict that let her go on (or stopped her), seconds."""
+    lengths: list[float] = []
+    held: datetime | None = None
+    for line in err:
+        if "held: her voice stops at the speaker" in line:
+            held = _stamped(line)
+        elif held is not None and ("going on" in line or "stopping the reply" in line):
+            at = _stamped(line)
+            if at is not None:
+                lengths.append((at - held).total_seconds())
+            held = None
+    return lengths
 
 
 def _during_replies(
@@ -316,9 +341,8 @@ def interruptions(
 
 def _stops_logged(err: list[str]) -> list[datetime]:
     """When voiceos's log says it stopped a reply for the user."""
-    stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*barge-in: stopping the reply")
-    found = (stamp.match(line) for line in err)
-    return [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f") for m in found if m]
+    stamps = (_stamped(line) for line in err if "barge-in: stopping the reply" in line)
+    return [at for at in stamps if at is not None]
 
 
 def _fed_before(fed: list[tuple[datetime, str]], at: datetime) -> str:
