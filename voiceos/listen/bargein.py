@@ -355,14 +355,8 @@ class BargeInPolicy:
             if not self._fitted_afresh and frame.captured_s - self._held_s >= s.explained_after_s:
                 self._fitted_afresh = True
                 left_db = unexplained_db()
-                if left_db is not None and left_db < s.heard_db:
-                    logger.info(
-                        "held for her own echo (her voice leaves %.0f dB of what was heard): "
-                        "going on",
-                        left_db,
-                    )
-                    self.phase, self._run = Phase.IDLE, 0
-                    return [Verdict.RESUME]
+                if self._her_echo(left_db):
+                    return self._go_on("held for her own echo", left_db)
             # Held, she is silent: once her echo has died away (no reference over the
             # tail), whatever the microphone still hears cannot be her.
             echo_free = frame.recent_far_db < FAR_ACTIVE_DB
@@ -379,14 +373,8 @@ class BargeInPolicy:
                     "sound with her silent: her voice leaves %s dB of what was heard",
                     "?" if left_db is None else f"{left_db:.0f}",
                 )
-                if left_db is not None and left_db < s.heard_db:
-                    logger.info(
-                        "heard with her silent, her own echo (her voice leaves %.0f dB of "
-                        "what was heard): going on",
-                        left_db,
-                    )
-                    self.phase, self._run = Phase.IDLE, 0
-                    return [Verdict.RESUME]
+                if self._her_echo(left_db):
+                    return self._go_on("heard with her silent, her own echo", left_db)
                 # Timed from the hold, or from where sound began again after a gap (a
                 # second word while the first one's words were still being transcribed).
                 self.phase, self._started_s = Phase.DECIDING, self._sound_s
@@ -432,6 +420,18 @@ class BargeInPolicy:
                 self.phase, self._run = Phase.IDLE, 0
                 return [Verdict.RESUME]
         return []
+
+    def _her_echo(self, left_db: float | None) -> bool:
+        """Her voice, fitted afresh on what was heard since the hold, left `left_db` of it
+        (None: unknown): under `heard_db`, all of it was her echo."""
+        return left_db is not None and left_db < self.settings.heard_db
+
+    def _go_on(self, what: str, left_db: float | None) -> list[Verdict]:
+        """She resumes: what held her was her own echo, as her voice fitted afresh says
+        (`_her_echo`)."""
+        logger.info("%s (her voice leaves %.0f dB of what was heard): going on", what, left_db)
+        self.phase, self._run = Phase.IDLE, 0
+        return [Verdict.RESUME]
 
     def _note_detector(self, frame: EchoFrame) -> None:
         counts = frame.detector_counts(self.settings.detector_erle_db)
@@ -567,7 +567,7 @@ class BargeInPolicy:
             # steps of the clocks included, and a word said over her -38 dBFS at least
             # (bench/echo_explained.py).
             left_db = unexplained_db() if asks else None
-            if not asks or (left_db is not None and left_db < self.settings.heard_db):
+            if not asks or self._her_echo(left_db):
                 why = "not a request to stop"
                 if left_db is not None:
                     why = f"her own echo (her voice leaves {left_db:.0f} dB of what was heard)"
